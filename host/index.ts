@@ -1,0 +1,2 @@
+// Public, runtime-neutral API of the JREG engine.
+export { instantiateEngine, Arena, sharedMemorySupported } from "./backend/wasm/engine-module.ts";

@@ -1,0 +1,28 @@
+// Bundles the TypeScript host into dist/ as ESM. The WASM binaries are embedded
+// (esbuild's binary loader), so the same files load in Node, Deno and browsers
+// without any file-system or fetch logic for the modules themselves.
+import { build } from "esbuild";
+import { existsSync } from "node:fs";
+
+const entryPoints = [
+  "host/index.ts",
+  "host/backend/wasm/worker.ts",
+  "host/cli/main.ts",
+  "host/tokenizer/index.ts",
+].filter((p) => existsSync(p));
+
+await build({
+  entryPoints,
+  outdir: "dist",
+  outbase: "host",
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "neutral",
+  target: "es2022",
+  mainFields: ["module", "main"],
+  loader: { ".wasm": "binary" },
+  external: ["node:*"],
+  sourcemap: true,
+  logLevel: "warning",
+});
