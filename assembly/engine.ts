@@ -6,3 +6,16 @@
 export function heapBase(): usize {
   return __heap_base;
 }
+
+export * from "./matmul";
+export * from "./embedding";
+export * from "./rmsnorm";
+export * from "./rope";
+export * from "./swiglu";
+export * from "./elementwise";
+export * from "./init";
+export * from "./optimizer";
+export * from "./attention";
+export * from "./cross-entropy";
+export * from "./jreg";
+export * from "./reduce";

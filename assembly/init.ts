@@ -1,0 +1,1 @@
+// Kernels of this family are added here (forward and backward side by side).
