@@ -1,1 +1,109 @@
-// Kernels of this family are added here (forward and backward side by side).
+// Rotary position embedding, Hugging Face `rotate_half` convention: dimension i
+// is paired with i + hd/2 (not with its neighbour), and
+//   out = x·cos + rotate_half(x)·sin,  rotate_half(x) = [−x₂, x₁].
+// The cos/sin tables hold hd/2 columns per position because HF's table repeats
+// the same angles for both halves.
+
+/**
+ * Fills cos and sin ([t, hd/2]) with angle(pos, i) = pos · inv_freq[i], where
+ * inv_freq[i] = 1 / theta^(2i/hd) is rounded to f32 as HF does, and the angle is
+ * the f32 product (HF multiplies f32 inv_freq by f32 positions).
+ */
+export function ropeTable(cos: usize, sin: usize, t: i32, hd: i32, theta: f32): void {
+  const half = hd >> 1;
+  for (let i = 0; i < half; i++) {
+    const twoI: i32 = i << 1;
+    const exponent: f32 = <f32>twoI / <f32>hd;
+    const invFreq: f32 = <f32>1.0 / <f32>Math.pow(<f64>theta, <f64>exponent);
+    for (let pos = 0; pos < t; pos++) {
+      const angle: f32 = <f32>pos * invFreq;
+      const at = ((<usize>pos) * (<usize>half) + (<usize>i)) << 2;
+      store<f32>(cos + at, <f32>Math.cos(<f64>angle));
+      store<f32>(sin + at, <f32>Math.sin(<f64>angle));
+    }
+  }
+}
+
+/**
+ * Rotates x ([b, t, heads, hd]) into out. out may equal x: both halves are
+ * loaded before either is stored.
+ */
+export function ropeForward(
+  out: usize, x: usize, cos: usize, sin: usize, b: i32, t: i32, heads: i32, hd: i32,
+): void {
+  const half = hd >> 1;
+  const halfBytes = (<usize>half) << 2;
+  const vecBytes = halfBytes & ~(<usize>15);
+  const headBytes = (<usize>hd) << 2;
+  for (let bi = 0; bi < b; bi++) {
+    for (let pos = 0; pos < t; pos++) {
+      const cr = cos + (<usize>pos) * halfBytes;
+      const sr = sin + (<usize>pos) * halfBytes;
+      const rowBase = ((<usize>bi) * (<usize>t) + (<usize>pos)) * (<usize>heads) * headBytes;
+      for (let h = 0; h < heads; h++) {
+        const xa = x + rowBase + (<usize>h) * headBytes;
+        const oa = out + rowBase + (<usize>h) * headBytes;
+        let o: usize = 0;
+        for (; o < vecBytes; o += 16) {
+          const c = v128.load(cr + o);
+          const s = v128.load(sr + o);
+          const x1 = v128.load(xa + o);
+          const x2 = v128.load(xa + halfBytes + o);
+          v128.store(oa + o, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
+          v128.store(oa + halfBytes + o, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
+        }
+        for (; o < halfBytes; o += 4) {
+          const c = load<f32>(cr + o);
+          const s = load<f32>(sr + o);
+          const x1 = load<f32>(xa + o);
+          const x2 = load<f32>(xa + halfBytes + o);
+          store<f32>(oa + o, x1 * c - x2 * s);
+          store<f32>(oa + halfBytes + o, x2 * c + x1 * s);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx += Rᵀ·dout: the rotation by −angle,
+ *   dx₁ += dout₁·cos + dout₂·sin,   dx₂ += dout₂·cos − dout₁·sin.
+ */
+export function ropeBackward(
+  dx: usize, dout: usize, cos: usize, sin: usize, b: i32, t: i32, heads: i32, hd: i32,
+): void {
+  const half = hd >> 1;
+  const halfBytes = (<usize>half) << 2;
+  const vecBytes = halfBytes & ~(<usize>15);
+  const headBytes = (<usize>hd) << 2;
+  for (let bi = 0; bi < b; bi++) {
+    for (let pos = 0; pos < t; pos++) {
+      const cr = cos + (<usize>pos) * halfBytes;
+      const sr = sin + (<usize>pos) * halfBytes;
+      const rowBase = ((<usize>bi) * (<usize>t) + (<usize>pos)) * (<usize>heads) * headBytes;
+      for (let h = 0; h < heads; h++) {
+        const da = dout + rowBase + (<usize>h) * headBytes;
+        const xa = dx + rowBase + (<usize>h) * headBytes;
+        let o: usize = 0;
+        for (; o < vecBytes; o += 16) {
+          const c = v128.load(cr + o);
+          const s = v128.load(sr + o);
+          const d1 = v128.load(da + o);
+          const d2 = v128.load(da + halfBytes + o);
+          const g1 = f32x4.add(f32x4.mul(d1, c), f32x4.mul(d2, s));
+          const g2 = f32x4.sub(f32x4.mul(d2, c), f32x4.mul(d1, s));
+          v128.store(xa + o, f32x4.add(v128.load(xa + o), g1));
+          v128.store(xa + halfBytes + o, f32x4.add(v128.load(xa + halfBytes + o), g2));
+        }
+        for (; o < halfBytes; o += 4) {
+          const c = load<f32>(cr + o);
+          const s = load<f32>(sr + o);
+          const d1 = load<f32>(da + o);
+          const d2 = load<f32>(da + halfBytes + o);
+          store<f32>(xa + o, load<f32>(xa + o) + (d1 * c + d2 * s));
+          store<f32>(xa + halfBytes + o, load<f32>(xa + halfBytes + o) + (d2 * c - d1 * s));
+        }
+      }
+    }
+  }
+}

@@ -236,4 +236,186 @@ test("rmsnormBackward matches float64, finite differences, and accumulates", () 
   }
 });
 
+// ---------------------------------------------------------------- rope
+
+/** HF's table: inv_freq in float32, angle = f32(pos · inv_freq), cos/sin in float64. */
+function ropeTableRef(t, hd, theta) {
+  const half = hd / 2, cos = new Float64Array(t * half), sin = new Float64Array(t * half);
+  for (let i = 0; i < half; i++) {
+    const exponent = Math.fround(Math.fround(2 * i) / hd);
+    const invFreq = Math.fround(1 / Math.fround(Math.fround(theta) ** exponent));
+    for (let pos = 0; pos < t; pos++) {
+      const angle = Math.fround(pos * invFreq);
+      cos[pos * half + i] = Math.cos(angle);
+      sin[pos * half + i] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
+}
+/** out = R·x (transpose = false) or Rᵀ·x, HF rotate_half pairing, in float64. */
+function ropeRef(x, cos, sin, b, t, heads, hd, transpose = false) {
+  const half = hd / 2, out = new Float64Array(x.length), sgn = transpose ? -1 : 1;
+  for (let bi = 0; bi < b; bi++)
+    for (let pos = 0; pos < t; pos++)
+      for (let hh = 0; hh < heads; hh++) {
+        const base = ((bi * t + pos) * heads + hh) * hd;
+        for (let i = 0; i < half; i++) {
+          const c = cos[pos * half + i], s = sgn * sin[pos * half + i];
+          const x1 = x[base + i], x2 = x[base + half + i];
+          out[base + i] = x1 * c - x2 * s;
+          out[base + half + i] = x2 * c + x1 * s;
+        }
+      }
+  return out;
+}
+const ROPE_SHAPES = [
+  { b: 1, t: 1, heads: 1, hd: 2 },
+  { b: 2, t: 3, heads: 3, hd: 6 },
+  { b: 2, t: 5, heads: 2, hd: 14 },
+  { b: 1, t: 4, heads: 3, hd: 66 },
+];
+
+test("ropeTable matches HF's float32 inv_freq and the exact angles pos·θ^(−2i/hd)", () => {
+  for (const { t, hd } of [{ t: 1, hd: 2 }, { t: 7, hd: 6 }, { t: 33, hd: 14 }, { t: 64, hd: 64 }]) {
+    const theta = 10000, half = hd / 2;
+    const cos = guarded(t * half), sin = guarded(t * half);
+    k.ropeTable(cos, sin, t, hd, theta);
+    assertCanary(cos, t * half, "rope cos");
+    assertCanary(sin, t * half, "rope sin");
+    const got = { cos: h.read(cos, t * half), sin: h.read(sin, t * half) };
+    const ref = ropeTableRef(t, hd, theta);
+    for (const key of ["cos", "sin"]) {
+      for (let i = 0; i < t * half; i++) {
+        assert.ok(Math.abs(got[key][i] - ref[key][i]) <= 1e-7, `${key}[${i}] t=${t} hd=${hd}: ${got[key][i]} vs ${ref[key][i]}`);
+        const pos = Math.floor(i / half), j = i % half;
+        const exact = Math[key](pos * theta ** (-2 * j / hd));
+        assert.ok(Math.abs(got[key][i] - exact) <= 1e-5 * Math.max(1, pos), `${key} vs exact angle at pos ${pos}, i ${j}`);
+      }
+    }
+    // Position 0 is the identity rotation.
+    assert.ok(got.cos.subarray(0, half).every((v) => v === 1) && got.sin.subarray(0, half).every((v) => v === 0));
+  }
+});
+
+test("ropeForward matches float64 (HF rotate_half pairing) and works in place", () => {
+  const r = rng(41);
+  for (const { b, t, heads, hd } of ROPE_SHAPES) {
+    const n = b * t * heads * hd, half = hd / 2;
+    const cos = h.zeros(t * half), sin = h.zeros(t * half);
+    k.ropeTable(cos, sin, t, hd, 500);
+    const c32 = h.read(cos, t * half), s32 = h.read(sin, t * half);
+    const x = r.array(n), px = h.f32(x), out = guarded(n);
+    k.ropeForward(out, px, cos, sin, b, t, heads, hd);
+    assertCanary(out, n, "ropeForward");
+    const got = h.read(out, n);
+    assertClose(got, ropeRef(x, c32, s32, b, t, heads, hd), 1e-5, `rope b${b} t${t} h${heads} hd${hd}`, 1e-2);
+    const pin = guarded(n, x);
+    k.ropeForward(pin, pin, cos, sin, b, t, heads, hd);
+    assert.equal(bits(h.read(pin, n)), bits(got), `in place hd=${hd}`);
+    assertCanary(pin, n, "ropeForward in place");
+  }
+});
+
+test("ropeBackward is Rᵀ: matches float64, finite differences, accumulates", () => {
+  const r = rng(42);
+  for (const { b, t, heads, hd } of ROPE_SHAPES) {
+    const n = b * t * heads * hd, half = hd / 2;
+    const cos = h.zeros(t * half), sin = h.zeros(t * half);
+    k.ropeTable(cos, sin, t, hd, 500);
+    const c32 = h.read(cos, t * half), s32 = h.read(sin, t * half);
+    const x = r.array(n), dout = r.array(n), px = h.f32(x), pdout = h.f32(dout);
+    const dx = guarded(n);
+    k.ropeBackward(dx, pdout, cos, sin, b, t, heads, hd);
+    assertCanary(dx, n, "ropeBackward");
+    const g = h.read(dx, n);
+    assertClose(g, ropeRef(dout, c32, s32, b, t, heads, hd, true), 1e-5, `dx vs float64 hd=${hd}`, 1e-2);
+
+    const out = h.zeros(n);
+    const loss = () => (k.ropeForward(out, px, cos, sin, b, t, heads, hd), dotLoss(out, dout));
+    assertFiniteDifferences(px, n, loss, g, `rope dx hd=${hd}`);
+
+    const pre = r.array(n), dx2 = h.f32(pre);
+    k.ropeBackward(dx2, pdout, cos, sin, b, t, heads, hd);
+    assert.equal(bits(h.read(dx2, n)), bits(g.map((v, i) => Math.fround(v + pre[i]))), `accumulates hd=${hd}`);
+  }
+});
+
+// ---------------------------------------------------------------- swiglu
+
+const silu64 = (g) => g / (1 + Math.exp(-g));
+function swigluData(r, n) {
+  // Normal values plus the tails where exp over- or underflows.
+  const gate = r.array(n, 3);
+  const extremes = [-120, -90, -87.5, -20, 0, 20, 88.5, 120];
+  for (let i = 0; i < Math.min(n, extremes.length); i += 2) gate[i] = extremes[(i / 2) % extremes.length];
+  return { gate, up: r.array(n) };
+}
+
+test("swigluForward matches float64 silu(gate)·up, including exp's overflow range", () => {
+  const r = rng(51);
+  for (const n of [...ODD, 64, 1001]) {
+    const { gate, up } = swigluData(r, n);
+    const out = guarded(n);
+    k.swigluForward(out, h.f32(gate), h.f32(up), n);
+    assertCanary(out, n, "swigluForward");
+    const got = h.read(out, n);
+    const ref = Float64Array.from(gate, (g, i) => silu64(g) * up[i]);
+    // Below gate ≈ −87, exp(−gate) is clamped and silu returns ~1e−36 instead of
+    // ~1e−38 or less: both are zero for every practical purpose, hence the floor.
+    assertClose(got, ref, 1e-6, `n=${n}`, 1e-20);
+  }
+});
+
+test("swiglu gives the same bits for an element in the vector body or the scalar tail", () => {
+  const r = rng(52);
+  const n = 41;
+  const { gate, up } = swigluData(r, n);
+  const dout = r.array(n);
+  const pg = h.f32(gate), pu = h.f32(up), pd = h.f32(dout);
+  const full = h.zeros(n), dgFull = h.zeros(n), duFull = h.zeros(n);
+  k.swigluForward(full, pg, pu, n);
+  k.swigluBackward(dgFull, duFull, pd, pg, pu, n);
+  for (const split of [1, 2, 3, 5, 22]) {
+    const part = h.zeros(n), dg = h.zeros(n), du = h.zeros(n);
+    for (const [lo, hi] of [[0, split], [split, n]]) {
+      const o = lo * 4;
+      k.swigluForward(part + o, pg + o, pu + o, hi - lo);
+      k.swigluBackward(dg + o, du + o, pd + o, pg + o, pu + o, hi - lo);
+    }
+    assert.equal(bits(h.read(part, n)), bits(h.read(full, n)), `forward split at ${split}`);
+    assert.equal(bits(h.read(dg, n)), bits(h.read(dgFull, n)), `dgate split at ${split}`);
+    assert.equal(bits(h.read(du, n)), bits(h.read(duFull, n)), `dup split at ${split}`);
+  }
+});
+
+test("swigluBackward matches float64, finite differences, accumulates", () => {
+  const r = rng(53);
+  for (const n of [...ODD, 64]) {
+    const gate = r.array(n, 3), up = r.array(n), dout = r.array(n);
+    const pg = h.f32(gate), pu = h.f32(up), pd = h.f32(dout);
+    const dg = guarded(n), du = guarded(n);
+    k.swigluBackward(dg, du, pd, pg, pu, n);
+    assertCanary(dg, n, "dgate");
+    assertCanary(du, n, "dup");
+    const gg = h.read(dg, n), gu = h.read(du, n);
+    const refG = Float64Array.from(gate, (g, i) => {
+      const s = 1 / (1 + Math.exp(-g));
+      return dout[i] * up[i] * s * (1 + g * (1 - s));
+    });
+    const refU = Float64Array.from(gate, (g, i) => dout[i] * silu64(g));
+    assertClose(gg, refG, 1e-5, `dgate n=${n}`, 1e-4);
+    assertClose(gu, refU, 1e-5, `dup n=${n}`, 1e-4);
+
+    const out = h.zeros(n);
+    const loss = () => (k.swigluForward(out, pg, pu, n), dotLoss(out, dout));
+    assertFiniteDifferences(pg, n, loss, gg, `dgate n=${n}`);
+    assertFiniteDifferences(pu, n, loss, gu, `dup n=${n}`);
+
+    const preG = r.array(n), preU = r.array(n), dg2 = h.f32(preG), du2 = h.f32(preU);
+    k.swigluBackward(dg2, du2, pd, pg, pu, n);
+    assert.equal(bits(h.read(dg2, n)), bits(gg.map((v, i) => Math.fround(v + preG[i]))), `dgate accumulates n=${n}`);
+    assert.equal(bits(h.read(du2, n)), bits(gu.map((v, i) => Math.fround(v + preU[i]))), `dup accumulates n=${n}`);
+  }
+});
+
 test.run();
