@@ -1,0 +1,98 @@
+// Small file helpers over node:fs/promises. The module is imported lazily inside
+// each function so that this file (and everything that imports it) still loads in
+// a browser; Node and Deno both provide node:fs/promises.
+
+type Fs = typeof import("node:fs/promises");
+
+let fsModule: Promise<Fs> | undefined;
+function fs(): Promise<Fs> {
+  fsModule ??= import("node:fs/promises");
+  return fsModule;
+}
+
+export async function readBytes(path: string): Promise<Uint8Array> {
+  const buf = await (await fs()).readFile(path);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+export async function readText(path: string): Promise<string> {
+  return (await fs()).readFile(path, "utf8");
+}
+
+/** True if something exists at `path` (file or directory). */
+export async function fileExists(path: string): Promise<boolean> {
+  try {
+    await (await fs()).stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let tempCounter = 0;
+
+function splitPath(path: string): { dir: string; base: string } {
+  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return { dir: slash >= 0 ? path.slice(0, slash) || "/" : ".", base: path.slice(slash + 1) };
+}
+
+/** Temporary files are hidden and end in .tmp: `.NAME.RANDOM.N.tmp` next to the target. */
+function tempPathFor(path: string): string {
+  const { dir, base } = splitPath(path);
+  const rand = Math.floor(Math.random() * 0x100000000).toString(16);
+  return `${dir}/.${base}.${rand}.${tempCounter++}.tmp`;
+}
+
+/**
+ * Writes `data` so that `path` holds either its previous content or the new
+ * content in full, never a mix. See writeFilesAtomic.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await writeFilesAtomic([{ path, data }]);
+}
+
+/**
+ * Writes several files, each atomically: first every file's bytes go to a
+ * temporary file in the target's directory (a rename across file systems is not
+ * atomic) and are fsync'd; only when all are on disk are they renamed over
+ * their targets, in the given order. A failure while writing (disk full, I/O
+ * error, a crash) leaves every target untouched and removes the temporary
+ * files. The renames are atomic one by one; put the file that others depend on
+ * last (e.g. weights before the config that describes them).
+ */
+export async function writeFilesAtomic(files: { path: string; data: Uint8Array | string }[]): Promise<void> {
+  const f = await fs();
+  const temps: string[] = [];
+  let renamed = 0;
+  try {
+    for (const { path, data } of files) {
+      const temp = tempPathFor(path);
+      const handle = await f.open(temp, "wx");
+      temps.push(temp);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    for (; renamed < files.length; renamed++) await f.rename(temps[renamed], files[renamed].path);
+  } catch (e) {
+    for (const temp of temps.slice(renamed)) await f.rm(temp, { force: true }).catch(() => {});
+    throw e;
+  }
+  // Make the renames durable. Not every platform can open a directory (Windows
+  // cannot), so this is best effort.
+  for (const dir of new Set(files.map((x) => splitPath(x.path).dir))) {
+    try {
+      const d = await f.open(dir, "r");
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch {
+      /* directory fsync unsupported */
+    }
+  }
+}
