@@ -1,0 +1,11 @@
+// Entry point of build/tokenizer.wasm: pre-tokenizers, BPE encode/decode (and
+// BPE training). Nothing here allocates: the host owns all memory above
+// heapBase() and passes byte offsets. One instance holds one tokenizer's tables.
+
+/** First byte the host may use. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+export { pretokenize, lastSafeCut, PATTERN_GPT2, PATTERN_CL100K } from "./tokenizer/pretokenize";
+export * from "./tokenizer/bpe";

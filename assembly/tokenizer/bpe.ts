@@ -1,0 +1,312 @@
+// Byte-level BPE encoding and decoding over tables in linear memory.
+//
+// Tables (allocated by the host, registered with bpeSetTables):
+// - token bytes, concatenated, and per id an (offset, length) span; length -1
+//   marks an id with no token (gaps in a vocabulary, special tokens);
+// - a token table: open addressing, 8-byte slots (u32 hash, i32 id; id -1 empty),
+//   mapping a byte string to its id;
+// - a merge table: open addressing, 16-byte slots (u64 key = left << 32 | right,
+//   i32 rank, i32 merged id; key all-ones empty);
+// - the id of each single byte (i32[256]);
+// - a "whole piece" flag per id: a piece equal to that token encodes to it
+//   without merging. tiktoken defines encoding this way; for merge-list
+//   tokenizers the flag is set only where merging reaches the token anyway, so
+//   the shortcut never changes a result.
+//
+// Merging follows tiktoken's `_byte_pair_merge` (and Hugging Face's BPE word
+// merge): repeatedly join the adjacent pair of lowest rank, leftmost first.
+import { hashBytes, bytesEqual, hashPair } from "./byte-hash";
+import { pieceEnd } from "./pretokenize";
+
+const EMPTY_KEY: u64 = 0xffffffffffffffff;
+const NO_MERGE: u64 = 0x7fffffffffffffff;
+
+let tokenBytes: usize = 0;
+let tokenSpans: usize = 0;
+let tokenCount: i32 = 0;
+let tokenTable: usize = 0;
+let tokenMask: u32 = 0;
+let mergeTable: usize = 0;
+let mergeMask: u32 = 0;
+let byteTokens: usize = 0;
+let wholePiece: usize = 0;
+let pattern: i32 = 0;
+
+/**
+ * Registers the tables. `tokenSlots` and `mergeSlots` are powers of two (at
+ * least twice the entries they will hold). Clears both hash tables and the
+ * byte and whole-piece tables.
+ */
+export function bpeSetTables(
+  bytes: usize, spans: usize, count: i32,
+  tokTable: usize, tokenSlots: i32,
+  mrgTable: usize, mergeSlots: i32,
+  bytesToIds: usize, whole: usize, pat: i32,
+): void {
+  tokenBytes = bytes;
+  tokenSpans = spans;
+  tokenCount = count;
+  tokenTable = tokTable;
+  tokenMask = <u32>tokenSlots - 1;
+  mergeTable = mrgTable;
+  mergeMask = <u32>mergeSlots - 1;
+  byteTokens = bytesToIds;
+  wholePiece = whole;
+  pattern = pat;
+  memory.fill(tokTable, 0xff, <usize>tokenSlots << 3);
+  memory.fill(mrgTable, 0xff, <usize>mergeSlots << 4);
+  memory.fill(bytesToIds, 0xff, 256 << 2);
+  memory.fill(whole, 0, <usize>count);
+}
+
+@inline function spanStart(id: i32): usize {
+  return tokenBytes + <usize>load<i32>(tokenSpans + (<usize>id << 3));
+}
+
+@inline function spanLength(id: i32): i32 {
+  return load<i32>(tokenSpans + (<usize>id << 3), 4);
+}
+
+/** Id of the token with bytes [p, p + len), or -1. */
+export function bpeFindToken(p: usize, len: i32): i32 {
+  const h = hashBytes(p, <usize>len);
+  let slot = h & tokenMask;
+  while (true) {
+    const s = tokenTable + (<usize>slot << 3);
+    const id = load<i32>(s, 4);
+    if (id < 0) return -1;
+    if (load<u32>(s) == h && spanLength(id) == len && bytesEqual(spanStart(id), p, <usize>len)) return id;
+    slot = (slot + 1) & tokenMask;
+  }
+}
+
+/**
+ * Indexes every token with a span into the token table and the byte table.
+ * Returns -1 when all byte strings are distinct, else the first id whose bytes
+ * repeat an earlier token's.
+ */
+export function bpeIndexTokens(): i32 {
+  for (let id = 0; id < tokenCount; id++) {
+    const len = spanLength(id);
+    if (len < 0) continue;
+    const p = spanStart(id);
+    if (bpeFindToken(p, len) >= 0) return id;
+    const h = hashBytes(p, <usize>len);
+    let slot = h & tokenMask;
+    while (load<i32>(tokenTable + (<usize>slot << 3), 4) >= 0) slot = (slot + 1) & tokenMask;
+    store<u32>(tokenTable + (<usize>slot << 3), h);
+    store<i32>(tokenTable + (<usize>slot << 3), id, 4);
+    if (len == 1) store<i32>(byteTokens + (<usize>load<u8>(p) << 2), id);
+  }
+  return -1;
+}
+
+/** Packed (rank << 32 | merged) for the pair, or NO_MERGE. */
+@inline function lookupMerge(left: i32, right: i32): u64 {
+  const key = (<u64><u32>left << 32) | <u64><u32>right;
+  let slot = hashPair(key) & mergeMask;
+  while (true) {
+    const s = mergeTable + (<usize>slot << 4);
+    const k = load<u64>(s);
+    if (k == key) return load<u64>(s, 8);
+    if (k == EMPTY_KEY) return NO_MERGE;
+    slot = (slot + 1) & mergeMask;
+  }
+}
+
+/** Inserts a merge; returns false when the pair is already present (the first rank stays). */
+function insertMerge(left: i32, right: i32, rank: i32, merged: i32): bool {
+  const key = (<u64><u32>left << 32) | <u64><u32>right;
+  let slot = hashPair(key) & mergeMask;
+  while (true) {
+    const s = mergeTable + (<usize>slot << 4);
+    const k = load<u64>(s);
+    if (k == key) return false;
+    if (k == EMPTY_KEY) {
+      store<u64>(s, key);
+      store<u64>(s, (<u64><u32>rank << 32) | <u64><u32>merged, 8);
+      return true;
+    }
+    slot = (slot + 1) & mergeMask;
+  }
+}
+
+/**
+ * Adds merges from a merge list: `pairs` holds n (left, right) i32 pairs in rank
+ * order. The merged token is the token whose bytes are left's then right's.
+ * `scratch` needs room for the longest concatenation. Returns -1 on success,
+ * else the index of the first pair whose ids are invalid or whose concatenation
+ * is not a token (bit 30 set for the latter). A repeated pair keeps its first rank.
+ */
+export function bpeAddMerges(pairs: usize, n: i32, scratch: usize): i32 {
+  for (let i = 0; i < n; i++) {
+    const left = load<i32>(pairs + (<usize>i << 3));
+    const right = load<i32>(pairs + (<usize>i << 3), 4);
+    if (left < 0 || left >= tokenCount || right < 0 || right >= tokenCount) return i;
+    const ll = spanLength(left);
+    const rl = spanLength(right);
+    if (ll < 0 || rl < 0) return i;
+    memory.copy(scratch, spanStart(left), <usize>ll);
+    memory.copy(scratch + <usize>ll, spanStart(right), <usize>rl);
+    const merged = bpeFindToken(scratch, ll + rl);
+    if (merged < 0) return i | (1 << 30);
+    insertMerge(left, right, i, merged);
+  }
+  return -1;
+}
+
+/**
+ * tiktoken semantics: any adjacent pair whose concatenation is a token merges,
+ * with that token's id as its rank. Derives the merge table by splitting every
+ * token at every position where both halves are tokens. Returns the number of merges.
+ */
+export function bpeDeriveMergesFromRanks(): i32 {
+  let count = 0;
+  for (let id = 0; id < tokenCount; id++) {
+    const len = spanLength(id);
+    if (len < 2) continue;
+    const p = spanStart(id);
+    for (let cut = 1; cut < len; cut++) {
+      const left = bpeFindToken(p, cut);
+      if (left < 0) continue;
+      const right = bpeFindToken(p + <usize>cut, len - cut);
+      if (right < 0) continue;
+      if (insertMerge(left, right, id, id)) count++;
+    }
+  }
+  return count;
+}
+
+/** Upper bound on merges that bpeDeriveMergesFromRanks inserts (sizes the table). */
+export function bpeCountRankSplits(): i32 {
+  let count = 0;
+  for (let id = 0; id < tokenCount; id++) {
+    const len = spanLength(id);
+    if (len >= 2) count += len - 1;
+  }
+  return count;
+}
+
+/**
+ * BPE of one piece of len >= 2 bytes by repeated lowest-rank merges. Writes ids
+ * to out and returns their number. scratch: 12 * len bytes.
+ */
+function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
+  const ids = scratch;
+  const pairs = scratch + (<usize>len << 2); // u64 per adjacent pair: rank << 32 | merged
+  for (let i = 0; i < len; i++) {
+    store<i32>(ids + (<usize>i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + <usize>i) << 2)));
+  }
+  let prev = load<i32>(ids);
+  for (let i = 0; i < len - 1; i++) {
+    const next = load<i32>(ids + (<usize>(i + 1) << 2));
+    store<u64>(pairs + (<usize>i << 3), lookupMerge(prev, next));
+    prev = next;
+  }
+  let n = len;
+  while (n > 1) {
+    let best = NO_MERGE;
+    let at = -1;
+    for (let i = 0; i < n - 1; i++) {
+      const v = load<u64>(pairs + (<usize>i << 3));
+      if (v < best) {
+        best = v;
+        at = i;
+      }
+    }
+    if (at < 0) break;
+    store<i32>(ids + (<usize>at << 2), <i32>(best & 0xffffffff));
+    // Drop part at+1 and the pair (at, at+1).
+    const tail = n - at - 2;
+    if (tail > 0) {
+      memory.copy(ids + (<usize>(at + 1) << 2), ids + (<usize>(at + 2) << 2), <usize>tail << 2);
+      memory.copy(pairs + (<usize>(at + 1) << 3), pairs + (<usize>(at + 2) << 3), <usize>(tail - 1) << 3);
+    }
+    n--;
+    const merged = load<i32>(ids + (<usize>at << 2));
+    if (at > 0) store<u64>(pairs + (<usize>(at - 1) << 3), lookupMerge(load<i32>(ids + (<usize>(at - 1) << 2)), merged));
+    if (at < n - 1) store<u64>(pairs + (<usize>at << 3), lookupMerge(merged, load<i32>(ids + (<usize>(at + 1) << 2))));
+  }
+  memory.copy(out, ids, <usize>n << 2);
+  return n;
+}
+
+/** Encodes one piece; returns the number of ids written to out. */
+@inline function encodePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
+  if (len == 1) {
+    store<i32>(out, load<i32>(byteTokens + (<usize>load<u8>(p) << 2)));
+    return 1;
+  }
+  const id = bpeFindToken(p, len);
+  if (id >= 0 && load<u8>(wholePiece + <usize>id)) {
+    store<i32>(out, id);
+    return 1;
+  }
+  return mergePiece(p, len, out, scratch);
+}
+
+/**
+ * Sets the whole-piece flags: all tokens (`all` != 0: tiktoken, or Hugging Face
+ * `ignore_merges`), or exactly those that merging their own bytes reproduces.
+ * scratch: 16 * (longest token length) bytes.
+ */
+export function bpeMarkWholePieces(all: i32, scratch: usize): void {
+  for (let id = 0; id < tokenCount; id++) {
+    const len = spanLength(id);
+    if (len < 1) continue;
+    let ok = all != 0 || len == 1;
+    if (!ok) {
+      const out = scratch;
+      const n = mergePiece(spanStart(id), len, out, scratch + (<usize>len << 2));
+      ok = n == 1 && load<i32>(out) == id;
+    }
+    store<u8>(wholePiece + <usize>id, ok ? 1 : 0);
+  }
+}
+
+/**
+ * Pre-tokenizes and encodes text [textPtr, textPtr + textLen). Writes ids (i32)
+ * to out (room for textLen ids) and returns their number. scratch: 12 * textLen bytes.
+ */
+export function bpeEncode(textPtr: usize, textLen: i32, out: usize, scratch: usize): i32 {
+  const end = textPtr + <usize>textLen;
+  const pat = pattern;
+  let p = textPtr;
+  let n = 0;
+  while (p < end) {
+    const e = pieceEnd(pat, p, end);
+    n += encodePiece(p, <i32>(e - p), out + (<usize>n << 2), scratch);
+    p = e;
+  }
+  return n;
+}
+
+/** Number of bytes that ids decode to, or -1 - i for the first id i with no token. */
+export function bpeDecodedLength(ids: usize, n: i32): i32 {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const id = load<i32>(ids + (<usize>i << 2));
+    if (<u32>id >= <u32>tokenCount) return -1 - i;
+    const len = spanLength(id);
+    if (len < 0) return -1 - i;
+    total += len;
+  }
+  return total;
+}
+
+/** Writes the bytes of ids to out (validate with bpeDecodedLength first). */
+export function bpeDecode(ids: usize, n: i32, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const id = load<i32>(ids + (<usize>i << 2));
+    const len = <usize>spanLength(id);
+    const src = spanStart(id);
+    if (len <= 8) {
+      // Most tokens are short: one unaligned word copy beats memory.copy's call.
+      // out has 8 bytes of slack (the host allocates them).
+      store<u64>(out, load<u64>(src));
+    } else {
+      memory.copy(out, src, len);
+    }
+    out += len;
+  }
+}

@@ -1,0 +1,44 @@
+// Hashing and comparison of short byte strings (BPE tokens and pieces).
+
+@inline function mix(h: u32, word: u32): u32 {
+  return (rotl<u32>(h, 5) ^ word) * 0x27d4eb2f;
+}
+
+/** 32-bit hash of bytes [p, p + len). Reads whole words; never reads past the end. */
+@inline export function hashBytes(p: usize, len: usize): u32 {
+  let h: u32 = <u32>len * 0x9e3779b1;
+  let i: usize = 0;
+  while (i + 4 <= len) {
+    h = mix(h, load<u32>(p + i));
+    i += 4;
+  }
+  if (i < len) {
+    let t: u32 = 0;
+    let shift: u32 = 0;
+    while (i < len) {
+      t |= <u32>load<u8>(p + i) << shift;
+      shift += 8;
+      i++;
+    }
+    h = mix(h, t);
+  }
+  return h ^ (h >> 15);
+}
+
+@inline export function bytesEqual(a: usize, b: usize, len: usize): bool {
+  let i: usize = 0;
+  while (i + 8 <= len) {
+    if (load<u64>(a + i) != load<u64>(b + i)) return false;
+    i += 8;
+  }
+  while (i < len) {
+    if (load<u8>(a + i) != load<u8>(b + i)) return false;
+    i++;
+  }
+  return true;
+}
+
+/** Hash of an ordered pair of token ids, for the merge table. */
+@inline export function hashPair(key: u64): u32 {
+  return <u32>((key * 0x9e3779b97f4a7c15) >> 32);
+}

@@ -1,0 +1,182 @@
+// Native pre-tokenizers: split UTF-8 text into the pieces that BPE encodes one by
+// one, with exactly the splits of the reference regexes (JavaScript `u` mode):
+//
+//   GPT-2 (r50k/p50k/gpt2):
+//     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//   cl100k_base (also Llama 3):
+//     (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+//     ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// Each function below answers "where does the regex match that starts at i end?"
+// by walking the alternatives in the regex's order. Only ASCII apostrophes open a
+// contraction (the patterns name ' only; ’ is punctuation).
+//
+// API for other AssemblyScript code (e.g. BPE training): `pieceEnd(pattern, p, end)`
+// returns the end of the piece starting at p; loop `p = pieceEnd(...)` until end.
+// The host-facing export `pretokenize` writes all piece ends into an i32 array.
+import { charInfo, INFO_LEN_SHIFT, INFO_CLASS_MASK } from "./utf8";
+import { CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_OTHER } from "./unicode-tables";
+
+export const PATTERN_GPT2: i32 = 0;
+export const PATTERN_CL100K: i32 = 1;
+
+const SPACE: u32 = 0x20;
+const CR: u32 = 0x0d;
+const LF: u32 = 0x0a;
+const APOSTROPHE: u32 = 0x27;
+
+@inline function classAt(p: usize, end: usize): u32 {
+  return charInfo(p, end) & INFO_CLASS_MASK;
+}
+
+/** End of the run of characters of class `cls` that starts at p. */
+@inline function runEnd(p: usize, end: usize, cls: u32): usize {
+  while (p < end) {
+    const info = charInfo(p, end);
+    if ((info & INFO_CLASS_MASK) != cls) break;
+    p += info >> INFO_LEN_SHIFT;
+  }
+  return p;
+}
+
+/** Length of a contraction at p (p holds an apostrophe), 0 if none. */
+@inline function contraction(p: usize, end: usize, caseFold: u32): usize {
+  if (p + 1 >= end) return 0;
+  const c1 = <u32>load<u8>(p, 1) | caseFold;
+  if (c1 == 0x73 || c1 == 0x74 || c1 == 0x6d || c1 == 0x64) return 2; // s t m d
+  if (p + 2 >= end) return 0;
+  const c2 = <u32>load<u8>(p, 2) | caseFold;
+  if ((c1 == 0x72 && c2 == 0x65) || (c1 == 0x76 && c2 == 0x65) || (c1 == 0x6c && c2 == 0x6c)) return 3; // re ve ll
+  return 0;
+}
+
+/**
+ * Whitespace alternatives `\s+(?!\S)|\s+` at p (p holds whitespace): the whole run
+ * when it reaches the end of text, else the run minus its last character (which
+ * then joins the next piece), and a lone whitespace character by itself.
+ */
+@inline function whitespaceEnd(p: usize, end: usize): usize {
+  let last = p;
+  let k = p;
+  let count = 0;
+  while (k < end) {
+    const info = charInfo(k, end);
+    if ((info & INFO_CLASS_MASK) != CLASS_SPACE) break;
+    last = k;
+    k += info >> INFO_LEN_SHIFT;
+    count++;
+  }
+  if (k == end || count == 1) return k;
+  return last;
+}
+
+/** End of the GPT-2 piece that starts at p (p < end). */
+export function gpt2PieceEnd(p: usize, end: usize): usize {
+  const b = <u32>load<u8>(p);
+  if (b == APOSTROPHE) {
+    const n = contraction(p, end, 0);
+    if (n) return p + n;
+  }
+  // ` ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+`: an optional literal space, then a run of one class.
+  if (b == SPACE && p + 1 < end) {
+    const next = classAt(p + 1, end);
+    if (next != CLASS_SPACE) return runEnd(p + 1, end, next);
+  }
+  const cls = classAt(p, end);
+  if (cls != CLASS_SPACE) return runEnd(p, end, cls);
+  return whitespaceEnd(p, end);
+}
+
+/** End of the cl100k piece that starts at p (p < end). */
+export function cl100kPieceEnd(p: usize, end: usize): usize {
+  const b = <u32>load<u8>(p);
+  if (b == APOSTROPHE) {
+    const n = contraction(p, end, 0x20);
+    if (n) return p + n;
+  }
+  const info = charInfo(p, end);
+  const cls = info & INFO_CLASS_MASK;
+  if (cls == CLASS_LETTER) return runEnd(p, end, CLASS_LETTER);
+  if (cls == CLASS_NUMBER) {
+    // \p{N}{1,3}
+    let k = p + (info >> INFO_LEN_SHIFT);
+    for (let n = 1; n < 3 && k < end; n++) {
+      const i2 = charInfo(k, end);
+      if ((i2 & INFO_CLASS_MASK) != CLASS_NUMBER) break;
+      k += i2 >> INFO_LEN_SHIFT;
+    }
+    return k;
+  }
+  // [^\r\n\p{L}\p{N}]?\p{L}+ : one non-CR/LF character glued to a following letter run.
+  const next = p + (info >> INFO_LEN_SHIFT);
+  if (b != CR && b != LF && next < end && classAt(next, end) == CLASS_LETTER) {
+    return runEnd(next, end, CLASS_LETTER);
+  }
+  // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
+  let j: usize = 0;
+  if (cls == CLASS_OTHER) j = p;
+  else if (b == SPACE && next < end && classAt(next, end) == CLASS_OTHER) j = next;
+  if (j) {
+    let k = runEnd(j, end, CLASS_OTHER);
+    while (k < end) {
+      const c = <u32>load<u8>(k);
+      if (c != CR && c != LF) break;
+      k++;
+    }
+    return k;
+  }
+  // Whitespace. `\s*[\r\n]+`: up to and including the run's last CR/LF.
+  let k = p;
+  let lastNewline: usize = 0;
+  let hasNewline = false;
+  while (k < end) {
+    const i2 = charInfo(k, end);
+    if ((i2 & INFO_CLASS_MASK) != CLASS_SPACE) break;
+    const c = <u32>load<u8>(k);
+    if (c == CR || c == LF) {
+      lastNewline = k;
+      hasNewline = true;
+    }
+    k += i2 >> INFO_LEN_SHIFT;
+  }
+  if (hasNewline) return lastNewline + 1;
+  return whitespaceEnd(p, end);
+}
+
+/** End of the piece that starts at p (p < end) under `pattern`. */
+@inline export function pieceEnd(pattern: i32, p: usize, end: usize): usize {
+  return pattern == PATTERN_CL100K ? cl100kPieceEnd(p, end) : gpt2PieceEnd(p, end);
+}
+
+/**
+ * Splits text [textPtr, textPtr + textLen) and writes each piece's end offset,
+ * relative to textPtr, as an i32 at endsPtr. Returns the number of pieces
+ * (at most textLen, so endsPtr needs 4 * textLen bytes).
+ */
+export function pretokenize(pattern: i32, textPtr: usize, textLen: i32, endsPtr: usize): i32 {
+  const end = textPtr + <usize>textLen;
+  let p = textPtr;
+  let n = 0;
+  while (p < end) {
+    p = pieceEnd(pattern, p, end);
+    store<i32>(endsPtr + (<usize>n << 2), <i32>(p - textPtr));
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Largest offset c in (0, textLen] at which text may be cut without changing any
+ * split, for both patterns, or 0 if there is none: a position whose previous
+ * byte is an ASCII letter and whose byte is a space. The letter run before it
+ * ends there whatever follows, nothing before it looks past it, and the piece
+ * after it starts there in the whole text too. Streaming encoders cut there.
+ */
+export function lastSafeCut(textPtr: usize, textLen: i32): i32 {
+  for (let c = textLen - 1; c > 0; c--) {
+    if (<u32>load<u8>(textPtr + <usize>c) != SPACE) continue;
+    const prev = (<u32>load<u8>(textPtr + <usize>c - 1) | 0x20) - 0x61;
+    if (prev < 26) return c;
+  }
+  return 0;
+}
