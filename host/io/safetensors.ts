@@ -121,7 +121,8 @@ function f16ToF32Bits(h: number): number {
 
 /** Copies `bytes` (little-endian elements of `width` bytes) into an aligned buffer in native order. */
 function nativeCopy(bytes: Uint8Array, width: number): ArrayBuffer {
-  const copy = bytes.slice();
+  // new Uint8Array(x) always copies; Buffer#slice would share the (pooled) memory.
+  const copy = new Uint8Array(bytes);
   if (!LITTLE_ENDIAN) {
     for (let i = 0; i < copy.length; i += width) copy.subarray(i, i + width).reverse();
   }

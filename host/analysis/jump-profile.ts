@@ -1,0 +1,70 @@
+// The layer-wise jump profile of a model on a batch: D_l for both distances, the
+// jump strength J, and per-token statistics of every transition.
+import { DistanceKind } from "../backend/backend.ts";
+import type { TokenBatch } from "../model/batch.ts";
+import { jumpStrength } from "../model/jreg.ts";
+import type { LlamaModel } from "../model/model.ts";
+import { CpuReducer } from "./cpu-reducer.ts";
+
+export const PROFILE_QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95] as const;
+export const HISTOGRAM_BINS = 20;
+
+export interface TokenStats {
+  mean: number;
+  min: number;
+  max: number;
+  /** values at PROFILE_QUANTILES */
+  quantiles: number[];
+  /** HISTOGRAM_BINS counts over [0, 1] (angular) or [0, 2] (cosine) */
+  histogram: number[];
+}
+
+export interface JumpProfile {
+  /** per transition l = 1..L */
+  D_angular: number[];
+  D_cosine: number[];
+  J_angular: number;
+  J_cosine: number;
+  ce: number;
+  tokens: number;
+  perToken: { angular: TokenStats[]; cosine: TokenStats[] };
+}
+
+/** Host-side distance of one cosine, same formulas as the kernels (metrics only). */
+function distances(cos: Float32Array, kind: "angular" | "cosine"): Float32Array {
+  const out = new Float32Array(cos.length);
+  for (let i = 0; i < cos.length; i++) {
+    const c = Math.min(1, Math.max(-1, cos[i]!));
+    out[i] = kind === "angular" ? Math.acos(c) / Math.PI : 1 - cos[i]!;
+  }
+  return out;
+}
+
+export async function jumpProfile(model: LlamaModel, batch: TokenBatch): Promise<JumpProfile> {
+  const a = model.run(batch);
+  const reducer = await CpuReducer.get();
+  const D_angular = await model.layerDistances(a, DistanceKind.Angular);
+  const D_cosine = await model.layerDistances(a, DistanceKind.Cosine);
+  const cosines = await model.tokenCosines(a);
+  const stats = (kind: "angular" | "cosine"): TokenStats[] =>
+    cosines.map((cos) => {
+      const d = distances(cos, kind);
+      const q = reducer.quantiles(d, [0, ...PROFILE_QUANTILES, 1]);
+      return {
+        mean: reducer.mean(d),
+        min: q[0]!,
+        max: q[q.length - 1]!,
+        quantiles: q.slice(1, -1),
+        histogram: reducer.histogram(d, 0, kind === "angular" ? 1 : 2, HISTOGRAM_BINS),
+      };
+    });
+  return {
+    D_angular,
+    D_cosine,
+    J_angular: jumpStrength(D_angular),
+    J_cosine: jumpStrength(D_cosine),
+    ce: await model.backend.mean(a.losses),
+    tokens: a.tokens,
+    perToken: { angular: stats("angular"), cosine: stats("cosine") },
+  };
+}

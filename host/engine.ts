@@ -1,0 +1,56 @@
+// The host API's entry point: an engine owns a backend and makes models and trainers.
+//
+//   const engine = await createEngine({ backend: "auto" });
+//   const model = engine.createModel(PRESETS.tiny, { seed: 1 });
+//   const trainer = engine.createTrainer(model, { lr: 1e-3, jreg: { alpha: 3 } });
+//   const r = await trainer.step(batch);           // {loss, ce, jreg, gradNorm, lr}
+//   const p = await engine.jumpProfile(model, batch); // D_l, J, per-token statistics
+import type { Backend } from "./backend/backend.ts";
+import { WasmBackend } from "./backend/wasm/wasm-backend.ts";
+import type { Checkpoint } from "./io/checkpoint.ts";
+import type { ModelConfig } from "./model/config.ts";
+import { LlamaModel } from "./model/model.ts";
+import type { TokenBatch } from "./model/batch.ts";
+import { Trainer, type TrainConfig } from "./train/trainer.ts";
+import { jumpProfile, type JumpProfile } from "./analysis/jump-profile.ts";
+
+export type BackendName = "wasm" | "webgpu" | "auto";
+
+export interface EngineOptions {
+  /** "auto" takes WebGPU only on a real (non-fallback) GPU adapter, else wasm */
+  backend?: BackendName;
+  /** wasm: threads including the calling one (default: up to 8, where shared memory works) */
+  threads?: number;
+}
+
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
+}
+
+export interface Engine {
+  readonly backend: Backend;
+  createModel(config: ModelConfig, opts?: { seed?: number }): LlamaModel;
+  loadModel(ckpt: Checkpoint): LlamaModel;
+  createTrainer(model: LlamaModel, config?: Partial<Omit<TrainConfig, "jreg">> & { jreg?: Partial<TrainConfig["jreg"]> }): Trainer;
+  jumpProfile(model: LlamaModel, batch: TokenBatch): Promise<JumpProfile>;
+  dispose(): Promise<void>;
+}
+
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  const name = opts.backend ?? "auto";
+  if (name !== "wasm" && name !== "webgpu" && name !== "auto") {
+    throw new BackendUnavailableError(`backend must be "wasm", "webgpu" or "auto", got ${JSON.stringify(name)}`);
+  }
+  if (name === "webgpu") {
+    throw new BackendUnavailableError('the "webgpu" backend is not available in this build yet; use "wasm" or "auto"');
+  }
+  const backend = await WasmBackend.create({ threads: opts.threads });
+  return {
+    backend,
+    createModel: (config, o = {}) => LlamaModel.create(backend, config, o.seed ?? 0),
+    loadModel: (ckpt) => LlamaModel.fromCheckpoint(backend, ckpt),
+    createTrainer: (model, config = {}) => new Trainer(model, config as Partial<TrainConfig>),
+    jumpProfile: (model, batch) => jumpProfile(model, batch),
+    dispose: () => backend.dispose(),
+  };
+}

@@ -1,0 +1,86 @@
+// The jump-suppressing regularizer on per-layer mean distances (DESIGN.md "JREG").
+// Per-token cosines come from the backend; this file holds the small scalar part:
+// which transitions count, R itself, and dR/dD_l for the backward pass.
+
+export type JregDistance = "cosine" | "angular";
+export type JregNormalize = "none" | "middle";
+
+export interface JregOptions {
+  /** weight of R in the loss; 0 reproduces plain cross-entropy exactly */
+  alpha: number;
+  distance: JregDistance;
+  /** R averages the last k transitions */
+  lastK: number;
+  normalize: JregNormalize;
+}
+
+export const DEFAULT_JREG: JregOptions = { alpha: 0, distance: "cosine", lastK: 1, normalize: "none" };
+
+export class JregOptionError extends Error {
+  override name = "JregOptionError";
+}
+
+export function validateJreg(opts: Partial<JregOptions>, numLayers: number): JregOptions {
+  const o = { ...DEFAULT_JREG, ...opts };
+  if (typeof o.alpha !== "number" || !Number.isFinite(o.alpha) || o.alpha < 0) {
+    throw new JregOptionError(`jreg.alpha must be a finite number ≥ 0, got ${String(opts.alpha)}`);
+  }
+  if (o.distance !== "cosine" && o.distance !== "angular") {
+    throw new JregOptionError(`jreg.distance must be "cosine" or "angular", got ${JSON.stringify(opts.distance)}`);
+  }
+  if (!Number.isInteger(o.lastK) || o.lastK < 1 || o.lastK > numLayers) {
+    throw new JregOptionError(`jreg.lastK must be an integer in [1, ${numLayers}] (the number of layers), got ${String(opts.lastK)}`);
+  }
+  if (o.normalize !== "none" && o.normalize !== "middle") {
+    throw new JregOptionError(`jreg.normalize must be "none" or "middle", got ${JSON.stringify(opts.normalize)}`);
+  }
+  return o;
+}
+
+/** 0-based indices of the middle transitions: {2..L−1} (1-based) for L ≥ 3, else {1}. */
+export function middleLayers(numLayers: number): number[] {
+  if (numLayers <= 2) return [0];
+  const out: number[] = [];
+  for (let l = 1; l < numLayers - 1; l++) out.push(l);
+  return out;
+}
+
+/** 0-based indices of the last k transitions. */
+export function lastLayers(numLayers: number, k: number): number[] {
+  const out: number[] = [];
+  for (let l = numLayers - k; l < numLayers; l++) out.push(l);
+  return out;
+}
+
+function meanOf(values: readonly number[], idx: readonly number[]): number {
+  let s = 0;
+  for (const i of idx) s += values[i]!;
+  return s / idx.length;
+}
+
+/** Jump strength J = D_L / mean_{l∈M} D_l. */
+export function jumpStrength(profile: readonly number[]): number {
+  const L = profile.length;
+  return profile[L - 1]! / meanOf(profile, middleLayers(L));
+}
+
+/**
+ * R and dR/dD_l for every transition, given the per-layer means D_l of the loss
+ * distance. With normalize "middle", R = A / Mid and the gradient flows through
+ * both: dR/dD_l = [l∈last]/(k·Mid) − [l∈M]·A/(|M|·Mid²).
+ */
+export function regularizer(profile: readonly number[], opts: JregOptions): { R: number; dR: number[] } {
+  const L = profile.length;
+  const last = lastLayers(L, opts.lastK);
+  const A = meanOf(profile, last);
+  const dR = new Array<number>(L).fill(0);
+  if (opts.normalize === "none") {
+    for (const l of last) dR[l]! += 1 / last.length;
+    return { R: A, dR };
+  }
+  const mid = middleLayers(L);
+  const Mid = meanOf(profile, mid);
+  for (const l of last) dR[l]! += 1 / (last.length * Mid);
+  for (const l of mid) dR[l]! -= A / (mid.length * Mid * Mid);
+  return { R: A / Mid, dR };
+}
