@@ -8,6 +8,8 @@ import {
   parameterSpecs,
   headDim,
   CONFIG_LIMITS,
+  configFromHF,
+  configToHF,
 } from "../dist/index.js";
 
 const tiny = () => ({ ...PRESETS.tiny });
@@ -136,6 +138,140 @@ test("parameterCount equals the sum over parameterSpecs", () => {
   }
   // bench-tiny by hand: 2*4096*256 + 6*(2*256 + 4*256*256 + 3*688*256) + 256
   assert.is(parameterCount(PRESETS["bench-tiny"]), 2 * 4096 * 256 + 6 * (2 * 256 + 4 * 256 * 256 + 3 * 688 * 256) + 256);
+});
+
+// ---- Hugging Face config.json ----
+
+/** A config.json as transformers writes it for a LlamaForCausalLM (fields we ignore included). */
+const hfTiny = () => ({
+  architectures: ["LlamaForCausalLM"],
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  hidden_act: "silu",
+  hidden_size: 64,
+  initializer_range: 0.02,
+  intermediate_size: 172,
+  max_position_embeddings: 128,
+  mlp_bias: false,
+  model_type: "llama",
+  num_attention_heads: 4,
+  num_hidden_layers: 4,
+  num_key_value_heads: 2,
+  pretraining_tp: 1,
+  rms_norm_eps: 1e-5,
+  rope_scaling: null,
+  rope_theta: 10000.0,
+  tie_word_embeddings: false,
+  torch_dtype: "float32",
+  transformers_version: "4.44.2",
+  use_cache: true,
+  vocab_size: 256,
+});
+
+function hfRejects(json, pattern) {
+  try {
+    configFromHF(json, "ckpt/config.json");
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.ok(e.message.startsWith("ckpt/config.json: "), e.message);
+    assert.match(e.message, pattern);
+    return;
+  }
+  assert.unreachable(`expected ConfigError matching ${pattern}`);
+}
+
+test("configFromHF reads a transformers LlamaForCausalLM config", () => {
+  assert.equal(configFromHF(hfTiny()), PRESETS.tiny);
+  const tied = configFromHF({ ...hfTiny(), tie_word_embeddings: true, rope_theta: 500000, rms_norm_eps: 1e-6 });
+  assert.is(tied.tiedEmbeddings, true);
+  assert.is(tied.ropeTheta, 500000);
+  assert.is(tied.rmsEps, 1e-6);
+});
+
+test("configFromHF defaults: kv heads = heads, theta 10000, eps 1e-6, untied", () => {
+  const minimal = {
+    vocab_size: 100,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 64,
+    max_position_embeddings: 16,
+  };
+  assert.equal(configFromHF(minimal), {
+    vocabSize: 100,
+    hiddenSize: 32,
+    numLayers: 2,
+    numHeads: 2,
+    numKvHeads: 2,
+    intermediateSize: 64,
+    ropeTheta: 10000,
+    rmsEps: 1e-6,
+    tiedEmbeddings: false,
+    maxSeqLen: 16,
+  });
+  assert.is(configFromHF({ ...minimal, num_key_value_heads: null }).numKvHeads, 2);
+});
+
+test("configFromHF rejects non-numeric values and missing keys", () => {
+  hfRejects({ ...hfTiny(), hidden_size: "32" }, /hidden_size must be a number, got "32"/);
+  hfRejects({ ...hfTiny(), vocab_size: [256] }, /vocab_size must be a number, got an array/);
+  hfRejects({ ...hfTiny(), rope_theta: "1e4" }, /rope_theta must be a number, got "1e4"/);
+  hfRejects({ ...hfTiny(), rms_norm_eps: true }, /rms_norm_eps must be a number, got true/);
+  hfRejects({ ...hfTiny(), tie_word_embeddings: "false" }, /tie_word_embeddings must be true or false, got "false"/);
+  const c = hfTiny();
+  delete c.num_hidden_layers;
+  hfRejects(c, /num_hidden_layers is required/);
+  hfRejects([hfTiny()], /must be a JSON object, got an array/);
+  hfRejects(null, /must be a JSON object, got null/);
+});
+
+test("configFromHF reports range errors in HF key names", () => {
+  hfRejects({ ...hfTiny(), num_key_value_heads: 3 }, /num_key_value_heads must be an integer in \[1, 4\] that divides num_attention_heads \(4\), got 3/);
+  hfRejects({ ...hfTiny(), hidden_size: 66 }, /hidden_size must be an integer in \[1, 65536\] divisible by num_attention_heads \(4\)/);
+  hfRejects({ ...hfTiny(), vocab_size: 0 }, /vocab_size must be an integer/);
+  hfRejects({ ...hfTiny(), num_hidden_layers: 2.5 }, /num_hidden_layers must be an integer .*got 2\.5/);
+  hfRejects({ ...hfTiny(), rms_norm_eps: 0 }, /rms_norm_eps must be a finite number in \(0, 1\)/);
+});
+
+test("configFromHF rejects features the engine does not implement", () => {
+  hfRejects({ ...hfTiny(), rope_scaling: { rope_type: "llama3", factor: 8 } }, /rope_scaling .*llama3.* is not supported/);
+  hfRejects({ ...hfTiny(), attention_bias: true }, /attention_bias true is not supported/);
+  hfRejects({ ...hfTiny(), mlp_bias: true }, /mlp_bias true is not supported/);
+  hfRejects({ ...hfTiny(), hidden_act: "gelu" }, /hidden_act "gelu" is not supported; only "silu"/);
+  hfRejects({ ...hfTiny(), model_type: "gpt2" }, /model_type "gpt2" is not supported/);
+  hfRejects({ ...hfTiny(), head_dim: 32 }, /head_dim 32 differs from hidden_size \/ num_attention_heads \(16\)/);
+  hfRejects({ ...hfTiny(), attention_dropout: 0.1 }, /attention_dropout 0\.1 is not supported/);
+  hfRejects({ ...hfTiny(), rope_parameters: { rope_type: "yarn" } }, /rope_parameters\.rope_type "yarn" is not supported/);
+  assert.is(configFromHF({ ...hfTiny(), head_dim: 16 }).hiddenSize, 64);
+});
+
+test("configFromHF: rope_parameters and sliding windows", () => {
+  const c = hfTiny();
+  delete c.rope_theta;
+  assert.is(configFromHF({ ...c, rope_parameters: { rope_type: "default", rope_theta: 1e6 } }).ropeTheta, 1e6);
+  assert.is(configFromHF({ ...hfTiny(), model_type: "mistral", sliding_window: 64 }).maxSeqLen, 64);
+  assert.is(configFromHF({ ...hfTiny(), model_type: "mistral", sliding_window: 4096 }).maxSeqLen, 128);
+  assert.is(configFromHF({ ...hfTiny(), sliding_window: 64, use_sliding_window: false }).maxSeqLen, 128);
+});
+
+test("configToHF writes full LlamaForCausalLM keys and round-trips exactly", () => {
+  const hf = configToHF(PRESETS.tiny);
+  assert.equal(hf.architectures, ["LlamaForCausalLM"]);
+  assert.is(hf.model_type, "llama");
+  assert.is(hf.torch_dtype, "float32");
+  assert.is(hf.hidden_act, "silu");
+  assert.is(hf.head_dim, 16);
+  assert.is(hf.attention_bias, false);
+  assert.is(hf.mlp_bias, false);
+  assert.is(hf.num_key_value_heads, 2);
+  assert.is(hf.max_position_embeddings, 128);
+  const odd = { ...PRESETS.tiny, ropeTheta: 12345.678, rmsEps: 1.2345678901234567e-7, tiedEmbeddings: true, numKvHeads: 1 };
+  for (const c of [PRESETS.tiny, PRESETS["bench-tiny"], odd]) {
+    assert.equal(configFromHF(JSON.parse(JSON.stringify(configToHF(c)))), c);
+  }
+  assert.throws(() => configToHF({ ...PRESETS.tiny, numKvHeads: 3 }), /numKvHeads/);
 });
 
 test.run();
