@@ -543,11 +543,11 @@ export function bpeTrainError(): i32 {
   return errorCode;
 }
 
-/** A buffer of at least `bytes` bytes for UTF-8 text (reused; may move). */
+/** A buffer of at least `bytes` bytes for UTF-8 text (reused; may move, keeping its contents). */
 export function bpeTrainTextBuffer(bytes: i32): usize {
   if (bytes > textCap) {
     const c = grownCapacity(textCap, bytes);
-    textBuf = regrow(0, 0, <usize>c);
+    textBuf = regrow(textBuf, <usize>textCap, <usize>c);
     textCap = c;
   }
   return textBuf;

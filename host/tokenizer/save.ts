@@ -1,0 +1,110 @@
+// Writes a trained byte-level BPE tokenizer as Hugging Face `tokenizer.json`.
+//
+// Vocabulary strings use GPT-2's byte-to-unicode alphabet (byte 0x20 → "Ġ", …),
+// as the ByteLevel pre-tokenizer/decoder of Hugging Face tokenizers expects;
+// special tokens are stored as their text, both in `added_tokens` and in the
+// model vocabulary. Merges are "left right" strings (readable by every
+// tokenizers version; byte-level tokens never contain a literal space).
+import type { TrainedBpe } from "./train.ts";
+import { PATTERN_REGEX } from "./pre-tokenizer.ts";
+
+/** GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the rest to U+0100 onwards. */
+function byteLevelAlphabet(): string[] {
+  const table: string[] = new Array(256);
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    table[b] = String.fromCharCode(printable ? b : 256 + extra++);
+  }
+  return table;
+}
+
+const BYTE_LEVEL = byteLevelAlphabet();
+
+/** The byte-level string of a token's bytes (the form used in vocab and merges). */
+export function byteLevelString(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += BYTE_LEVEL[bytes[i]];
+  return s;
+}
+
+function preTokenizerJson(pattern: TrainedBpe["pattern"]): object {
+  if (pattern === "gpt2") return { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    type: "Sequence",
+    pretokenizers: [
+      { type: "Split", pattern: { Regex: PATTERN_REGEX.cl100k }, behavior: "Isolated", invert: false },
+      { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+    ],
+  };
+}
+
+/** The `tokenizer.json` object (Hugging Face tokenizers format, version "1.0"). */
+export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
+  const vocab: Record<string, number> = Object.create(null);
+  const names: string[] = [];
+  const claim = (name: string, id: number) => {
+    if (name in vocab) {
+      throw new Error(`tokenizer.json: token ${JSON.stringify(name)} would have two ids (${vocab[name]} and ${id}); rename the special token`);
+    }
+    vocab[name] = id;
+    names[id] = name;
+  };
+  trained.tokens.forEach((bytes, id) => claim(byteLevelString(bytes), id));
+  for (const { id, content } of trained.specialTokens) claim(content, id);
+  const merges = trained.merges.map(({ left, right }, rank) => {
+    const l = names[left];
+    const r = names[right];
+    if (l === undefined || r === undefined) throw new Error(`tokenizer.json: merge ${rank} references an unknown id (${left}, ${right})`);
+    return `${l} ${r}`;
+  });
+  return {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: trained.specialTokens.map(({ id, content }) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: null,
+    pre_tokenizer: preTokenizerJson(trained.pattern),
+    post_processor: null,
+    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
+  };
+}
+
+/** The `tokenizer.json` text (2-space indented, like the files tokenizers writes). */
+export function tokenizerJsonText(trained: TrainedBpe): string {
+  return JSON.stringify(tokenizerJson(trained), null, 2) + "\n";
+}
+
+/** Writes `tokenizer.json` atomically: a temporary file next to `path`, then a rename. */
+export async function saveTokenizerJson(path: string, trained: TrainedBpe): Promise<void> {
+  const text = tokenizerJsonText(trained);
+  const fs = await import("node:fs/promises");
+  const tmp = `${path}.tmp-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
+  try {
+    await fs.writeFile(tmp, text, "utf8");
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw new Error(`could not write ${path}: ${(e as Error).message}`);
+  }
+}
