@@ -18,6 +18,8 @@ import {
   CheckpointError,
   ConfigError,
   SafetensorsError,
+  configFromHF,
+  parseTokens,
 } from "../dist/index.js";
 
 const micro = { vocabSize: 16, hiddenSize: 8, numLayers: 2, numHeads: 2, numKvHeads: 1, intermediateSize: 12, ropeTheta: 10000, rmsEps: 1e-5, tiedEmbeddings: false, maxSeqLen: 32 };
@@ -419,6 +421,62 @@ test("writeFileAtomic replaces content and cleans up after a failure", async () 
     assert.not.ok(existsSync(join(dir, "missing-dir")));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---- PyTorch fixtures (test/fixtures, written by an independent Python writer) ----
+
+const fixtures = new URL("./fixtures/", import.meta.url).pathname;
+const fixtureCases = ["tiny-untied", "tiny-tied", "tiny-l2", "tiny-l3"];
+
+test("fixture checkpoints load and match their config.json", async () => {
+  for (const name of fixtureCases) {
+    const dir = join(fixtures, name);
+    const ckpt = await readCheckpoint(dir);
+    const hf = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    assert.equal(ckpt.config, configFromHF(hf));
+    assert.is(ckpt.config.tiedEmbeddings, hf.tie_word_embeddings);
+    assert.equal([...ckpt.tensors.keys()], parameterSpecs(ckpt.config).map((s) => s.name), name);
+    // The tensors are exactly the file's F32 bytes.
+    const raw = parseSafetensors(new Uint8Array(readFileSync(join(dir, "model.safetensors"))));
+    for (const [n, data] of ckpt.tensors) assert.equal(bits(data), bits(raw.get(n).data), `${name} ${n}`);
+    const tokens = parseTokens(readFileSync(join(dir, "tokens.json"), "utf8"), { vocabSize: ckpt.config.vocabSize, maxSeqLen: ckpt.config.maxSeqLen });
+    const expected = JSON.parse(readFileSync(join(dir, "expected.json"), "utf8"));
+    assert.equal([tokens.batch, tokens.length], [expected.batch, expected.seq + 1], name);
+  }
+});
+
+test("fixture: the sharded copy loads bit-identical to the single file", async () => {
+  const sharded = await readCheckpoint(join(fixtures, "tiny-untied-sharded"));
+  assertSameCheckpoint(sharded, await readCheckpoint(join(fixtures, "tiny-untied")));
+});
+
+test("fixture: F16 and BF16 weights decode exactly as torch converts them to float32", () => {
+  const dir = join(fixtures, "tiny-untied");
+  const config = readFileSync(join(dir, "config.json"));
+  for (const dtype of ["f16", "bf16"]) {
+    const ckpt = checkpointFromFiles(new Map([["config.json", config], ["model.safetensors", readFileSync(join(dir, `model.${dtype}.safetensors`))]]));
+    const torch = parseSafetensors(readFileSync(join(dir, `model.${dtype}-as-f32.safetensors`)), { source: `model.${dtype}-as-f32.safetensors` });
+    assert.is(torch.size, ckpt.tensors.size);
+    for (const [n, data] of ckpt.tensors) assert.equal(bits(data), bits(torch.get(n).data), `${dtype} ${n}`);
+    const stored = parseSafetensors(readFileSync(join(dir, `model.${dtype}.safetensors`)));
+    assert.is(stored.get("model.norm.weight").dtype, dtype.toUpperCase());
+  }
+});
+
+test("fixture: writeCheckpoint reproduces the independent writer's model.safetensors byte for byte", async () => {
+  const root = tmp();
+  try {
+    for (const name of fixtureCases) {
+      const ckpt = await readCheckpoint(join(fixtures, name));
+      await writeCheckpoint(join(root, name), ckpt);
+      const ours = readFileSync(join(root, name, "model.safetensors"));
+      const theirs = readFileSync(join(fixtures, name, "model.safetensors"));
+      assert.ok(ours.equals(theirs), `${name}: model.safetensors differs`);
+      assertSameCheckpoint(await readCheckpoint(join(root, name)), ckpt);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -205,6 +205,21 @@ test("F32 data at an unaligned byte offset and inside a larger buffer", () => {
   assert.ok(Object.is(t.data[3], -0));
 });
 
+test("a Node Buffer (possibly from the shared pool) parses to independent, correctly sized arrays", async () => {
+  const { Buffer } = await import("node:buffer");
+  const bytes = serializeSafetensors([
+    { name: "a", shape: [3], data: new Float32Array([1, 2, 3]) },
+    { name: "b", shape: [2], data: new Float32Array([4, 5]) },
+  ]);
+  // Buffer.from(string) of a small payload lives in Node's shared 8 KiB pool.
+  const pooled = Buffer.from(Buffer.from(bytes).toString("latin1"), "latin1");
+  assert.ok(pooled.buffer.byteLength > pooled.length, "the buffer is a view into a larger pool");
+  const t = parseSafetensors(pooled);
+  assert.equal(Array.from(t.get("a").data), [1, 2, 3]);
+  assert.equal(Array.from(t.get("b").data), [4, 5]);
+  assert.is(t.get("a").data.buffer.byteLength, 12, "data owns its own buffer");
+});
+
 test("serialize -> parse round trip: names sorted, 8-byte aligned data, metadata, bit-exact values", () => {
   const rng = (() => {
     let s = 12345;
