@@ -424,6 +424,27 @@ test("writeFileAtomic replaces content and cleans up after a failure", async () 
   }
 });
 
+test("Deno reads and writes checkpoints with the same code (node:fs/promises imported lazily)", async () => {
+  const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
+  const root = tmp();
+  try {
+    const ckpt = randomCheckpoint(micro, 41);
+    await writeCheckpoint(join(root, "node"), ckpt);
+    const script = `
+      import { readCheckpoint, writeCheckpoint } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)};
+      const [src, dst] = Deno.args;
+      await writeCheckpoint(dst, await readCheckpoint(src));`;
+    const r = spawnSync(deno, ["eval", "--quiet", script, join(root, "node"), join(root, "deno")], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" } });
+    assert.is(r.status, 0, r.stderr);
+    for (const f of ["config.json", "model.safetensors"]) {
+      assert.ok(readFileSync(join(root, "deno", f)).equals(readFileSync(join(root, "node", f))), `${f} identical`);
+    }
+    assert.equal(tempFiles(join(root, "deno")), []);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 // ---- PyTorch fixtures (test/fixtures, written by an independent Python writer) ----
 
 const fixtures = new URL("./fixtures/", import.meta.url).pathname;
