@@ -1,0 +1,130 @@
+// The host side of the matmul kernels (assembly/matmul.ts): checks arguments,
+// owns the packed-B scratch, and splits the work over the thread pool.
+//
+//   nt: C (+)= A · Bᵀ   A [m,k], B [n,k]   forward   y  = x · Wᵀ
+//   nn: C (+)= A · B    A [m,k], B [k,n]   backward  dx = dy · W
+//   tn: C (+)= Aᵀ · B   A [k,m], B [k,n]   backward  dW += dyᵀ · x
+//
+// Pointers are byte offsets into the engine's memory; leading dimensions are in
+// elements and default to the dense row length. Each call packs B once (panels
+// split across threads), then splits the rows of C across threads. Every output
+// element is computed in the same order whatever the split, so results are
+// bit-identical for any thread count.
+import type { Arena, EngineModule } from "./engine-module.ts";
+import type { ThreadPool } from "./thread-pool.ts";
+
+export interface MatmulOptions {
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  /** Add into C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+type Layout = "nt" | "nn" | "tn";
+
+/** Below this many flops a dispatch to the workers costs more than it saves. */
+const MIN_PARALLEL_FLOPS = 1 << 20;
+/** Packing B in parallel pays off only for larger B. */
+const MIN_PARALLEL_PACK = 1 << 16;
+/** Rows per micro-kernel tile: chunks of C rows start on a tile boundary. */
+const ROW_GRAIN = 2;
+
+export class WasmMatmul {
+  private packed = 0;
+  private packedBytes = 0;
+
+  constructor(
+    private readonly engine: EngineModule,
+    private readonly arena: Arena,
+    private readonly pool: ThreadPool,
+  ) {}
+
+  /** C[i,j] (+)= Σ_p A[i,p]·B[j,p]. */
+  nt(c: number, a: number, b: number, m: number, n: number, k: number, opts: MatmulOptions = {}): void {
+    this.run("nt", c, a, b, m, n, k, opts);
+  }
+
+  /** C[i,j] (+)= Σ_p A[i,p]·B[p,j]. */
+  nn(c: number, a: number, b: number, m: number, n: number, k: number, opts: MatmulOptions = {}): void {
+    this.run("nn", c, a, b, m, n, k, opts);
+  }
+
+  /** C[i,j] (+)= Σ_p A[p,i]·B[p,j]. */
+  tn(c: number, a: number, b: number, m: number, n: number, k: number, opts: MatmulOptions = {}): void {
+    this.run("tn", c, a, b, m, n, k, opts);
+  }
+
+  /**
+   * Allocates the packing scratch for the largest B (n columns, depth k) up front,
+   * so that later calls never allocate (the arena cannot free).
+   */
+  reserve(n: number, k: number): void {
+    this.scratch(n, k);
+  }
+
+  private scratch(n: number, k: number): number {
+    const bytes = Number(this.engine.exports.matmulPackedBytes(n, k));
+    if (bytes > this.packedBytes) {
+      this.packed = this.arena.alloc(bytes, 64);
+      this.packedBytes = bytes;
+    }
+    return this.packed;
+  }
+
+  private run(layout: Layout, c: number, a: number, b: number, m: number, n: number, k: number, opts: MatmulOptions): void {
+    const name = `matmul.${layout}`;
+    dim(name, "m", m);
+    dim(name, "n", n);
+    dim(name, "k", k);
+    const lda = opts.lda ?? (layout === "tn" ? m : k);
+    const ldb = opts.ldb ?? (layout === "nt" ? k : n);
+    const ldc = opts.ldc ?? n;
+    const memoryBytes = this.engine.memory.buffer.byteLength;
+    // A and B as stored: [rows, cols] with a leading dimension.
+    if (layout === "tn") matrix(name, "A", a, k, m, lda, memoryBytes);
+    else matrix(name, "A", a, m, k, lda, memoryBytes);
+    if (layout === "nt") matrix(name, "B", b, n, k, ldb, memoryBytes);
+    else matrix(name, "B", b, k, n, ldb, memoryBytes);
+    matrix(name, "C", c, m, n, ldc, memoryBytes);
+    if (m === 0 || n === 0) return;
+
+    const exports = this.engine.exports;
+    const accumulate = opts.accumulate ? 1 : 0;
+    const compute = layout === "tn" ? "matmulPackedAT" : "matmulPackedA";
+    if (k === 0) {
+      exports[compute](c, a, 0, m, n, k, lda, ldc, accumulate, 0, m);
+      return;
+    }
+    const packed = this.scratch(n, k);
+    const pack = layout === "nt" ? "matmulPackNT" : "matmulPackNN";
+    const panels = exports.matmulPanelCount(n) as number;
+    const parallel = this.pool.size > 1 && 2 * m * n * k >= MIN_PARALLEL_FLOPS;
+
+    if (parallel && panels > 1 && n * k >= MIN_PARALLEL_PACK) this.pool.parallelFor(pack, [packed, b, n, k, ldb], panels);
+    else exports[pack](packed, b, n, k, ldb, 0, panels);
+
+    const args = [c, a, packed, m, n, k, lda, ldc, accumulate];
+    if (parallel) this.pool.parallelFor(compute, args, m, ROW_GRAIN);
+    else exports[compute](...args, 0, m);
+  }
+}
+
+function dim(op: string, what: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
+    throw new RangeError(`${op}: ${what} must be a non-negative integer, got ${value}`);
+  }
+}
+
+/** Checks that a [rows, cols] matrix with leading dimension ld lies inside memory. */
+function matrix(op: string, what: string, ptr: number, rows: number, cols: number, ld: number, memoryBytes: number): void {
+  if (!Number.isInteger(ld) || ld < cols || ld > 0x7fffffff) {
+    throw new RangeError(`${op}: leading dimension of ${what} must be an integer >= ${cols}, got ${ld}`);
+  }
+  if (!Number.isInteger(ptr) || ptr < 0) throw new RangeError(`${op}: ${what} pointer must be a non-negative integer, got ${ptr}`);
+  if (rows === 0 || cols === 0) return;
+  const end = ptr + ((rows - 1) * ld + cols) * 4;
+  if (end > memoryBytes) {
+    throw new RangeError(`${op}: ${what} [${rows}x${cols}, ld ${ld}] at ${ptr} ends at byte ${end}, past the memory (${memoryBytes} bytes)`);
+  }
+}
