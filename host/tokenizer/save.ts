@@ -6,38 +6,8 @@
 // model vocabulary. Merges are "left right" strings (readable by every
 // tokenizers version; byte-level tokens never contain a literal space).
 import type { TrainedBpe } from "./train.ts";
-import { PATTERN_REGEX } from "./pre-tokenizer.ts";
-
-/** GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the rest to U+0100 onwards. */
-function byteLevelAlphabet(): string[] {
-  const table: string[] = new Array(256);
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    table[b] = String.fromCharCode(printable ? b : 256 + extra++);
-  }
-  return table;
-}
-
-const BYTE_LEVEL = byteLevelAlphabet();
-
-/** The byte-level string of a token's bytes (the form used in vocab and merges). */
-export function byteLevelString(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += BYTE_LEVEL[bytes[i]];
-  return s;
-}
-
-function preTokenizerJson(pattern: TrainedBpe["pattern"]): object {
-  if (pattern === "gpt2") return { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
-  return {
-    type: "Sequence",
-    pretokenizers: [
-      { type: "Split", pattern: { Regex: PATTERN_REGEX.cl100k }, behavior: "Isolated", invert: false },
-      { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
-    ],
-  };
-}
+import { bytesToByteLevel } from "./byte-level.ts";
+import { preTokenizerJson } from "./load-hf.ts";
 
 /** The `tokenizer.json` object (Hugging Face tokenizers format, version "1.0"). */
 export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
@@ -50,7 +20,7 @@ export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
     vocab[name] = id;
     names[id] = name;
   };
-  trained.tokens.forEach((bytes, id) => claim(byteLevelString(bytes), id));
+  trained.tokens.forEach((bytes, id) => claim(bytesToByteLevel(bytes), id));
   for (const { id, content } of trained.specialTokens) claim(content, id);
   const merges = trained.merges.map(({ left, right }, rank) => {
     const l = names[left];

@@ -12,6 +12,7 @@
 import { TokenizerModule } from "./module.ts";
 import { PATTERN_IDS } from "./pre-tokenizer.ts";
 import type { PreTokenizerPattern } from "./pre-tokenizer.ts";
+import type { BpeDefinition } from "./definition.ts";
 
 /** Raw training exports of build/tokenizer.wasm. */
 interface TrainExports {
@@ -312,4 +313,16 @@ function readWords(k: TrainExports): BpeTrainedWord[] {
     });
   }
   return words;
+}
+
+/** The trained tokenizer as a definition for createTokenizer (no file round trip). */
+export function trainedBpeDefinition(trained: TrainedBpe): BpeDefinition {
+  const specialTokens: Record<string, number> = {};
+  for (const { id, content } of trained.specialTokens) specialTokens[content] = id;
+  return {
+    tokens: trained.tokens,
+    merges: trained.merges.map(({ left, right }) => [left, right] as const),
+    pattern: trained.pattern,
+    specialTokens,
+  };
 }
