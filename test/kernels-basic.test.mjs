@@ -418,4 +418,17 @@ test("swigluBackward matches float64, finite differences, accumulates", () => {
   }
 });
 
+test("swiglu propagates NaN so the host's non-finite check sees it", () => {
+  const n = 6, gate = [NaN, 1, 2, 3, 4, NaN], up = [1, 1, NaN, 1, 1, 1];
+  const out = h.zeros(n), dg = h.zeros(n), du = h.zeros(n);
+  const pg = h.f32(gate), pu = h.f32(up);
+  k.swigluForward(out, pg, pu, n);
+  k.swigluBackward(dg, du, h.f32(new Float32Array(n).fill(1)), pg, pu, n);
+  const o = h.read(out, n), g = h.read(dg, n), u = h.read(du, n);
+  for (const i of [0, 2, 5]) assert.ok(Number.isNaN(o[i]), `out[${i}] = ${o[i]}`);
+  for (const i of [0, 2, 5]) assert.ok(Number.isNaN(g[i]), `dgate[${i}] = ${g[i]}`);
+  for (const i of [0, 5]) assert.ok(Number.isNaN(u[i]), `dup[${i}] = ${u[i]}`);
+  for (const i of [1, 3, 4]) assert.ok(Number.isFinite(o[i]) && Number.isFinite(g[i]) && Number.isFinite(u[i]), `finite at ${i}`);
+});
+
 test.run();
