@@ -120,6 +120,31 @@ test("cross-entropy row ranges are bit-identical to one full call", () => {
   assert.equal([h.read(pL2, rows), h.read(pS2, rows), h.read(pD2, rows * v)], full);
 });
 
+test("the softmax exp (seen through crossEntropyBackward with lse = 0) is within 2 ulp of exp", () => {
+  // With lse = 0, scale = 1 and no valid target, dlogits = exp(logits) exactly as the kernels use it.
+  const n = 4099; // vector body and scalar tail
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = -87 + (97 * i) / (n - 1); // [-87, 10]
+  const out = h.zeros(n);
+  k.crossEntropyBackward(out, h.f32(x), h.f32([0]), h.i32([-1]), n, 1, 0, 1);
+  const got = h.read(out, n);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    const want = Math.exp(x[i]);
+    const ulp = Math.fround(want * (1 + 2 ** -23)) - Math.fround(want);
+    worst = Math.max(worst, Math.abs(got[i] - want) / Math.max(ulp, 2 ** -149));
+  }
+  assert.ok(worst <= 2, `worst error ${worst} ulp`);
+  const edge = Float32Array.from([-88, -100, -Infinity, 0, NaN, -87.3]);
+  const pe = h.zeros(edge.length);
+  k.crossEntropyBackward(pe, h.f32(edge), h.f32([0]), h.i32([-1]), edge.length, 1, 0, 1);
+  const e = h.read(pe, edge.length);
+  assert.ok(e[0] >= 0 && e[0] < 1.2e-38 && e[1] >= 0 && e[1] < 1.2e-38 && e[2] >= 0 && e[2] < 1.2e-38, `far below: ${e.slice(0, 3)}`);
+  assert.is(e[3], 1);
+  assert.ok(Number.isNaN(e[4]), "NaN stays NaN");
+  assert.ok(Math.abs(e[5] - Math.exp(edge[5])) / Math.exp(edge[5]) < 1e-6, "still accurate just above the flush point");
+});
+
 // ---------- JREG cosine ----------
 
 function referenceCosine(a, b, rows, c) {
