@@ -8,8 +8,9 @@
 // - a merge table: open addressing, 16-byte slots (u64 key = left << 32 | right,
 //   i32 rank, i32 merged id; key all-ones empty);
 // - the id of each single byte (i32[256]);
-// - a "whole piece" flag per id: a piece equal to that token encodes to it
-//   without merging. tiktoken defines encoding this way; for merge-list
+// - a flag byte per id: 1 "whole piece": a piece equal to that token encodes to
+//   it without merging; 2 "special": decodable, but never produced from text
+//   (the host sets it before bpeIndexTokens). tiktoken defines encoding this way; for merge-list
 //   tokenizers the flag is set only where merging reaches the token anyway, so
 //   the shortcut never changes a result.
 //
@@ -20,6 +21,8 @@ import { pieceEnd } from "./pretokenize";
 
 const EMPTY_KEY: u64 = 0xffffffffffffffff;
 const NO_MERGE: u64 = 0x7fffffffffffffff;
+const FLAG_WHOLE: u8 = 1;
+const FLAG_SPECIAL: u8 = 2;
 
 let tokenBytes: usize = 0;
 let tokenSpans: usize = 0;
@@ -88,7 +91,7 @@ export function bpeFindToken(p: usize, len: i32): i32 {
 export function bpeIndexTokens(): i32 {
   for (let id = 0; id < tokenCount; id++) {
     const len = spanLength(id);
-    if (len < 0) continue;
+    if (len < 0 || load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) continue;
     const p = spanStart(id);
     if (bpeFindToken(p, len) >= 0) return id;
     const h = hashBytes(p, <usize>len);
@@ -164,7 +167,7 @@ export function bpeDeriveMergesFromRanks(): i32 {
   let count = 0;
   for (let id = 0; id < tokenCount; id++) {
     const len = spanLength(id);
-    if (len < 2) continue;
+    if (len < 2 || load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) continue;
     const p = spanStart(id);
     for (let cut = 1; cut < len; cut++) {
       const left = bpeFindToken(p, cut);
@@ -238,7 +241,7 @@ function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
     return 1;
   }
   const id = bpeFindToken(p, len);
-  if (id >= 0 && load<u8>(wholePiece + <usize>id)) {
+  if (id >= 0 && load<u8>(wholePiece + <usize>id) == FLAG_WHOLE) {
     store<i32>(out, id);
     return 1;
   }
@@ -253,32 +256,57 @@ function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
 export function bpeMarkWholePieces(all: i32, scratch: usize): void {
   for (let id = 0; id < tokenCount; id++) {
     const len = spanLength(id);
-    if (len < 1) continue;
+    if (len < 1 || load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) continue;
     let ok = all != 0 || len == 1;
     if (!ok) {
       const out = scratch;
       const n = mergePiece(spanStart(id), len, out, scratch + (<usize>len << 2));
       ok = n == 1 && load<i32>(out) == id;
     }
-    store<u8>(wholePiece + <usize>id, ok ? 1 : 0);
+    store<u8>(wholePiece + <usize>id, ok ? FLAG_WHOLE : 0);
   }
 }
 
+let encodedBytes: i32 = 0;
+let pendingPiece: i32 = 0;
+
 /**
  * Pre-tokenizes and encodes text [textPtr, textPtr + textLen). Writes ids (i32)
- * to out (room for textLen ids) and returns their number. scratch: 12 * textLen bytes.
+ * to out (room for textLen ids) and returns their number. Merging a piece of
+ * length L needs 12 * L bytes of scratch; when a piece needs more than
+ * scratchBytes, encoding stops before it: bpeEncodedBytes() then tells how many
+ * bytes were encoded and bpePendingPiece() the length of that piece, so the host
+ * can grow scratch and continue from there.
  */
-export function bpeEncode(textPtr: usize, textLen: i32, out: usize, scratch: usize): i32 {
+export function bpeEncode(textPtr: usize, textLen: i32, out: usize, scratch: usize, scratchBytes: i32): i32 {
   const end = textPtr + <usize>textLen;
   const pat = pattern;
+  const maxPiece = scratchBytes / 12;
   let p = textPtr;
   let n = 0;
+  pendingPiece = 0;
   while (p < end) {
     const e = pieceEnd(pat, p, end);
-    n += encodePiece(p, <i32>(e - p), out + (<usize>n << 2), scratch);
+    const len = <i32>(e - p);
+    if (len > maxPiece) {
+      pendingPiece = len;
+      break;
+    }
+    n += encodePiece(p, len, out + (<usize>n << 2), scratch);
     p = e;
   }
+  encodedBytes = <i32>(p - textPtr);
   return n;
+}
+
+/** Bytes consumed by the last bpeEncode. */
+export function bpeEncodedBytes(): i32 {
+  return encodedBytes;
+}
+
+/** Length of the piece the last bpeEncode stopped at for lack of scratch, else 0. */
+export function bpePendingPiece(): i32 {
+  return pendingPiece;
 }
 
 /** Number of bytes that ids decode to, or -1 - i for the first id i with no token. */

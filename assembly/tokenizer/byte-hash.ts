@@ -22,7 +22,12 @@
     }
     h = mix(h, t);
   }
-  return h ^ (h >> 15);
+  // murmur3's finalizer: table slots use the low bits, which the multiplies alone leave weak.
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  return h ^ (h >> 16);
 }
 
 @inline export function bytesEqual(a: usize, b: usize, len: usize): bool {

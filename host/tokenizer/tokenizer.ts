@@ -1,0 +1,390 @@
+// A byte-level BPE tokenizer backed by build/tokenizer.wasm. Pre-tokenizing,
+// merging and decoding all run in WebAssembly; the host only moves bytes in and
+// ids out, and finds allowed special tokens.
+import { TokenizerModule } from "./module.ts";
+import { PATTERN_IDS, type PreTokenizerPattern } from "./pre-tokenizer.ts";
+import { SpecialMatcher } from "./special-tokens.ts";
+import type { BpeDefinition } from "./definition.ts";
+
+export interface EncodeOptions {
+  /**
+   * Special tokens recognised in the input: "all", or a list of their texts.
+   * Default none: special-token text is encoded as ordinary text.
+   */
+  allowedSpecial?: "all" | Iterable<string>;
+}
+
+export interface StreamOptions extends EncodeOptions {
+  /** Bytes of text gathered before a chunk is encoded (default 1 MiB). */
+  chunkBytes?: number;
+}
+
+export type TextInput = string | Uint8Array;
+
+const FLAG_SPECIAL = 2;
+const MIN_SCRATCH = 1 << 20;
+const encoder = new TextEncoder();
+
+function pow2AtLeast(n: number): number {
+  let p = 16;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export class Tokenizer {
+  /** Number of ids (largest id + 1), special tokens included. */
+  readonly vocabSize: number;
+  readonly pattern: PreTokenizerPattern;
+  readonly specialTokens: ReadonlyMap<string, number>;
+  private readonly tokenBytes: ReadonlyArray<Uint8Array | null>;
+  private readonly ioMark: number;
+  private readonly matchers = new Map<string, SpecialMatcher>();
+  private scratchBytes = MIN_SCRATCH;
+
+  private constructor(
+    private readonly m: TokenizerModule,
+    definition: BpeDefinition,
+    tokens: ReadonlyArray<Uint8Array | null>,
+    specials: Map<string, number>,
+  ) {
+    this.vocabSize = tokens.length;
+    this.pattern = definition.pattern;
+    this.specialTokens = specials;
+    this.tokenBytes = tokens;
+    this.ioMark = m.mark();
+  }
+
+  /** Builds the tables of a tokenizer. Errors name what is wrong with the definition. */
+  static async create(definition: BpeDefinition): Promise<Tokenizer> {
+    const pattern = definition.pattern;
+    if (!(pattern in PATTERN_IDS)) throw new Error(`tokenizer: unsupported pre-tokenizer pattern "${pattern}"`);
+    const specials = new Map(Object.entries(definition.specialTokens ?? {}));
+    const tokens: (Uint8Array | null)[] = definition.tokens.slice();
+    for (const [text, id] of specials) {
+      if (!Number.isInteger(id) || id < 0) throw new Error(`tokenizer: special token ${JSON.stringify(text)} has invalid id ${id}`);
+      const bytes = encoder.encode(text);
+      const existing = tokens[id];
+      if (existing && !sameBytes(existing, bytes)) {
+        throw new Error(`tokenizer: duplicate id ${id}: special token ${JSON.stringify(text)} and an ordinary token`);
+      }
+      while (tokens.length <= id) tokens.push(null);
+      tokens[id] = bytes;
+    }
+    const count = tokens.length;
+    let totalBytes = 0;
+    let longest = 1;
+    let splits = 0;
+    for (const t of tokens) {
+      if (!t) continue;
+      totalBytes += t.length;
+      longest = Math.max(longest, t.length);
+      splits += Math.max(0, t.length - 1);
+    }
+    const merges = definition.merges;
+    const mergeSlots = pow2AtLeast(2 * (merges ? merges.length : splits) + 1);
+    const tokenSlots = pow2AtLeast(2 * count + 1);
+
+    const m = await TokenizerModule.create();
+    const bytesPtr = m.alloc(totalBytes + 8);
+    const spansPtr = m.alloc(count * 8);
+    const tokenTable = m.alloc(tokenSlots * 8);
+    const mergeTable = m.alloc(mergeSlots * 16);
+    const byteIds = m.alloc(256 * 4);
+    const flags = m.alloc(count);
+    const k = m.exports;
+    k.bpeSetTables(bytesPtr, spansPtr, count, tokenTable, tokenSlots, mergeTable, mergeSlots, byteIds, flags, PATTERN_IDS[pattern]);
+
+    const heap = m.u8(bytesPtr, totalBytes);
+    const spans = m.i32(spansPtr, count * 2);
+    let offset = 0;
+    for (let id = 0; id < count; id++) {
+      const t = tokens[id];
+      if (!t) {
+        spans[2 * id] = 0;
+        spans[2 * id + 1] = -1;
+        continue;
+      }
+      heap.set(t, offset);
+      spans[2 * id] = offset;
+      spans[2 * id + 1] = t.length;
+      offset += t.length;
+    }
+    const flagView = m.u8(flags, count);
+    for (const id of specials.values()) flagView[id] = FLAG_SPECIAL;
+
+    const duplicate = k.bpeIndexTokens();
+    if (duplicate >= 0) {
+      const first = tokens.findIndex((t, i) => i !== duplicate && t !== null && !specialIds(specials).has(i) && sameBytes(t, tokens[duplicate]!));
+      throw new Error(`tokenizer: tokens ${first} and ${duplicate} have the same bytes ${describeBytes(tokens[duplicate]!)}`);
+    }
+    const byteView = m.i32(byteIds, 256);
+    for (let b = 0; b < 256; b++) {
+      if (byteView[b] < 0) throw new Error(`tokenizer: byte-level BPE needs a token for every byte; byte 0x${b.toString(16).padStart(2, "0")} has none`);
+    }
+
+    const scratch = m.mark();
+    if (merges) {
+      const pairsPtr = m.alloc(merges.length * 8);
+      const pairs = m.i32(pairsPtr, merges.length * 2);
+      for (let i = 0; i < merges.length; i++) {
+        pairs[2 * i] = merges[i][0];
+        pairs[2 * i + 1] = merges[i][1];
+      }
+      const concat = m.alloc(2 * longest + 8);
+      const failed = k.bpeAddMerges(pairsPtr, merges.length, concat);
+      if (failed >= 0) {
+        const i = failed & ~(1 << 30);
+        const [a, b] = merges[i];
+        if (failed & (1 << 30)) {
+          throw new Error(`tokenizer: merge ${i} (${a}, ${b}) produces bytes that are not a token`);
+        }
+        throw new Error(`tokenizer: merge ${i} references unknown token id ${tokens[a] ? b : a}`);
+      }
+    } else {
+      k.bpeDeriveMergesFromRanks();
+    }
+    m.reset(scratch);
+    const markScratch = m.alloc(16 * longest + 16);
+    k.bpeMarkWholePieces(merges && !definition.ignoreMerges ? 0 : 1, markScratch);
+    m.reset(scratch);
+    return new Tokenizer(m, definition, tokens, specials);
+  }
+
+  /** Bytes of one id (a copy). */
+  tokenToBytes(id: number): Uint8Array {
+    const t = Number.isInteger(id) ? this.tokenBytes[id] : undefined;
+    if (!t) throw new RangeError(`tokenizer: id ${id} is not a token (vocabulary has ${this.vocabSize} ids)`);
+    return t.slice();
+  }
+
+  /** Encodes text (a string, or UTF-8 bytes; invalid bytes are kept as bytes). */
+  encode(text: TextInput, options: EncodeOptions = {}): Uint32Array {
+    const m = this.m;
+    m.reset(this.ioMark);
+    const { ptr, len } = this.writeText(text);
+    const out = m.alloc(len * 4 + 4);
+    const n = this.encodeWritten(ptr, len, out, this.matcher(options));
+    return new Uint32Array(m.memory.buffer, out, n).slice();
+  }
+
+  /** Encodes each document separately (no tokens span documents). */
+  encodeBatch(docs: ReadonlyArray<TextInput>, options: EncodeOptions = {}): Uint32Array[] {
+    const matcher = this.matcher(options);
+    const m = this.m;
+    const result: Uint32Array[] = new Array(docs.length);
+    for (let i = 0; i < docs.length; i++) {
+      m.reset(this.ioMark);
+      const { ptr, len } = this.writeText(docs[i]);
+      const out = m.alloc(len * 4 + 4);
+      const n = this.encodeWritten(ptr, len, out, matcher);
+      result[i] = new Uint32Array(m.memory.buffer, out, n).slice();
+    }
+    return result;
+  }
+
+  /**
+   * Encodes a stream of text chunks (strings or UTF-8 bytes, split anywhere) and
+   * yields ids chunk by chunk. Text is cut only where the pre-tokenizer's split
+   * cannot change (a space after an ASCII letter) and never inside an allowed
+   * special token, so the concatenated ids equal encode(whole text). Memory
+   * stays near chunkBytes unless the text has no such position for longer.
+   */
+  async *encodeStream(
+    source: AsyncIterable<TextInput> | Iterable<TextInput>,
+    options: StreamOptions = {},
+  ): AsyncGenerator<Uint32Array> {
+    const chunkBytes = Math.max(1024, options.chunkBytes ?? 1 << 20);
+    const matcher = this.matcher(options);
+    let pending = new Uint8Array(chunkBytes * 2);
+    let fill = 0;
+    let highSurrogate = "";
+    const append = (bytes: Uint8Array) => {
+      if (fill + bytes.length > pending.length) {
+        const bigger = new Uint8Array(Math.max(pending.length * 2, fill + bytes.length));
+        bigger.set(pending.subarray(0, fill));
+        pending = bigger;
+      }
+      pending.set(bytes, fill);
+      fill += bytes.length;
+    };
+    for await (const chunk of source as AsyncIterable<TextInput>) {
+      if (typeof chunk === "string") {
+        // A surrogate pair split between two string chunks must stay one character.
+        let s = highSurrogate + chunk;
+        highSurrogate = "";
+        const last = s.charCodeAt(s.length - 1);
+        if (last >= 0xd800 && last < 0xdc00) {
+          highSurrogate = s.slice(-1);
+          s = s.slice(0, -1);
+        }
+        append(encoder.encode(s));
+      } else {
+        if (highSurrogate) {
+          append(encoder.encode(highSurrogate));
+          highSurrogate = "";
+        }
+        append(chunk);
+      }
+      if (fill < chunkBytes) continue;
+      const cut = this.streamCut(pending, fill, matcher);
+      if (cut === 0) continue;
+      yield this.encodeBytesWith(pending.subarray(0, cut), matcher);
+      pending.copyWithin(0, cut, fill);
+      fill -= cut;
+    }
+    if (highSurrogate) append(encoder.encode(highSurrogate));
+    if (fill > 0) yield this.encodeBytesWith(pending.subarray(0, fill), matcher);
+  }
+
+  /** Bytes of the ids. Throws a RangeError naming the first id that is not a token. */
+  decode(ids: ArrayLike<number>): Uint8Array {
+    const m = this.m;
+    const k = m.exports;
+    m.reset(this.ioMark);
+    const n = ids.length;
+    const idsPtr = m.alloc(n * 4 + 4);
+    const view = m.i32(idsPtr, n);
+    if (ids instanceof Uint32Array || ids instanceof Int32Array) {
+      view.set(ids as ArrayLike<number>);
+    } else {
+      for (let i = 0; i < n; i++) {
+        const id = ids[i];
+        if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw this.badId(id, i);
+        view[i] = id;
+      }
+    }
+    const total = k.bpeDecodedLength(idsPtr, n);
+    if (total < 0) throw this.badId(ids[-1 - total], -1 - total);
+    const out = m.alloc(total + 8);
+    k.bpeDecode(idsPtr, n, out);
+    return m.u8(out, total).slice();
+  }
+
+  /** Text of the ids. Throws a TypeError when their bytes are not valid UTF-8. */
+  decodeText(ids: ArrayLike<number>): string {
+    const bytes = this.decode(ids);
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw new TypeError("tokenizer: decoded bytes are not valid UTF-8 (use decode() for bytes)");
+    }
+  }
+
+  private badId(id: number, at: number): RangeError {
+    return new RangeError(`tokenizer: id ${id} at position ${at} is not a token (vocabulary has ${this.vocabSize} ids)`);
+  }
+
+  private matcher(options: EncodeOptions): SpecialMatcher {
+    const allowed = options.allowedSpecial;
+    if (!allowed) return EMPTY_MATCHER;
+    const names = allowed === "all" ? [...this.specialTokens.keys()] : [...allowed];
+    const key = names.join("\u0000");
+    let matcher = this.matchers.get(key);
+    if (!matcher) {
+      matcher = new SpecialMatcher(
+        names.map((name) => {
+          const id = this.specialTokens.get(name);
+          if (id === undefined) throw new Error(`tokenizer: allowedSpecial names ${JSON.stringify(name)}, which is not a special token`);
+          return { bytes: encoder.encode(name), id };
+        }),
+      );
+      this.matchers.set(key, matcher);
+    }
+    return matcher;
+  }
+
+  /** Writes text as UTF-8 at the top of memory; returns where and how long. */
+  private writeText(text: TextInput): { ptr: number; len: number } {
+    const m = this.m;
+    if (typeof text === "string") {
+      const ptr = m.alloc(text.length * 3 + 8);
+      const { written } = encoder.encodeInto(text, m.u8(ptr, text.length * 3));
+      m.reset(ptr);
+      m.alloc(written + 8);
+      return { ptr, len: written };
+    }
+    const ptr = m.alloc(text.length + 8);
+    m.u8(ptr, text.length).set(text);
+    return { ptr, len: text.length };
+  }
+
+  private encodeBytesWith(bytes: Uint8Array, matcher: SpecialMatcher): Uint32Array {
+    const m = this.m;
+    m.reset(this.ioMark);
+    const { ptr, len } = this.writeText(bytes);
+    const out = m.alloc(len * 4 + 4);
+    const n = this.encodeWritten(ptr, len, out, matcher);
+    return new Uint32Array(m.memory.buffer, out, n).slice();
+  }
+
+  /** Encodes text already in memory, splitting at allowed special tokens. */
+  private encodeWritten(ptr: number, len: number, out: number, matcher: SpecialMatcher): number {
+    if (matcher.empty) return this.encodeRange(ptr, len, out, 0);
+    let n = 0;
+    let at = 0;
+    for (const s of matcher.find(this.m.u8(ptr, len))) {
+      n = this.encodeRange(ptr + at, s.start - at, out, n);
+      this.m.i32(out + n * 4, 1)[0] = s.id;
+      n++;
+      at = s.end;
+    }
+    return this.encodeRange(ptr + at, len - at, out, n);
+  }
+
+  /** Encodes [ptr, ptr + len) into out starting at id index n; returns the new count. */
+  private encodeRange(ptr: number, len: number, out: number, n: number): number {
+    const m = this.m;
+    const k = m.exports;
+    let done = 0;
+    while (done < len) {
+      const mark = m.mark();
+      const scratch = m.alloc(this.scratchBytes);
+      n += k.bpeEncode(ptr + done, len - done, out + n * 4, scratch, this.scratchBytes);
+      m.reset(mark);
+      done += k.bpeEncodedBytes();
+      const pending = k.bpePendingPiece();
+      if (pending > 0) this.scratchBytes = Math.max(this.scratchBytes * 2, pending * 12 + 64);
+    }
+    return n;
+  }
+
+  /** Where a stream may cut pending[0, fill): a safe split position not inside an allowed special token. */
+  private streamCut(pending: Uint8Array, fill: number, matcher: SpecialMatcher): number {
+    const m = this.m;
+    m.reset(this.ioMark);
+    // Leave room for a special token that might straddle the cut to be seen whole.
+    const searchEnd = matcher.empty ? fill : fill - matcher.maxLength;
+    if (searchEnd <= 0) return 0;
+    const ptr = m.alloc(searchEnd);
+    m.u8(ptr, searchEnd).set(pending.subarray(0, searchEnd));
+    let cut = m.exports.lastSafeCut(ptr, searchEnd);
+    if (cut > 0 && !matcher.empty) {
+      for (const s of matcher.find(pending, 0, fill)) {
+        if (s.start < cut && cut < s.end) cut = s.start;
+      }
+    }
+    return cut;
+  }
+}
+
+const EMPTY_MATCHER = new SpecialMatcher([]);
+
+function specialIds(specials: Map<string, number>): Set<number> {
+  return new Set(specials.values());
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function describeBytes(b: Uint8Array): string {
+  const text = new TextDecoder().decode(b);
+  return JSON.stringify(text);
+}
+
+/** Creates a tokenizer from its definition (see BpeDefinition). */
+export function createTokenizer(definition: BpeDefinition): Promise<Tokenizer> {
+  return Tokenizer.create(definition);
+}
