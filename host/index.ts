@@ -14,3 +14,5 @@ export { Trainer, DEFAULT_TRAIN, TrainConfigError, validateTrainConfig, type Tra
 export { learningRate, type ScheduleConfig } from "./train/schedule.ts";
 export { jumpProfile, PROFILE_QUANTILES, HISTOGRAM_BINS, type JumpProfile, type TokenStats } from "./analysis/jump-profile.ts";
 export { CpuReducer } from "./analysis/cpu-reducer.ts";
+export { ThreadPool } from "./backend/wasm/thread-pool.ts";
+export { WasmMatmul } from "./backend/wasm/matmul.ts";

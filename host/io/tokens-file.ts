@@ -9,14 +9,8 @@ export class TokensError extends Error {
   }
 }
 
-export interface TokenBatch {
-  /** Number of rows B. */
-  batch: number;
-  /** Ids per row, T + 1. */
-  length: number;
-  /** Row-major B × (T + 1). */
-  ids: Int32Array;
-}
+import type { TokenBatch } from "../model/batch.ts";
+export type { TokenBatch };
 
 export interface ParseTokensOptions {
   /** Every id must be < vocabSize. */

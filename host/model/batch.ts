@@ -2,9 +2,11 @@
 import type { ModelConfig } from "./config.ts";
 
 export interface TokenBatch {
+  /** number of rows B */
   batch: number;
-  /** T + 1 */
+  /** ids per row, T + 1 */
   length: number;
+  /** row-major B × (T + 1) */
   ids: Int32Array;
 }
 
