@@ -9,3 +9,4 @@ export function heapBase(): usize {
 
 export { pretokenize, lastSafeCut, PATTERN_GPT2, PATTERN_CL100K } from "./tokenizer/pretokenize";
 export * from "./tokenizer/bpe";
+export * from "./tokenizer/train";
