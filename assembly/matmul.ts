@@ -155,40 +155,59 @@ function storePartial(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v1
   }
 }
 
+// The micro-kernels below are deliberately plain loops of one depth step each:
+// V8 unrolls them itself and keeps the 8 accumulators, 4 B vectors and 2 A
+// splats in registers. Manually unrolled bodies were slower: TurboFan hoisted all
+// their loads to the top of the body and spilled accumulators to the stack.
+
 /**
- * 2×16 micro-kernel: rows (i, i+1) of C against one KC slice of a packed panel.
- * A(i,p) is at a + i*aRow + p*aCol (bytes), which covers A and Aᵀ.
+ * 2×16 micro-kernel for row-major A (NT, NN: A(i,p) at a + i*aRow + 4p): rows
+ * (i, i+1) of C against one KC slice of a packed panel.
  */
-function micro2(c: usize, ldcBytes: usize, a: usize, aRow: usize, aCol: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
+function micro2Rows(c: usize, ldcBytes: usize, a: usize, aRow: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   let a0p = a;
   let a1p = a + aRow;
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    const b2 = v128.load(bp, 32);
-    const b3 = v128.load(bp, 48);
-    const a0 = v128.load32_splat(a0p);
-    const a1 = v128.load32_splat(a1p);
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-    c02 = f32x4.add(c02, f32x4.mul(a0, b2));
-    c03 = f32x4.add(c03, f32x4.mul(a0, b3));
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    c12 = f32x4.add(c12, f32x4.mul(a1, b2));
-    c13 = f32x4.add(c13, f32x4.mul(a1, b3));
-    a0p += aCol;
-    a1p += aCol;
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+    const a0 = v128.load32_splat(a0p), a1 = v128.load32_splat(a1p);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
+    a0p += 4;
+    a1p += 4;
     bp += 64;
   }
   storeRow(c, cols, add, c00, c01, c02, c03);
   storeRow(c + ldcBytes, cols, add, c10, c11, c12, c13);
 }
 
-/** 1×16 micro-kernel for a lone last row; same per-element order as micro2. */
+/**
+ * 2×16 micro-kernel for A packed in row pairs (TN, see packPairsT): the two A
+ * values of a depth step are adjacent, one pointer update per step.
+ */
+function micro2Pairs(c: usize, ldcBytes: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  const end = bp + ((<usize>kc) << 6);
+  while (bp < end) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+    const a0 = v128.load32_splat(ap), a1 = v128.load32_splat(ap, 4);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
+    ap += 8;
+    bp += 64;
+  }
+  storeRow(c, cols, add, c00, c01, c02, c03);
+  storeRow(c + ldcBytes, cols, add, c10, c11, c12, c13);
+}
+
+/** 1×16 micro-kernel for a lone last row; same per-element order as the 2-row kernels. */
 function micro1(c: usize, a: usize, aCol: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let a0p = a;
@@ -206,14 +225,37 @@ function micro1(c: usize, a: usize, aCol: usize, bp: usize, kc: i32, cols: i32, 
 }
 
 /**
- * Rows [rowStart, rowEnd) of C (+)= A·B with B already packed. A(i,p) is at
- * a + i*aRow + p*aCol bytes (aRow = lda*4, aCol = 4 for A; swapped for Aᵀ).
+ * Packs rows [i0, i1) × depths [p0, p0+kc) of Aᵀ (TN: A(i,p) at a + 4i + p*ldaBytes)
+ * into row pairs, pair q at dst + q*kc*8 holding (A(i0+2q, p), A(i0+2q+1, p)) per
+ * depth step. Strided A rows (often a power-of-two apart) would otherwise map to a
+ * handful of L1 sets; packed, a micro-kernel reads one contiguous stream.
+ */
+function packPairsT(dst: usize, a: usize, ldaBytes: usize, i0: i32, i1: i32, p0: i32, kc: i32): void {
+  const pairs = (i1 - i0) >> 1;
+  const pairBytes = (<usize>kc) << 3;
+  let src = a + (<usize>p0) * ldaBytes + ((<usize>i0) << 2);
+  for (let p = 0; p < kc; p++) {
+    let out = dst + ((<usize>p) << 3);
+    for (let q = 0; q < pairs; q++) {
+      store<u64>(out, load<u64>(src + ((<usize>q) << 3)));
+      out += pairBytes;
+    }
+    if ((i1 - i0) & 1) store<f32>(out, load<f32>(src + ((<usize>(i1 - i0 - 1)) << 2)));
+    src += ldaBytes;
+  }
+}
+
+/**
+ * Rows [rowStart, rowEnd) of C (+)= A·B̂ with B̂ packed. Row-major A (aScratch = 0)
+ * is read in place; for Aᵀ (TN) each MC×KC block is first packed into row pairs
+ * at aScratch (matmulScratchBytes per concurrent caller).
  */
 function computeRows(
-  c: usize, a: usize, aRow: usize, aCol: usize, packed: usize, n: i32, k: i32, ldc: i32,
+  c: usize, a: usize, lda: i32, transposedA: bool, aScratch: usize, packed: usize, n: i32, k: i32, ldc: i32,
   accumulate: i32, rowStart: i32, rowEnd: i32,
 ): void {
   const ldcBytes = (<usize>ldc) << 2;
+  const ldaBytes = (<usize>lda) << 2;
   if (k <= 0) {
     if (accumulate == 0) {
       for (let i = rowStart; i < rowEnd; i++) memory.fill(c + (<usize>i) * ldcBytes, 0, (<usize>n) << 2);
@@ -227,21 +269,35 @@ function computeRows(
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = min(KC, k - p0);
       const add = accumulate != 0 || p0 > 0;
-      const aBlock = a + (<usize>p0) * aCol;
       const bBlock = packed + ((<usize>p0) << 6);
+      if (transposedA) packPairsT(aScratch, a, ldaBytes, i0, i1, p0, kc);
+      const pairBytes = (<usize>kc) << 3;
       for (let jb = 0; jb < panels; jb++) {
         const j0 = jb * NR;
         const cols = min(NR, n - j0);
         const bp = bBlock + (<usize>jb) * panelBytes;
         const cCol = c + ((<usize>j0) << 2);
         let i = i0;
-        for (; i + 2 <= i1; i += 2) {
-          micro2(cCol + (<usize>i) * ldcBytes, ldcBytes, aBlock + (<usize>i) * aRow, aRow, aCol, bp, kc, cols, add);
+        if (transposedA) {
+          let ap = aScratch;
+          for (; i + 2 <= i1; i += 2) {
+            micro2Pairs(cCol + (<usize>i) * ldcBytes, ldcBytes, ap, bp, kc, cols, add);
+            ap += pairBytes;
+          }
+          if (i < i1) micro1(cCol + (<usize>i) * ldcBytes, ap, 8, bp, kc, cols, add);
+        } else {
+          const aBlock = a + ((<usize>p0) << 2);
+          for (; i + 2 <= i1; i += 2) micro2Rows(cCol + (<usize>i) * ldcBytes, ldcBytes, aBlock + (<usize>i) * ldaBytes, ldaBytes, bp, kc, cols, add);
+          if (i < i1) micro1(cCol + (<usize>i) * ldcBytes, aBlock + (<usize>i) * ldaBytes, 4, bp, kc, cols, add);
         }
-        if (i < i1) micro1(cCol + (<usize>i) * ldcBytes, aBlock + (<usize>i) * aRow, aCol, bp, kc, cols, add);
       }
     }
   }
+}
+
+/** Bytes of A-packing scratch that each concurrent TN range needs. */
+export function matmulScratchBytes(): usize {
+  return (<usize>MC) * (<usize>KC) * 4;
 }
 
 /** Rows [rowStart, rowEnd) of C (+)= A·B̂ for A [m,k] (NT and NN), B̂ packed by matmulPackNT/NN. */
@@ -249,40 +305,61 @@ export function matmulPackedA(
   c: usize, a: usize, packed: usize, m: i32, n: i32, k: i32, lda: i32, ldc: i32,
   accumulate: i32, rowStart: i32, rowEnd: i32,
 ): void {
-  computeRows(c, a, (<usize>lda) << 2, 4, packed, n, k, ldc, accumulate, max(rowStart, 0), min(rowEnd, m));
+  computeRows(c, a, lda, false, 0, packed, n, k, ldc, accumulate, max(rowStart, 0), min(rowEnd, m));
 }
 
-/** Rows [rowStart, rowEnd) of C (+)= Aᵀ·B̂ for A [k,m] (TN), B̂ packed by matmulPackNN. */
+/**
+ * Rows [rowStart, rowEnd) of C (+)= Aᵀ·B̂ for A [k,m] (TN), B̂ packed by
+ * matmulPackNN; `scratch` holds matmulScratchBytes() and is this range's own.
+ */
 export function matmulPackedAT(
   c: usize, a: usize, packed: usize, m: i32, n: i32, k: i32, lda: i32, ldc: i32,
-  accumulate: i32, rowStart: i32, rowEnd: i32,
+  accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
-  computeRows(c, a, 4, (<usize>lda) << 2, packed, n, k, ldc, accumulate, max(rowStart, 0), min(rowEnd, m));
+  computeRows(c, a, lda, true, scratch, packed, n, k, ldc, accumulate, max(rowStart, 0), min(rowEnd, m));
 }
 
-/** One call: C[i,j] (+)= Σ_p A[i,p]·B[j,p] for rows [rowStart,rowEnd); `packed` is scratch of matmulPackedBytes(n,k). */
+/**
+ * matmulPackedAT split into tasks of `rowsPerTask` rows, task t using the scratch
+ * at scratch + t*matmulScratchBytes(): run tasks [taskStart, taskEnd) so that a
+ * pool can hand each thread its own scratch.
+ */
+export function matmulPackedATTasks(
+  c: usize, a: usize, packed: usize, m: i32, n: i32, k: i32, lda: i32, ldc: i32,
+  accumulate: i32, scratch: usize, rowsPerTask: i32, taskStart: i32, taskEnd: i32,
+): void {
+  for (let t = taskStart; t < taskEnd; t++) {
+    const from = t * rowsPerTask;
+    matmulPackedAT(c, a, packed, m, n, k, lda, ldc, accumulate, scratch + (<usize>t) * matmulScratchBytes(), from, min(m, from + rowsPerTask));
+  }
+}
+
+/**
+ * One call: C[i,j] (+)= Σ_p A[i,p]·B[j,p] for rows [rowStart,rowEnd) on the calling
+ * thread; `scratch` holds matmulPackedBytes(n,k) + matmulScratchBytes().
+ */
 export function matmulNT(
   c: usize, a: usize, b: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
-  accumulate: i32, packed: usize, rowStart: i32, rowEnd: i32,
+  accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
-  matmulPackNT(packed, b, n, k, ldb, 0, matmulPanelCount(n));
-  matmulPackedA(c, a, packed, m, n, k, lda, ldc, accumulate, rowStart, rowEnd);
+  matmulPackNT(scratch, b, n, k, ldb, 0, matmulPanelCount(n));
+  matmulPackedA(c, a, scratch, m, n, k, lda, ldc, accumulate, rowStart, rowEnd);
 }
 
-/** One call: C[i,j] (+)= Σ_p A[i,p]·B[p,j] for rows [rowStart,rowEnd); `packed` is scratch of matmulPackedBytes(n,k). */
+/** One call: C[i,j] (+)= Σ_p A[i,p]·B[p,j]; arguments as matmulNT. */
 export function matmulNN(
   c: usize, a: usize, b: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
-  accumulate: i32, packed: usize, rowStart: i32, rowEnd: i32,
+  accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
-  matmulPackNN(packed, b, n, k, ldb, 0, matmulPanelCount(n));
-  matmulPackedA(c, a, packed, m, n, k, lda, ldc, accumulate, rowStart, rowEnd);
+  matmulPackNN(scratch, b, n, k, ldb, 0, matmulPanelCount(n));
+  matmulPackedA(c, a, scratch, m, n, k, lda, ldc, accumulate, rowStart, rowEnd);
 }
 
-/** One call: C[i,j] (+)= Σ_p A[p,i]·B[p,j] for rows [rowStart,rowEnd); `packed` is scratch of matmulPackedBytes(n,k). */
+/** One call: C[i,j] (+)= Σ_p A[p,i]·B[p,j]; arguments as matmulNT. */
 export function matmulTN(
   c: usize, a: usize, b: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
-  accumulate: i32, packed: usize, rowStart: i32, rowEnd: i32,
+  accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
-  matmulPackNN(packed, b, n, k, ldb, 0, matmulPanelCount(n));
-  matmulPackedAT(c, a, packed, m, n, k, lda, ldc, accumulate, rowStart, rowEnd);
+  matmulPackNN(scratch, b, n, k, ldb, 0, matmulPanelCount(n));
+  matmulPackedAT(c, a, scratch, m, n, k, lda, ldc, accumulate, scratch + matmulPackedBytes(n, k), rowStart, rowEnd);
 }

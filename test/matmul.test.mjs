@@ -119,7 +119,7 @@ for (const layout of ["nt", "nn", "tn"]) {
     const [m, n, kk] = [37, 21, 300];
     const P = problem(layout, m, n, kk, { padA: 1, padB: 2, padC: 3, seed: 5 });
     const name = { nt: "matmulNT", nn: "matmulNN", tn: "matmulTN" }[layout];
-    const scratch = arena.alloc(Number(k.matmulPackedBytes(n, kk)));
+    const scratch = arena.alloc(Number(k.matmulPackedBytes(n, kk)) + Number(k.matmulScratchBytes()));
     const run = (from, to) => k[name](P.pc, P.pa, P.pb, m, n, kk, P.lda, P.ldb, P.ldc, 1, scratch, from, to);
     run(11, 24);
     check(P, true, `${name} rows 11..24`, [11, 24]);

@@ -63,13 +63,17 @@ export class WasmMatmul {
     this.scratch(n, k);
   }
 
-  private scratch(n: number, k: number): number {
-    const bytes = Number(this.engine.exports.matmulPackedBytes(n, k));
+  /** Packed B followed by one A-packing slot per thread (TN). */
+  private scratch(n: number, k: number): { packed: number; aSlots: number } {
+    const exports = this.engine.exports;
+    const bBytes = Number(exports.matmulPackedBytes(n, k));
+    const slotBytes = Number(exports.matmulScratchBytes());
+    const bytes = bBytes + slotBytes * this.pool.size;
     if (bytes > this.packedBytes) {
       this.packed = this.arena.alloc(bytes, 64);
       this.packedBytes = bytes;
     }
-    return this.packed;
+    return { packed: this.packed, aSlots: this.packed + this.packedBytes - slotBytes * this.pool.size };
   }
 
   private run(layout: Layout, c: number, a: number, b: number, m: number, n: number, k: number, opts: MatmulOptions): void {
@@ -91,22 +95,29 @@ export class WasmMatmul {
 
     const exports = this.engine.exports;
     const accumulate = opts.accumulate ? 1 : 0;
-    const compute = layout === "tn" ? "matmulPackedAT" : "matmulPackedA";
-    if (k === 0) {
-      exports[compute](c, a, 0, m, n, k, lda, ldc, accumulate, 0, m);
-      return;
-    }
-    const packed = this.scratch(n, k);
+    const { packed, aSlots } = this.scratch(n, k);
     const pack = layout === "nt" ? "matmulPackNT" : "matmulPackNN";
     const panels = exports.matmulPanelCount(n) as number;
-    const parallel = this.pool.size > 1 && 2 * m * n * k >= MIN_PARALLEL_FLOPS;
+    const parallel = this.pool.size > 1 && m >= 2 * ROW_GRAIN && 2 * m * n * k >= MIN_PARALLEL_FLOPS;
 
     if (parallel && panels > 1 && n * k >= MIN_PARALLEL_PACK) this.pool.parallelFor(pack, [packed, b, n, k, ldb], panels);
     else exports[pack](packed, b, n, k, ldb, 0, panels);
 
-    const args = [c, a, packed, m, n, k, lda, ldc, accumulate];
-    if (parallel) this.pool.parallelFor(compute, args, m, ROW_GRAIN);
-    else exports[compute](...args, 0, m);
+    if (layout !== "tn") {
+      const args = [c, a, packed, m, n, k, lda, ldc, accumulate];
+      if (parallel) this.pool.parallelFor("matmulPackedA", args, m, ROW_GRAIN);
+      else exports.matmulPackedA(...args, 0, m);
+      return;
+    }
+    // TN packs blocks of A per thread: one task (and scratch slot) per thread.
+    if (parallel) {
+      const tasks = this.pool.size;
+      const rowsPerTask = Math.ceil(m / tasks / ROW_GRAIN) * ROW_GRAIN;
+      const args = [c, a, packed, m, n, k, lda, ldc, accumulate, aSlots, rowsPerTask];
+      this.pool.parallelFor("matmulPackedATTasks", args, Math.ceil(m / rowsPerTask));
+    } else {
+      exports.matmulPackedAT(c, a, packed, m, n, k, lda, ldc, accumulate, aSlots, 0, m);
+    }
   }
 }
 
