@@ -19,8 +19,12 @@ const encoder = new TextEncoder();
  * Splits text into pre-tokenizer pieces, as byte ranges of its UTF-8 encoding.
  * Returns the end offset of each piece.
  */
+let shared: Promise<{ m: TokenizerModule; base: number }> | undefined;
+
 export async function pretokenizeBytes(pattern: PreTokenizerPattern, bytes: Uint8Array): Promise<Int32Array> {
-  const m = await TokenizerModule.create();
+  shared ??= TokenizerModule.create().then((m) => ({ m, base: m.mark() }));
+  const { m, base } = await shared;
+  m.reset(base);
   const textPtr = m.alloc(bytes.length);
   const endsPtr = m.alloc(bytes.length * 4);
   m.u8(textPtr, bytes.length).set(bytes);
@@ -32,7 +36,8 @@ export async function pretokenizeBytes(pattern: PreTokenizerPattern, bytes: Uint
 export async function pretokenize(pattern: PreTokenizerPattern, text: string): Promise<string[]> {
   const bytes = encoder.encode(text);
   const ends = await pretokenizeBytes(pattern, bytes);
-  const decoder = new TextDecoder();
+  // ignoreBOM: a piece that is U+FEFF must come back as U+FEFF, not as "".
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   const pieces: string[] = [];
   let start = 0;
   for (const end of ends) {

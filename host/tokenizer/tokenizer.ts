@@ -264,7 +264,8 @@ export class Tokenizer {
   decodeText(ids: ArrayLike<number>): string {
     const bytes = this.decode(ids);
     try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      // ignoreBOM: a leading U+FEFF is text here, not a byte-order mark to drop.
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
     } catch {
       throw new TypeError("tokenizer: decoded bytes are not valid UTF-8 (use decode() for bytes)");
     }

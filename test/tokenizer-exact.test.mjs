@@ -1,0 +1,45 @@
+// Ids identical to js-tiktoken (gpt2, cl100k_base) on the whole Brown corpus and
+// on adversarial inputs; decode(encode(s)) === s for every valid input.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { brownDocuments } from "../dist/tokenizer/index.js";
+import { adversarialStrings, firstDifference, ourTokenizer, referenceTokenizer } from "./tokenizer-reference.mjs";
+
+const brownText = (await brownDocuments()).map((d) => d.text).join("\n");
+
+function assertSameIds(got, want, label) {
+  const at = firstDifference(got, want);
+  if (at >= 0) {
+    assert.unreachable(`${label}: ids differ at ${at} of ${want.length}/${got.length}: got ${[...got.slice(at, at + 5)]} want ${want.slice(at, at + 5)}`);
+  }
+}
+
+test("Brown corpus text is about 6 MB", () => {
+  assert.ok(brownText.length > 5_500_000 && brownText.length < 6_500_000, `${brownText.length} chars`);
+  assert.not.match(brownText, /\/(nn|at|in|jj|vbd|np-tl)\s/, "tags were stripped");
+  assert.not.match(brownText, /(^|\s)(``|'')(\s|$)/m, "quote tokens were converted");
+});
+
+for (const name of ["gpt2", "cl100k"]) {
+  test(`${name}: whole Brown corpus gives js-tiktoken's ids and decodes back`, async () => {
+    const tok = await ourTokenizer(name);
+    const got = tok.encode(brownText);
+    const want = referenceTokenizer(name).encode(brownText);
+    assert.ok(want.length > 1_000_000);
+    assertSameIds(got, want, `${name} Brown`);
+    assert.is(tok.decodeText(got), brownText);
+  });
+
+  test(`${name}: adversarial inputs give js-tiktoken's ids`, async () => {
+    const tok = await ourTokenizer(name);
+    const ref = referenceTokenizer(name);
+    for (const [label, text] of Object.entries(adversarialStrings())) {
+      // Special-token text is plain text unless allowed (js-tiktoken: disallowedSpecial = []).
+      assertSameIds(tok.encode(text), ref.encode(text, [], []), `${name} ${label}`);
+      // Lone surrogates cannot survive UTF-8; every other input round-trips exactly.
+      assert.is(tok.decodeText(tok.encode(text)), text.toWellFormed(), `${name} ${label} round trip`);
+    }
+  });
+}
+
+test.run();
