@@ -3,7 +3,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { instantiateEngine, Arena, ThreadPool, chunkBounds } from "../dist/index.js";
+import { instantiateEngine, Arena, ThreadPool } from "../dist/index.js";
+
+const { chunkBounds } = ThreadPool;
 
 const engine = await instantiateEngine({ shared: true });
 const arena = new Arena(engine);
@@ -22,7 +24,7 @@ function rowJob(rows) {
   return { args: [c, a, packed, rows, 1, 1, 1, 1, 0], c, rows };
 }
 
-test("chunkBounds: contiguous, disjoint, cover [0,total), boundaries on the grain", () => {
+test("ThreadPool.chunkBounds: contiguous, disjoint, cover [0,total), boundaries on the grain", () => {
   for (const total of [1, 2, 7, 64, 67, 1000]) {
     for (const grain of [1, 2, 16]) {
       for (const parts of [1, 2, 3, 8]) {

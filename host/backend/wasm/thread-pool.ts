@@ -114,6 +114,8 @@ export function chunkBounds(total: number, grain: number, parts: number): Array<
 }
 
 export class ThreadPool {
+  /** The partition parallelFor uses (see chunkBounds). */
+  static readonly chunkBounds = chunkBounds;
   /** Threads that run chunks, the caller included. */
   readonly size: number;
   private readonly control: Int32Array;
