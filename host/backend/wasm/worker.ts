@@ -21,8 +21,12 @@ import {
   type WorkerReply,
 } from "./worker-protocol.ts";
 
-/** Rounds of busy polling for the next job before sleeping (jobs often come in bursts). */
-const SPIN_ROUNDS = 20000;
+/**
+ * How long a worker polls for the next job before it sleeps in Atomics.wait. Jobs
+ * come in bursts (a training step is a sequence of kernels a few microseconds
+ * apart), and waking a sleeping thread costs tens of microseconds or more.
+ */
+const SPIN_MS = 0.3;
 
 type Port = { post(reply: WorkerReply): void; listen(handler: (msg: WorkerInit) => void): void };
 
@@ -54,9 +58,9 @@ function serve(init: WorkerInit, exports: Record<string, any>, generation: numbe
   const slot = rangeSlot(init.index);
   let seen = generation;
   for (;;) {
-    let spin = 0;
-    while (Atomics.load(ctrl, CTRL_GENERATION) === seen) {
-      if (++spin > SPIN_ROUNDS) Atomics.wait(ctrl, CTRL_GENERATION, seen);
+    const until = performance.now() + SPIN_MS;
+    for (let spin = 1; Atomics.load(ctrl, CTRL_GENERATION) === seen; spin++) {
+      if ((spin & 255) === 0 && performance.now() > until) Atomics.wait(ctrl, CTRL_GENERATION, seen);
     }
     seen = Atomics.load(ctrl, CTRL_GENERATION);
     if (Atomics.load(ctrl, CTRL_QUIT) !== 0) return;
