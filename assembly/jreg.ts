@@ -111,10 +111,10 @@ export function cosineBackward(da: usize, db: usize, dcos: usize, a: usize, b: u
 // @ts-ignore: decorator
 @inline const ANGULAR_LOSS_LIMIT: f32 = <f32>(1.0 - 1e-7);
 
-/** Distance kinds shared by distanceFromCos and distanceGrad. */
-export const DISTANCE_COSINE: i32 = 0;
-export const DISTANCE_ANGULAR: i32 = 1;
-export const DISTANCE_ANGULAR_CLAMPED: i32 = 2;
+// Distance kinds shared by distanceFromCos and distanceGrad (the host mirrors them).
+const DISTANCE_COSINE: i32 = 0;
+const DISTANCE_ANGULAR: i32 = 1;
+const DISTANCE_ANGULAR_CLAMPED: i32 = 2;
 
 // @ts-ignore: decorator
 @inline
