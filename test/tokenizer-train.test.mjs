@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   trainBpe,
   tokenizerJson,
+  tokenizerJsonText,
   saveTokenizerJson,
   trainedBpeDefinition,
   loadTokenizerJson,
@@ -289,6 +290,11 @@ test("tokenizer.json has the Hugging Face layout", async () => {
   }
 });
 
+test("a special token that spells an existing vocab string is rejected when saving", async () => {
+  const t = await trainBpe("hello hello", { vocabSize: 300, specialTokens: ["Ġ"] });
+  assert.throws(() => tokenizerJson(t), /token "Ġ" would have two ids \(32 and \d+\)/);
+});
+
 test("a trained tokenizer saved as tokenizer.json loads back to identical ids", async () => {
   const dir = await mkdtemp(join(tmpdir(), "jreg-bpe-"));
   try {
@@ -323,6 +329,46 @@ function run(cmd, args) {
     });
   });
 }
+
+/** Runs the jreg CLI; resolves with its exit code and output. */
+function cli(args) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, "bin/jreg.mjs"), ...args], { cwd: root }, (err, stdout, stderr) => {
+      resolve({ code: err ? err.code : 0, stdout, stderr });
+    });
+  });
+}
+
+test("jreg tokenizer train writes the same tokenizer.json as the API", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "jreg-bpe-cli-"));
+  try {
+    const text = docs.slice(0, 8).join("<|endoftext|>");
+    const file = join(dir, "text.txt");
+    const out = join(dir, "tokenizer.json");
+    await writeFile(file, text);
+    const args = ["--file", file, "--vocab-size", "700", "--out", out, "--min-frequency", "3", "--special", "<|endoftext|>", "--special", "<pad>", "--pattern", "cl100k"];
+    const ok = await cli(["tokenizer", "train", ...args]);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /merges: 442 \/ 442/);
+    assert.match(ok.stdout, /vocab 700 \(256 bytes \+ 442 learned \+ 2 special\)/);
+    const expected = tokenizerJsonText(
+      await trainBpe(text, { vocabSize: 700, minFrequency: 3, specialTokens: ["<|endoftext|>", "<pad>"], pattern: "cl100k" }),
+    );
+    assert.ok((await readFile(out, "utf8")) === expected, "CLI output differs from the API's");
+
+    const low = await cli(["tokenizer", "train", "--file", file, "--vocab-size", "257", "--out", out, "--special", "a", "--special", "b"]);
+    assert.is(low.code, 2);
+    assert.match(low.stderr, /--vocab-size 257 is below 258/);
+    const missing = await cli(["tokenizer", "train", "--vocab-size", "300", "--out", out]);
+    assert.is(missing.code, 2);
+    assert.match(missing.stderr, /--file is required/);
+    const unreadable = await cli(["tokenizer", "train", "--file", join(dir, "nope.txt"), "--vocab-size", "300", "--out", out]);
+    assert.is(unreadable.code, 1);
+    assert.match(unreadable.stderr, /cannot read --file .*nope\.txt/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test("Node and Deno train identical vocabularies", async () => {
   const dir = await mkdtemp(join(tmpdir(), "jreg-bpe-rt-"));
