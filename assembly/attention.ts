@@ -215,6 +215,7 @@ function softmaxCausalRow(p: usize, n: i32, t: i32): void {
  * the probabilities to `probs` for the backward pass.
  */
 export function attentionForward(out: usize, probs: usize, q: usize, k: usize, v: usize, b: i32, t: i32, heads: i32, kvHeads: i32, hd: i32, unitStart: i32, unitEnd: i32): void {
+  if (kvHeads <= 0 || heads % kvHeads != 0) abort("attentionForward: heads must be a positive multiple of kvHeads");
   const rep = heads / kvHeads;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
   const qStride = <usize>heads * <usize>hd << 2;
@@ -246,6 +247,7 @@ export function attentionForward(out: usize, probs: usize, q: usize, k: usize, v
  * score gradients, so concurrent units never share scratch.
  */
 export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usize, dout: usize, probs: usize, q: usize, k: usize, v: usize, b: i32, t: i32, heads: i32, kvHeads: i32, hd: i32, unitStart: i32, unitEnd: i32): void {
+  if (kvHeads <= 0 || heads % kvHeads != 0) abort("attentionBackward: heads must be a positive multiple of kvHeads");
   const rep = heads / kvHeads;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
   const qStride = <usize>heads * <usize>hd << 2;

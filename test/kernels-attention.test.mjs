@@ -230,4 +230,10 @@ test("bench-tiny shape runs and sums dk/dv over the group (smoke, no timing)", (
   assert.ok(maxRelError(h.read(s.pdv, s.nk), new Float32Array(s.nk)) > 0, "gradients are not all zero");
 });
 
+test("heads that are not a multiple of kvHeads are rejected, not silently regrouped", () => {
+  const s = setup({ b: 1, t: 3, heads: 4, kvHeads: 2, hd: 4 }, 900);
+  assert.throws(() => k.attentionForward(s.pout, s.pprobs, s.pq, s.pk, s.pv, 1, 3, 3, 2, 4, 0, 2), /aborted/);
+  assert.throws(() => k.attentionBackward(s.pdq, s.pdk, s.pdv, s.pscratch, s.pdout, s.pprobs, s.pq, s.pk, s.pv, 1, 3, 4, 0, 4, 0, 1), /aborted/);
+});
+
 test.run();
