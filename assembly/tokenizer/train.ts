@@ -26,8 +26,10 @@
 //
 // Memory: this module never uses the managed heap. All state lives in a bump
 // region above the address given to bpeTrainReset (this module's own instance
-// memory); growable arrays move to the top when they outgrow their block, and the
-// region is discarded as a whole by the next reset. Memory is grown with
+// memory); growable arrays move to the top when they outgrow their block (in
+// place when they are the last block), word-list chunks come from fixed slabs and
+// are recycled through a free list, and the region is discarded as a whole by the
+// next reset. Memory is grown with
 // memory.grow, so the host must re-read its views of memory after every call.
 
 import { pieceEnd } from "./pretokenize";
@@ -205,19 +207,24 @@ let pairN: i32 = 0;
 let pairA: usize = 0; // i32
 let pairB: usize = 0; // i32
 let pairCnt: usize = 0; // i64
-let pairHead: usize = 0; // i32: first chunk of the word list, -1 = none
+let pairHead: usize = 0; // u32: address of the first chunk of the word list, 0 = none
 let pairStamp: usize = 0; // i32: last step that queued the pair for a heap push
 let pairMerged: usize = 0; // u8
 
 let pairMapCap: i32 = 0;
 let pairMap: usize = 0; // i32: pair index + 1, 0 = empty
 
-// Word lists are chains of fixed-size chunks: [next, n, items x CHUNK_ITEMS].
+// Word lists are chains of fixed-size chunks [next address, n, items x CHUNK_ITEMS],
+// carved from slabs so they never move; a merged pair's chunks are recycled.
 const CHUNK_INTS: i32 = 16;
 const CHUNK_ITEMS: i32 = CHUNK_INTS - 2;
-let chunkCap: i32 = 0;
-let chunkN: i32 = 0;
-let chunks: usize = 0; // i32
+const CHUNK_BYTES: usize = <usize>CHUNK_INTS << 2;
+const SLAB_BYTES: usize = CHUNK_BYTES * 4096;
+let slabNext: usize = 0;
+let slabEnd: usize = 0;
+let chunkFree: usize = 0; // u32 chain through the next field
+let chunksLive: i32 = 0;
+let chunksPeak: i32 = 0;
 
 let heapCap: i32 = 0;
 let heapN: i32 = 0;
@@ -293,7 +300,7 @@ function pairIndex(a: i32, b: i32): i32 {
   store<i32>(pairA + (<usize>p << 2), a);
   store<i32>(pairB + (<usize>p << 2), b);
   store<i64>(pairCnt + (<usize>p << 3), 0);
-  store<i32>(pairHead + (<usize>p << 2), -1);
+  store<u32>(pairHead + (<usize>p << 2), 0);
   store<i32>(pairStamp + (<usize>p << 2), 0);
   store<u8>(pairMerged + <usize>p, 0);
   pairN = p + 1;
@@ -302,35 +309,52 @@ function pairIndex(a: i32, b: i32): i32 {
   return p;
 }
 
-function ensureChunks(need: i32): void {
-  if (need <= chunkCap) return;
-  const c = grownCapacity(chunkCap, need);
-  chunks = regrow(chunks, (<usize>chunkCap * CHUNK_INTS) << 2, (<usize>c * CHUNK_INTS) << 2);
-  chunkCap = c;
+function allocChunk(): usize {
+  let c = chunkFree;
+  if (c != 0) {
+    chunkFree = <usize>load<u32>(c);
+  } else {
+    if (slabNext + CHUNK_BYTES > slabEnd) {
+      slabNext = rawAlloc(SLAB_BYTES);
+      slabEnd = slabNext + SLAB_BYTES;
+    }
+    c = slabNext;
+    slabNext += CHUNK_BYTES;
+  }
+  chunksLive++;
+  if (chunksLive > chunksPeak) chunksPeak = chunksLive;
+  return c;
+}
+
+/** Returns a chain of chunks to the free list. */
+function freeChunks(c: usize): void {
+  while (c != 0) {
+    const next = <usize>load<u32>(c);
+    store<u32>(c, <u32>chunkFree);
+    chunkFree = c;
+    chunksLive--;
+    c = next;
+  }
 }
 
 /** Appends word w to the word list of pair p (skips an immediate repeat). */
 function listWord(p: i32, w: i32): void {
   const hp = pairHead + (<usize>p << 2);
-  let head = load<i32>(hp);
-  if (head >= 0) {
-    const base = chunks + ((<usize>head * CHUNK_INTS) << 2);
-    const n = load<i32>(base, 4);
-    if (load<i32>(base + (<usize>(n + 1) << 2)) == w) return;
+  const head = <usize>load<u32>(hp);
+  if (head != 0) {
+    const n = load<i32>(head, 4);
+    if (load<i32>(head + (<usize>(n + 1) << 2)) == w) return;
     if (n < CHUNK_ITEMS) {
-      store<i32>(base + (<usize>(n + 2) << 2), w);
-      store<i32>(base, n + 1, 4);
+      store<i32>(head + (<usize>(n + 2) << 2), w);
+      store<i32>(head, n + 1, 4);
       return;
     }
   }
-  const c = chunkN;
-  ensureChunks(c + 1);
-  chunkN = c + 1;
-  const base = chunks + ((<usize>c * CHUNK_INTS) << 2);
-  store<i32>(base, head);
-  store<i32>(base, 1, 4);
-  store<i32>(base, w, 8);
-  store<i32>(hp, c);
+  const c = allocChunk();
+  store<u32>(c, <u32>head);
+  store<i32>(c, 1, 4);
+  store<i32>(c, w, 8);
+  store<u32>(hp, <u32>c);
 }
 
 function ensureTouched(need: i32): void {
@@ -528,8 +552,9 @@ export function bpeTrainReset(base: usize): void {
   wordOff = wordLen = wordCnt = wordHash = wordBytes = 0;
   textCap = 0;
   textBuf = 0;
-  pairCap = pairN = chunkCap = chunkN = heapCap = heapN = 0;
-  pairA = pairB = pairCnt = pairHead = pairStamp = pairMerged = chunks = heapCnt = heapPair = 0;
+  pairCap = pairN = heapCap = heapN = chunksLive = chunksPeak = 0;
+  pairA = pairB = pairCnt = pairHead = pairStamp = pairMerged = heapCnt = heapPair = 0;
+  slabNext = slabEnd = chunkFree = 0;
   tokCap = tokN = tokBytesCap = tokBytesN = 0;
   tokOff = tokLen = tokHash = tokBytes = 0;
   mergeCap = mergeN = touchedCap = touchedN = 0;
@@ -609,7 +634,6 @@ export function bpeTrainBegin(): void {
   memory.fill(wordStamp, 0, <usize>wordN << 2);
 
   rehashPairs(4096);
-  ensureChunks(1024);
   for (let w = 0; w < wordN; w++) {
     const base = sym + (<usize>load<i32>(wordOff + (<usize>w << 2)) << 2);
     const len = load<i32>(wordLen + (<usize>w << 2));
@@ -646,12 +670,12 @@ function recordMerge(a: i32, b: i32, c: i32, freq: i64): void {
 /** Rewrites every word that holds pair p = (a, b) with token c, updating neighbour pairs. */
 function applyMerge(p: i32, a: i32, b: i32, c: i32, step: i32): void {
   touchedN = 0;
-  let chunk = load<i32>(pairHead + (<usize>p << 2));
-  while (chunk >= 0) {
-    // `chunks` may move while neighbour pairs get listed, so re-derive the address.
-    const n = load<i32>(chunks + ((<usize>chunk * CHUNK_INTS) << 2), 4);
+  const first = <usize>load<u32>(pairHead + (<usize>p << 2));
+  let chunk = first;
+  while (chunk != 0) {
+    const n = load<i32>(chunk, 4);
     for (let k = 0; k < n; k++) {
-      const w = load<i32>(chunks + ((<usize>(chunk * CHUNK_INTS + k + 2)) << 2));
+      const w = load<i32>(chunk + (<usize>(k + 2) << 2));
       const sp = wordStamp + (<usize>w << 2);
       if (load<i32>(sp) == step) continue;
       store<i32>(sp, step);
@@ -687,8 +711,11 @@ function applyMerge(p: i32, a: i32, b: i32, c: i32, step: i32): void {
       }
       store<i32>(wordCur + (<usize>w << 2), out);
     }
-    chunk = load<i32>(chunks + ((<usize>chunk * CHUNK_INTS) << 2));
+    chunk = <usize>load<u32>(chunk);
   }
+  // The pair is never merged again: its word list can be reused.
+  freeChunks(first);
+  store<u32>(pairHead + (<usize>p << 2), 0);
   store<u8>(pairMerged + <usize>p, 1);
   store<i64>(pairCnt + (<usize>p << 3), 0);
   for (let k = 0; k < touchedN; k++) {
