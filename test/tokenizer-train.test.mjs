@@ -5,6 +5,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { chromiumAvailable, launchChromium, serveRepo } from "./helpers/browser.mjs";
 import {
   trainBpe,
   tokenizerJson,
@@ -392,6 +393,30 @@ console.log(JSON.stringify(out));
     assert.ok(deno === node, "Deno's tokenizer.json differs from Node's");
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("Chromium trains the same vocabulary as Node", async () => {
+  assert.ok(chromiumAvailable(), "Chromium is required for this test (.ci/run installs Debian's chromium)");
+  const texts = docs.slice(100, 160);
+  const options = { vocabSize: 2500, pattern: "cl100k", specialTokens: ["<|endoftext|>"] };
+  const node = tokenizerJsonText(await trainBpe(texts, options));
+  const server = await serveRepo();
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/package.json`);
+    const inBrowser = await page.evaluate(
+      async ([texts, options]) => {
+        const m = await import("/dist/tokenizer/index.js");
+        return m.tokenizerJsonText(await m.trainBpe(texts, options));
+      },
+      [texts, options],
+    );
+    assert.ok(inBrowser === node, "Chromium's tokenizer.json differs from Node's");
+  } finally {
+    await browser.close();
+    await server.close();
   }
 });
 
