@@ -9,11 +9,16 @@
 // Structure (GotoBLAS-style): B is first packed into panels of NR = 16 columns,
 // stored depth-major ([panel][p][16], zero-padded past n), so the micro-kernel
 // reads it with four aligned, contiguous v128 loads per depth step whatever B's
-// layout or leading dimension was. The micro-kernel keeps a 2×16 tile of C in
-// eight v128 accumulators (plus four B vectors and two A splats: 14 of the 16
-// xmm registers V8 can use) and does 8 mul + 8 add per depth step. Depth is
-// blocked by KC so a panel slice (KC×16 floats = 16 KiB) stays in L1 while it is
-// reused by every row pair of an MC-row block of A (which stays in L2).
+// layout or leading dimension was. Each thread then packs MC×KC blocks of A into
+// row pairs with every value already splatted to four lanes ([pair][p][2][4]).
+// The 2×16 micro-kernel keeps a tile of C in eight v128 accumulators (plus four B
+// vectors and two A vectors: 14 of the 16 xmm registers V8 can use) and does
+// 6 plain loads + 8 mul + 8 add per depth step. Splatting while packing matters:
+// a broadcast load occupies an FP pipe on AMD Zen (llvm-mca, znver3: 22.3 cycles
+// per 4 steps with in-loop broadcasts vs 18.4 with pre-splatted A; the mul/add
+// bound is 16), and packing splats each A value once instead of once per panel.
+// Depth is blocked by KC so a panel slice (KC×16 floats = 16 KiB) stays in L1
+// while every row pair of the A block (in L2) passes over it.
 //
 // Determinism: every output element is one f32 sum over p in increasing order,
 // restarted per KC block and added to C block by block, computed in its own
@@ -21,16 +26,17 @@
 // changes that order, so any split of the rows across threads gives identical
 // bits. No FMA: results match across Node, Deno and browsers.
 //
-// Packing is separate from computing so threads can share one packed B: the
-// host packs panels (possibly in parallel), then splits the rows of C. The
-// one-call kernels matmulNT/NN/TN pack and compute on the calling thread.
+// Packing B is separate from computing so threads can share one packed B: the
+// host packs panels (possibly in parallel), then splits the rows of C; each
+// concurrent row range needs its own A scratch (matmulScratchBytes). The one-call
+// kernels matmulNT/NN/TN pack and compute on the calling thread.
 
 /** Columns of C per packed B panel (four f32x4 vectors). */
 const NR: i32 = 16;
 /** Depth block: one KC×NR panel slice (16 KiB) stays in L1. */
 const KC: i32 = 256;
-/** Row block: MC rows × KC of A (128 KiB) stay in L2 while every panel passes. */
-const MC: i32 = 128;
+/** Row block: the packed, splatted MC×KC block of A (256 KiB) stays in L2. */
+const MC: i32 = 64;
 
 /** Bytes needed for B (n columns, depth k) packed into NR-column panels. */
 export function matmulPackedBytes(n: i32, k: i32): usize {
@@ -156,106 +162,114 @@ function storePartial(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v1
 }
 
 // The micro-kernels below are deliberately plain loops of one depth step each:
-// V8 unrolls them itself and keeps the 8 accumulators, 4 B vectors and 2 A
-// splats in registers. Manually unrolled bodies were slower: TurboFan hoisted all
-// their loads to the top of the body and spilled accumulators to the stack.
+// V8 unrolls them itself and keeps the accumulators and operands in registers.
+// Manually unrolled bodies were slower: TurboFan hoisted all their loads to the
+// top of the body and spilled accumulators to the stack.
 
-/**
- * 2×16 micro-kernel for row-major A (NT, NN: A(i,p) at a + i*aRow + 4p): rows
- * (i, i+1) of C against one KC slice of a packed panel.
- */
-function micro2Rows(c: usize, ldcBytes: usize, a: usize, aRow: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
+/** 2×16 micro-kernel: rows (i, i+1) of C from a packed A pair and one KC slice of a B panel. */
+function micro2(c: usize, ldcBytes: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  let a0p = a;
-  let a1p = a + aRow;
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
-    const a0 = v128.load32_splat(a0p), a1 = v128.load32_splat(a1p);
+    const a0 = v128.load(ap), a1 = v128.load(ap, 16);
     c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
     c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
     c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
     c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
-    a0p += 4;
-    a1p += 4;
+    ap += 32;
     bp += 64;
   }
   storeRow(c, cols, add, c00, c01, c02, c03);
   storeRow(c + ldcBytes, cols, add, c10, c11, c12, c13);
 }
 
-/**
- * 2×16 micro-kernel for A packed in row pairs (TN, see packPairsT): the two A
- * values of a depth step are adjacent, one pointer update per step.
- */
-function micro2Pairs(c: usize, ldcBytes: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
+/** 1×16 micro-kernel for a lone last row (first half of its pair); same per-element order. */
+function micro1(c: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
-    const a0 = v128.load32_splat(ap), a1 = v128.load32_splat(ap, 4);
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-    c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
-    ap += 8;
-    bp += 64;
-  }
-  storeRow(c, cols, add, c00, c01, c02, c03);
-  storeRow(c + ldcBytes, cols, add, c10, c11, c12, c13);
-}
-
-/** 1×16 micro-kernel for a lone last row; same per-element order as the 2-row kernels. */
-function micro1(c: usize, a: usize, aCol: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-  let a0p = a;
-  const end = bp + ((<usize>kc) << 6);
-  while (bp < end) {
-    const a0 = v128.load32_splat(a0p);
+    const a0 = v128.load(ap);
     c00 = f32x4.add(c00, f32x4.mul(a0, v128.load(bp)));
     c01 = f32x4.add(c01, f32x4.mul(a0, v128.load(bp, 16)));
     c02 = f32x4.add(c02, f32x4.mul(a0, v128.load(bp, 32)));
     c03 = f32x4.add(c03, f32x4.mul(a0, v128.load(bp, 48)));
-    a0p += aCol;
+    ap += 32;
     bp += 64;
   }
   storeRow(c, cols, add, c00, c01, c02, c03);
 }
 
 /**
- * Packs rows [i0, i1) × depths [p0, p0+kc) of Aᵀ (TN: A(i,p) at a + 4i + p*ldaBytes)
- * into row pairs, pair q at dst + q*kc*8 holding (A(i0+2q, p), A(i0+2q+1, p)) per
- * depth step. Strided A rows (often a power-of-two apart) would otherwise map to a
- * handful of L1 sets; packed, a micro-kernel reads one contiguous stream.
+ * Packs rows [i0, i1) × depths [p0, p0+kc) of A into splatted row pairs: pair q at
+ * dst + q*kc*32 holds, per depth step, A(i0+2q, p) in four lanes then
+ * A(i0+2q+1, p) in four lanes. A lone last row fills only the first half.
+ * A(i,p) is at a + i*aRow + p*aCol bytes, which covers A (NT, NN) and Aᵀ (TN).
  */
-function packPairsT(dst: usize, a: usize, ldaBytes: usize, i0: i32, i1: i32, p0: i32, kc: i32): void {
-  const pairs = (i1 - i0) >> 1;
-  const pairBytes = (<usize>kc) << 3;
-  let src = a + (<usize>p0) * ldaBytes + ((<usize>i0) << 2);
-  for (let p = 0; p < kc; p++) {
-    let out = dst + ((<usize>p) << 3);
-    for (let q = 0; q < pairs; q++) {
-      store<u64>(out, load<u64>(src + ((<usize>q) << 3)));
+function packA(dst: usize, a: usize, aRow: usize, aCol: usize, i0: i32, i1: i32, p0: i32, kc: i32): void {
+  const pairBytes = (<usize>kc) << 5;
+  const base = a + (<usize>p0) * aCol;
+  let i = i0;
+  let out = dst;
+  if (aCol == 4) {
+    // Row-major A: both rows are contiguous in p; read four depths at a time.
+    for (; i + 2 <= i1; i += 2) {
+      const r0 = base + (<usize>i) * aRow;
+      const r1 = r0 + aRow;
+      let p = 0;
+      for (; p + 4 <= kc; p += 4) {
+        const v0 = v128.load(r0 + ((<usize>p) << 2));
+        const v1 = v128.load(r1 + ((<usize>p) << 2));
+        const o = out + ((<usize>p) << 5);
+        v128.store(o, i32x4.shuffle(v0, v0, 0, 0, 0, 0));
+        v128.store(o, i32x4.shuffle(v1, v1, 0, 0, 0, 0), 16);
+        v128.store(o, i32x4.shuffle(v0, v0, 1, 1, 1, 1), 32);
+        v128.store(o, i32x4.shuffle(v1, v1, 1, 1, 1, 1), 48);
+        v128.store(o, i32x4.shuffle(v0, v0, 2, 2, 2, 2), 64);
+        v128.store(o, i32x4.shuffle(v1, v1, 2, 2, 2, 2), 80);
+        v128.store(o, i32x4.shuffle(v0, v0, 3, 3, 3, 3), 96);
+        v128.store(o, i32x4.shuffle(v1, v1, 3, 3, 3, 3), 112);
+      }
+      for (; p < kc; p++) {
+        const o = out + ((<usize>p) << 5);
+        v128.store(o, v128.load32_splat(r0 + ((<usize>p) << 2)));
+        v128.store(o, v128.load32_splat(r1 + ((<usize>p) << 2)), 16);
+      }
       out += pairBytes;
     }
-    if ((i1 - i0) & 1) store<f32>(out, load<f32>(src + ((<usize>(i1 - i0 - 1)) << 2)));
-    src += ldaBytes;
+  } else {
+    // Aᵀ: the two values of a depth step are adjacent; walk p with stride aCol.
+    for (; i + 2 <= i1; i += 2) {
+      let src = base + (<usize>i) * aRow;
+      const end = out + pairBytes;
+      for (let o = out; o < end; o += 32) {
+        v128.store(o, v128.load32_splat(src));
+        v128.store(o, v128.load32_splat(src + aRow), 16);
+        src += aCol;
+      }
+      out += pairBytes;
+    }
+  }
+  if (i < i1) {
+    let src = base + (<usize>i) * aRow;
+    const end = out + pairBytes;
+    for (let o = out; o < end; o += 32) {
+      v128.store(o, v128.load32_splat(src));
+      src += aCol;
+    }
   }
 }
 
 /**
- * Rows [rowStart, rowEnd) of C (+)= A·B̂ with B̂ packed. Row-major A (aScratch = 0)
- * is read in place; for Aᵀ (TN) each MC×KC block is first packed into row pairs
- * at aScratch (matmulScratchBytes per concurrent caller).
+ * Rows [rowStart, rowEnd) of C (+)= A·B̂ with B̂ packed; A(i,p) at a + i*aRow +
+ * p*aCol bytes; `scratch` (matmulScratchBytes) is this range's own.
  */
 function computeRows(
-  c: usize, a: usize, lda: i32, transposedA: bool, aScratch: usize, packed: usize, n: i32, k: i32, ldc: i32,
-  accumulate: i32, rowStart: i32, rowEnd: i32,
+  c: usize, a: usize, aRow: usize, aCol: usize, packed: usize, n: i32, k: i32, ldc: i32,
+  accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
   const ldcBytes = (<usize>ldc) << 2;
-  const ldaBytes = (<usize>lda) << 2;
   if (k <= 0) {
     if (accumulate == 0) {
       for (let i = rowStart; i < rowEnd; i++) memory.fill(c + (<usize>i) * ldcBytes, 0, (<usize>n) << 2);
@@ -270,67 +284,59 @@ function computeRows(
       const kc = min(KC, k - p0);
       const add = accumulate != 0 || p0 > 0;
       const bBlock = packed + ((<usize>p0) << 6);
-      if (transposedA) packPairsT(aScratch, a, ldaBytes, i0, i1, p0, kc);
-      const pairBytes = (<usize>kc) << 3;
+      const pairBytes = (<usize>kc) << 5;
+      packA(scratch, a, aRow, aCol, i0, i1, p0, kc);
       for (let jb = 0; jb < panels; jb++) {
         const j0 = jb * NR;
         const cols = min(NR, n - j0);
         const bp = bBlock + (<usize>jb) * panelBytes;
-        const cCol = c + ((<usize>j0) << 2);
+        let cp = c + ((<usize>j0) << 2) + (<usize>i0) * ldcBytes;
+        let ap = scratch;
         let i = i0;
-        if (transposedA) {
-          let ap = aScratch;
-          for (; i + 2 <= i1; i += 2) {
-            micro2Pairs(cCol + (<usize>i) * ldcBytes, ldcBytes, ap, bp, kc, cols, add);
-            ap += pairBytes;
-          }
-          if (i < i1) micro1(cCol + (<usize>i) * ldcBytes, ap, 8, bp, kc, cols, add);
-        } else {
-          const aBlock = a + ((<usize>p0) << 2);
-          for (; i + 2 <= i1; i += 2) micro2Rows(cCol + (<usize>i) * ldcBytes, ldcBytes, aBlock + (<usize>i) * ldaBytes, ldaBytes, bp, kc, cols, add);
-          if (i < i1) micro1(cCol + (<usize>i) * ldcBytes, aBlock + (<usize>i) * ldaBytes, 4, bp, kc, cols, add);
+        for (; i + 2 <= i1; i += 2) {
+          micro2(cp, ldcBytes, ap, bp, kc, cols, add);
+          ap += pairBytes;
+          cp += ldcBytes << 1;
         }
+        if (i < i1) micro1(cp, ap, bp, kc, cols, add);
       }
     }
   }
 }
 
-/** Bytes of A-packing scratch that each concurrent TN range needs. */
+/** Bytes of A-packing scratch that each concurrent row range needs. */
 export function matmulScratchBytes(): usize {
-  return (<usize>MC) * (<usize>KC) * 4;
-}
-
-/** Rows [rowStart, rowEnd) of C (+)= A·B̂ for A [m,k] (NT and NN), B̂ packed by matmulPackNT/NN. */
-export function matmulPackedA(
-  c: usize, a: usize, packed: usize, m: i32, n: i32, k: i32, lda: i32, ldc: i32,
-  accumulate: i32, rowStart: i32, rowEnd: i32,
-): void {
-  computeRows(c, a, lda, false, 0, packed, n, k, ldc, accumulate, max(rowStart, 0), min(rowEnd, m));
+  return (<usize>MC) * (<usize>KC) * 16;
 }
 
 /**
- * Rows [rowStart, rowEnd) of C (+)= Aᵀ·B̂ for A [k,m] (TN), B̂ packed by
- * matmulPackNN; `scratch` holds matmulScratchBytes() and is this range's own.
+ * Rows [rowStart, rowEnd) of C (+)= op(A)·B̂ with B̂ packed by matmulPackNT/NN.
+ * op(A) is A [m,k] (NT, NN), or Aᵀ with A [k,m] when transposedA (TN).
+ * `scratch` holds matmulScratchBytes() and must not be shared with a concurrent call.
  */
-export function matmulPackedAT(
+export function matmulPackedRows(
   c: usize, a: usize, packed: usize, m: i32, n: i32, k: i32, lda: i32, ldc: i32,
-  accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
+  accumulate: i32, transposedA: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
-  computeRows(c, a, lda, true, scratch, packed, n, k, ldc, accumulate, max(rowStart, 0), min(rowEnd, m));
+  const ldaBytes = (<usize>lda) << 2;
+  const aRow = transposedA ? 4 : ldaBytes;
+  const aCol = transposedA ? ldaBytes : 4;
+  computeRows(c, a, aRow, aCol, packed, n, k, ldc, accumulate, scratch, max(rowStart, 0), min(rowEnd, m));
 }
 
 /**
- * matmulPackedAT split into tasks of `rowsPerTask` rows, task t using the scratch
- * at scratch + t*matmulScratchBytes(): run tasks [taskStart, taskEnd) so that a
- * pool can hand each thread its own scratch.
+ * matmulPackedRows split into tasks of `rowsPerTask` rows, task t using the
+ * scratch at scratch + t*matmulScratchBytes(): a pool runs tasks
+ * [taskStart, taskEnd), so each thread has its own scratch.
  */
-export function matmulPackedATTasks(
+export function matmulPackedTasks(
   c: usize, a: usize, packed: usize, m: i32, n: i32, k: i32, lda: i32, ldc: i32,
-  accumulate: i32, scratch: usize, rowsPerTask: i32, taskStart: i32, taskEnd: i32,
+  accumulate: i32, transposedA: i32, scratch: usize, rowsPerTask: i32, taskStart: i32, taskEnd: i32,
 ): void {
   for (let t = taskStart; t < taskEnd; t++) {
     const from = t * rowsPerTask;
-    matmulPackedAT(c, a, packed, m, n, k, lda, ldc, accumulate, scratch + (<usize>t) * matmulScratchBytes(), from, min(m, from + rowsPerTask));
+    const slot = scratch + (<usize>t) * matmulScratchBytes();
+    matmulPackedRows(c, a, packed, m, n, k, lda, ldc, accumulate, transposedA, slot, from, min(m, from + rowsPerTask));
   }
 }
 
@@ -343,7 +349,7 @@ export function matmulNT(
   accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
   matmulPackNT(scratch, b, n, k, ldb, 0, matmulPanelCount(n));
-  matmulPackedA(c, a, scratch, m, n, k, lda, ldc, accumulate, rowStart, rowEnd);
+  matmulPackedRows(c, a, scratch, m, n, k, lda, ldc, accumulate, 0, scratch + matmulPackedBytes(n, k), rowStart, rowEnd);
 }
 
 /** One call: C[i,j] (+)= Σ_p A[i,p]·B[p,j]; arguments as matmulNT. */
@@ -352,7 +358,7 @@ export function matmulNN(
   accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
   matmulPackNN(scratch, b, n, k, ldb, 0, matmulPanelCount(n));
-  matmulPackedA(c, a, scratch, m, n, k, lda, ldc, accumulate, rowStart, rowEnd);
+  matmulPackedRows(c, a, scratch, m, n, k, lda, ldc, accumulate, 0, scratch + matmulPackedBytes(n, k), rowStart, rowEnd);
 }
 
 /** One call: C[i,j] (+)= Σ_p A[p,i]·B[p,j]; arguments as matmulNT. */
@@ -361,5 +367,5 @@ export function matmulTN(
   accumulate: i32, scratch: usize, rowStart: i32, rowEnd: i32,
 ): void {
   matmulPackNN(scratch, b, n, k, ldb, 0, matmulPanelCount(n));
-  matmulPackedAT(c, a, scratch, m, n, k, lda, ldc, accumulate, scratch + matmulPackedBytes(n, k), rowStart, rowEnd);
+  matmulPackedRows(c, a, scratch, m, n, k, lda, ldc, accumulate, 1, scratch + matmulPackedBytes(n, k), rowStart, rowEnd);
 }

@@ -13,16 +13,19 @@ const k = engine.exports;
 const pool = await ThreadPool.create(engine, 2);
 
 /**
- * A kernel job whose result shows which rows ran: with n = k = 1, matmulPackedA
- * computes c[i] = a[i] · b for rows [start, end) (b packed as one 16-wide panel).
+ * A job whose result shows which indices ran: with depth k = 1, matmulPackNN
+ * copies panel t (16 floats of B) to panel t of dst for t in [start, end).
  */
-function rowJob(rows) {
-  const a = arena.alloc(rows * 4), c = arena.alloc(rows * 4), packed = arena.alloc(64);
-  arena.f32(a, rows).set(Array.from({ length: rows }, (_, i) => i + 1));
-  arena.f32(c, rows).fill(NaN);
-  arena.f32(packed, 16).fill(0)[0] = 2;
-  return { args: [c, a, packed, rows, 1, 1, 1, 1, 0], c, rows };
+const KERNEL = "matmulPackNN";
+function copyJob(panels) {
+  const n = panels * 16;
+  const b = arena.alloc(n * 4), dst = arena.alloc(n * 4);
+  arena.f32(b, n).set(Array.from({ length: n }, (_, i) => i + 1));
+  arena.f32(dst, n).fill(NaN);
+  return { args: [dst, b, n, 1, n], dst, n };
 }
+const copied = (job) => Array.from(arena.f32(job.dst, job.n));
+const expected = (job) => Array.from({ length: job.n }, (_, i) => i + 1);
 
 test("ThreadPool.chunkBounds: contiguous, disjoint, cover [0,total), boundaries on the grain", () => {
   for (const total of [1, 2, 7, 64, 67, 1000]) {
@@ -44,50 +47,47 @@ test("ThreadPool.chunkBounds: contiguous, disjoint, cover [0,total), boundaries 
   assert.equal(chunkBounds(10, 2, 2), [[0, 6], [6, 10]]);
 });
 
-test("parallelFor runs every row exactly once on 2 threads", () => {
+test("parallelFor runs every index exactly once on 2 threads", () => {
   assert.is(pool.size, 2);
-  for (const [rows, grain] of [[1, 1], [2, 1], [101, 1], [1000, 2], [1000, 64]]) {
-    const job = rowJob(rows);
-    pool.parallelFor("matmulPackedA", job.args, rows, grain);
-    const c = arena.f32(job.c, rows);
-    for (let i = 0; i < rows; i++) assert.is(c[i], 2 * (i + 1), `row ${i} of ${rows}`);
+  for (const [total, grain] of [[1, 1], [2, 1], [101, 1], [1000, 2], [1000, 64]]) {
+    const job = copyJob(total);
+    pool.parallelFor(KERNEL, job.args, total, grain);
+    assert.equal(copied(job), expected(job), `${total} indices, grain ${grain}`);
   }
 });
 
 test("an inline pool (size 1) runs the whole range on the caller", async () => {
   const one = await ThreadPool.create(engine, 1);
   assert.is(one.size, 1);
-  const job = rowJob(33);
-  one.parallelFor("matmulPackedA", job.args, 33, 4);
-  assert.equal(Array.from(arena.f32(job.c, 33)), Array.from({ length: 33 }, (_, i) => 2 * (i + 1)));
+  const job = copyJob(33);
+  one.parallelFor(KERNEL, job.args, 33, 4);
+  assert.equal(copied(job), expected(job));
   await one.terminate();
 });
 
 test("a kernel that traps on a worker surfaces as an Error on the caller, and the pool still works", () => {
-  // Rows 0..1 (the caller's chunk) are in bounds; row 2 onwards (the worker's) is past the memory.
-  const bytes = engine.memory.buffer.byteLength;
-  const ldc = Math.ceil((bytes / 4) * 0.6);
-  const job = rowJob(4);
-  const args = [16, job.args[1], job.args[2], 4, 1, 1, 1, ldc, 0];
-  assert.throws(() => pool.parallelFor("matmulPackedA", args, 4, 1), (e) => e instanceof Error && /failed on a worker: .*out of bounds/i.test(e.message));
-  const again = rowJob(50);
-  pool.parallelFor("matmulPackedA", again.args, 50, 1);
-  assert.is(arena.f32(again.c, 50)[49], 100);
+  // Panels 0..1 (the caller's chunk) land in memory; panels 2..3 (the worker's) are past its end.
+  const job = copyJob(4);
+  const args = [engine.memory.buffer.byteLength - 2 * 64, ...job.args.slice(1)];
+  assert.throws(() => pool.parallelFor(KERNEL, args, 4, 1), (e) => e instanceof Error && /failed on a worker: .*out of bounds/i.test(e.message));
+  const again = copyJob(50);
+  pool.parallelFor(KERNEL, again.args, 50, 1);
+  assert.equal(copied(again), expected(again));
 });
 
 test("a kernel that traps on the caller's chunk is rethrown after the workers finish", () => {
-  const job = rowJob(4);
+  const job = copyJob(4);
   const args = [engine.memory.buffer.byteLength, ...job.args.slice(1)];
-  assert.throws(() => pool.parallelFor("matmulPackedA", args, 4, 1), /out of bounds/i);
-  const again = rowJob(8);
-  pool.parallelFor("matmulPackedA", again.args, 8, 1);
-  assert.is(arena.f32(again.c, 8)[7], 16);
+  assert.throws(() => pool.parallelFor(KERNEL, args, 4, 1), /out of bounds/i);
+  const again = copyJob(8);
+  pool.parallelFor(KERNEL, again.args, 8, 1);
+  assert.equal(copied(again), expected(again));
 });
 
 test("bad calls are rejected with a clear error", async () => {
   assert.throws(() => pool.parallelFor("noSuchKernel", [], 4), /unknown kernel "noSuchKernel"/);
-  assert.throws(() => pool.parallelFor("matmulPackedA", [], -1), /total must be an integer >= 0/);
-  assert.throws(() => pool.parallelFor("matmulPackedA", [], 4, 0), /grain must be an integer >= 1/);
+  assert.throws(() => pool.parallelFor(KERNEL, [], -1), /total must be an integer >= 0/);
+  assert.throws(() => pool.parallelFor(KERNEL, [], 4, 0), /grain must be an integer >= 1/);
   for (const threads of [0, 1.5, 65]) {
     const rejected = await ThreadPool.create(engine, threads).then(() => null, (e) => e);
     assert.ok(rejected instanceof RangeError, `threads = ${threads} rejected`);
@@ -95,7 +95,7 @@ test("bad calls are rejected with a clear error", async () => {
   }
   const stopped = await ThreadPool.create(engine, 2);
   await stopped.terminate();
-  assert.throws(() => stopped.parallelFor("matmulPackedA", [], 4), /used after terminate/);
+  assert.throws(() => stopped.parallelFor(KERNEL, [], 4), /used after terminate/);
 });
 
 test("a process that never terminates its pool still exits on its own", () => {

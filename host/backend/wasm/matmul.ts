@@ -63,7 +63,7 @@ export class WasmMatmul {
     this.scratch(n, k);
   }
 
-  /** Packed B followed by one A-packing slot per thread (TN). */
+  /** Packed B followed by one A-packing slot per thread. */
   private scratch(n: number, k: number): { packed: number; aSlots: number } {
     const exports = this.engine.exports;
     const bBytes = Number(exports.matmulPackedBytes(n, k));
@@ -103,20 +103,14 @@ export class WasmMatmul {
     if (parallel && panels > 1 && n * k >= MIN_PARALLEL_PACK) this.pool.parallelFor(pack, [packed, b, n, k, ldb], panels);
     else exports[pack](packed, b, n, k, ldb, 0, panels);
 
-    if (layout !== "tn") {
-      const args = [c, a, packed, m, n, k, lda, ldc, accumulate];
-      if (parallel) this.pool.parallelFor("matmulPackedA", args, m, ROW_GRAIN);
-      else exports.matmulPackedA(...args, 0, m);
-      return;
-    }
-    // TN packs blocks of A per thread: one task (and scratch slot) per thread.
+    // Rows of C are split into one task per thread, each with its own A scratch slot.
+    const transposedA = layout === "tn" ? 1 : 0;
     if (parallel) {
-      const tasks = this.pool.size;
-      const rowsPerTask = Math.ceil(m / tasks / ROW_GRAIN) * ROW_GRAIN;
-      const args = [c, a, packed, m, n, k, lda, ldc, accumulate, aSlots, rowsPerTask];
-      this.pool.parallelFor("matmulPackedATTasks", args, Math.ceil(m / rowsPerTask));
+      const rowsPerTask = Math.ceil(m / this.pool.size / ROW_GRAIN) * ROW_GRAIN;
+      const args = [c, a, packed, m, n, k, lda, ldc, accumulate, transposedA, aSlots, rowsPerTask];
+      this.pool.parallelFor("matmulPackedTasks", args, Math.ceil(m / rowsPerTask));
     } else {
-      exports.matmulPackedAT(c, a, packed, m, n, k, lda, ldc, accumulate, aSlots, 0, m);
+      exports.matmulPackedRows(c, a, packed, m, n, k, lda, ldc, accumulate, transposedA, aSlots, 0, m);
     }
   }
 }
