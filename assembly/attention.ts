@@ -11,6 +11,10 @@
 // accumulator per key (lanes then combined as (l0+l1)+(l2+l3), then the hd % 4
 // tail in index order); a single key uses the same order, so a score's bits do
 // not depend on how keys were grouped.
+//
+// Each query row sweeps all its keys. Tiling over 16- or 32-key blocks (so k/v
+// rows stay in L1 across queries, with D_i = Σ_j p_ij·dp_ij kept in scratch) was
+// measured on the bench-tiny shape and gained nothing, so the simpler form stays.
 import { exp4, exp1 } from "./simd-exp";
 
 // Four dot products ⟨x, row_m⟩ (m = 0..3, rows `stride` bytes apart), hd floats each.

@@ -222,7 +222,7 @@ test("kvHeads = heads is plain multi-head attention; GQA shares kv heads as repe
   assert.equal(h.read(m.pout, m.nq), h.read(g.pout, g.nq));
 });
 
-test("bench-tiny shape runs and sums dk/dv over the group (smoke, no timing)", () => {
+test("a bench-tiny-sized head (t = 64, hd = 64) gives finite, non-zero gradients", () => {
   const s = setup({ b: 1, t: 64, heads: 4, kvHeads: 4, hd: 64 }, 800);
   forward(s);
   backward(s);
