@@ -60,9 +60,19 @@ export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
   };
 }
 
-/** The `tokenizer.json` text (2-space indented, like the files tokenizers writes). */
+/**
+ * The `tokenizer.json` text (2-space indented, like the files tokenizers writes),
+ * with the vocabulary in id order: a JS object would put integer-like tokens
+ * ("0", "10", …) first.
+ */
 export function tokenizerJsonText(trained: TrainedBpe): string {
-  return JSON.stringify(tokenizerJson(trained), null, 2) + "\n";
+  const json = tokenizerJson(trained);
+  const model = json.model as { vocab: Record<string, number> };
+  const entries = Object.entries(model.vocab).sort((a, b) => a[1] - b[1]);
+  const placeholder = "\u0000vocab";
+  const text = JSON.stringify({ ...json, model: { ...model, vocab: placeholder } }, null, 2);
+  const vocab = entries.length === 0 ? "{}" : `{\n${entries.map(([k, id]) => `      ${JSON.stringify(k)}: ${id}`).join(",\n")}\n    }`;
+  return text.replace(`"vocab": ${JSON.stringify(placeholder)}`, () => `"vocab": ${vocab}`) + "\n";
 }
 
 /** Writes `tokenizer.json` atomically: a temporary file next to `path`, then a rename. */
