@@ -230,6 +230,27 @@ test("a bench-tiny-sized head (t = 64, hd = 64) gives finite, non-zero gradients
   assert.ok(maxRelError(h.read(s.pdv, s.nk), new Float32Array(s.nk)) > 0, "gradients are not all zero");
 });
 
+test("the shared-memory (threaded) build gives the same bits as the plain build", async () => {
+  const shape = { b: 2, t: 19, heads: 6, kvHeads: 3, hd: 12 };
+  const plain = setup(shape, 1000);
+  forward(plain);
+  backward(plain);
+  const hs = await createHarness({ shared: true });
+  const r = rng(1000);
+  const nq = plain.nq, nk = plain.nk;
+  const P = { q: hs.f32(r.array(nq)), k: hs.f32(r.array(nk)), v: hs.f32(r.array(nk)), dout: hs.f32(r.array(nq)) };
+  const out = hs.zeros(nq), probs = hs.zeros(shape.b * shape.heads * shape.t * shape.t), scratch = hs.zeros(plain.units * shape.t);
+  const dq = hs.zeros(nq), dk = hs.zeros(nk), dv = hs.zeros(nk);
+  const dims = [shape.b, shape.t, shape.heads, shape.kvHeads, shape.hd, 0, plain.units];
+  hs.k.attentionForward(out, probs, P.q, P.k, P.v, ...dims);
+  hs.k.attentionBackward(dq, dk, dv, scratch, P.dout, probs, P.q, P.k, P.v, ...dims);
+  assert.equal(hs.read(P.q, nq), h.read(plain.pq, nq), "same inputs");
+  assert.equal(hs.read(out, nq), h.read(plain.pout, nq));
+  assert.equal(hs.read(dq, nq), h.read(plain.pdq, nq));
+  assert.equal(hs.read(dk, nk), h.read(plain.pdk, nk));
+  assert.equal(hs.read(dv, nk), h.read(plain.pdv, nk));
+});
+
 test("heads that are not a multiple of kvHeads are rejected, not silently regrouped", () => {
   const s = setup({ b: 1, t: 3, heads: 4, kvHeads: 2, hd: 4 }, 900);
   assert.throws(() => k.attentionForward(s.pout, s.pprobs, s.pq, s.pk, s.pv, 1, 3, 3, 2, 4, 0, 2), /aborted/);
