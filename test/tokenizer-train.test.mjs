@@ -288,6 +288,12 @@ test("tokenizer.json has the Hugging Face layout", async () => {
       const [a, b, extra] = merge.split(" ");
       assert.ok(extra === undefined && a in m.vocab && b in m.vocab && a + b in m.vocab, merge);
     }
+    // The saved text lists the vocabulary in id order and parses to the same object.
+    const text = tokenizerJsonText(t);
+    assert.equal(JSON.parse(text), JSON.parse(JSON.stringify(j)));
+    const block = text.slice(text.indexOf('"vocab": {'), text.indexOf('"merges": ['));
+    const ids = [...block.matchAll(/": (\d+),?\n/g)].map((x) => Number(x[1]));
+    assert.equal(ids, Array.from({ length: 600 }, (_, i) => i));
   }
 });
 
