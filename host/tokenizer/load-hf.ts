@@ -73,7 +73,11 @@ function parseJson(text: string): Json {
     return JSON.parse(text);
   } catch (e) {
     const msg = (e as Error).message;
-    if (/end of (JSON )?input|Unterminated|Unexpected end/i.test(msg)) fail(`truncated JSON (${msg})`);
+    // Engines word this differently; a parse that fails at the very end of the
+    // text means the file was cut short.
+    const position = /position (\d+)/.exec(msg);
+    const atEnd = position ? Number(position[1]) >= text.trimEnd().length : false;
+    if (atEnd || /end of (JSON )?input|Unterminated|Unexpected end/i.test(msg)) fail(`truncated JSON (${msg})`);
     fail(`invalid JSON (${msg})`);
   }
 }
