@@ -239,17 +239,22 @@ function packA(dst: usize, a: usize, aRow: usize, aCol: usize, i0: i32, i1: i32,
       out += pairBytes;
     }
   } else {
-    // Aᵀ: the two values of a depth step are adjacent; walk p with stride aCol.
-    for (; i + 2 <= i1; i += 2) {
-      let src = base + (<usize>i) * aRow;
-      const end = out + pairBytes;
-      for (let o = out; o < end; o += 32) {
-        v128.store(o, v128.load32_splat(src));
-        v128.store(o, v128.load32_splat(src + aRow), 16);
-        src += aCol;
+    // Aᵀ: row p of A holds the block's values for every i contiguously; read it
+    // once per depth (one page per p, not one per pair and p) and scatter pairs.
+    const pairs = (i1 - i0) >> 1;
+    let src = base + (<usize>i0) * aRow;
+    for (let p = 0; p < kc; p++) {
+      let o = dst + ((<usize>p) << 5);
+      for (let q = 0; q < pairs; q++) {
+        const v = v128.load64_splat(src + ((<usize>q) << 3));
+        v128.store(o, i32x4.shuffle(v, v, 0, 0, 0, 0));
+        v128.store(o, i32x4.shuffle(v, v, 1, 1, 1, 1), 16);
+        o += pairBytes;
       }
-      out += pairBytes;
+      src += aCol;
     }
+    i = i0 + (pairs << 1);
+    out = dst + (<usize>pairs) * pairBytes;
   }
   if (i < i1) {
     let src = base + (<usize>i) * aRow;
