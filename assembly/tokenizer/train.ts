@@ -223,8 +223,6 @@ const SLAB_BYTES: usize = CHUNK_BYTES * 4096;
 let slabNext: usize = 0;
 let slabEnd: usize = 0;
 let chunkFree: usize = 0; // u32 chain through the next field
-let chunksLive: i32 = 0;
-let chunksPeak: i32 = 0;
 
 let heapCap: i32 = 0;
 let heapN: i32 = 0;
@@ -321,8 +319,6 @@ function allocChunk(): usize {
     c = slabNext;
     slabNext += CHUNK_BYTES;
   }
-  chunksLive++;
-  if (chunksLive > chunksPeak) chunksPeak = chunksLive;
   return c;
 }
 
@@ -332,7 +328,6 @@ function freeChunks(c: usize): void {
     const next = <usize>load<u32>(c);
     store<u32>(c, <u32>chunkFree);
     chunkFree = c;
-    chunksLive--;
     c = next;
   }
 }
@@ -552,7 +547,7 @@ export function bpeTrainReset(base: usize): void {
   wordOff = wordLen = wordCnt = wordHash = wordBytes = 0;
   textCap = 0;
   textBuf = 0;
-  pairCap = pairN = heapCap = heapN = chunksLive = chunksPeak = 0;
+  pairCap = pairN = heapCap = heapN = 0;
   pairA = pairB = pairCnt = pairHead = pairStamp = pairMerged = heapCnt = heapPair = 0;
   slabNext = slabEnd = chunkFree = 0;
   tokCap = tokN = tokBytesCap = tokBytesN = 0;
@@ -594,13 +589,6 @@ export function bpeTrainCountText(pattern: i32, ptr: usize, len: i32): void {
   }
   piecesSeen += n;
   bytesSeen += <i64>len;
-}
-
-/** Counts one piece `count` times (pre-counted input). */
-export function bpeTrainAddPiece(ptr: usize, len: i32, count: f64): void {
-  countPiece(ptr, len, <i64>count);
-  piecesSeen += <i64>count;
-  bytesSeen += <i64>len * <i64>count;
 }
 
 export function bpeTrainUniqueWords(): i32 {
@@ -817,9 +805,4 @@ export function bpeTrainWordBytes(): usize {
 }
 export function bpeTrainWordByteLengths(): usize {
   return wordLen;
-}
-
-/** Bytes of memory in use by the training state (the bump region's top). */
-export function bpeTrainMemoryTop(): usize {
-  return top;
 }

@@ -43,7 +43,6 @@ interface TrainExports {
   bpeTrainSymbols(): number;
   bpeTrainWordBytes(): number;
   bpeTrainWordByteLengths(): number;
-  bpeTrainMemoryTop(): number;
 }
 
 export interface BpeTrainProgress {
