@@ -98,6 +98,13 @@ test("bad calls are rejected with a clear error", async () => {
   assert.throws(() => stopped.parallelFor(KERNEL, [], 4), /used after terminate/);
 });
 
+test("a worker script that cannot load rejects create() instead of hanging", async () => {
+  const workerUrl = new URL("./no-such-worker.js", import.meta.url);
+  const rejected = await ThreadPool.create(engine, 2, { workerUrl }).then(() => null, (e) => e);
+  assert.ok(rejected instanceof Error, "create() rejected");
+  assert.match(String(rejected.message), /no-such-worker/);
+});
+
 test("a process that never terminates its pool still exits on its own", () => {
   const dist = new URL("../dist/index.js", import.meta.url).href;
   const code = `

@@ -93,7 +93,8 @@ async function spawnWorker(url: URL): Promise<{ worker: PoolWorker; onReply(cb: 
       worker.onmessage = (e: MessageEvent) => cb(e.data as WorkerReply);
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault?.();
-        fail(new Error(`thread pool worker failed to start: ${e.message}`));
+        // A module that fails to load raises a plain Event without a message.
+        fail(new Error(`thread pool worker failed to start (${url}): ${e.message || "the script could not be loaded"}`));
       };
     },
   };
