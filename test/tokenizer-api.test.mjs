@@ -98,6 +98,22 @@ for (const name of ["gpt2", "cl100k"]) {
   });
 }
 
+test("long pieces (merged with a heap) equal the reference merge loop", async () => {
+  let seed = 99;
+  const rand = (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  for (const name of ["gpt2", "cl100k"]) {
+    const tok = await ourTokenizer(name);
+    const ranks = rankMap(name);
+    for (let k = 0; k < 6; k++) {
+      const letters = "etaoinshrdlucmfwyp" + (k % 2 ? "ÄéØ" : "");
+      let s = "";
+      for (let i = 0, n = 130 + rand(600); i < n; i++) s += letters[rand(letters.length)];
+      const bytes = new TextEncoder().encode(s);
+      assert.equal([...tok.encode(bytes)], referenceEncodeBytes(name, bytes, ranks), `${name} ${s.slice(0, 20)}…`);
+    }
+  }
+});
+
 test("special tokens are text unless allowed", async () => {
   const tok = await ourTokenizer("cl100k");
   const ref = referenceTokenizer("cl100k");

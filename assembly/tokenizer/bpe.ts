@@ -190,11 +190,22 @@ export function bpeCountRankSplits(): i32 {
   return count;
 }
 
-/**
- * BPE of one piece of len >= 2 bytes by repeated lowest-rank merges. Writes ids
- * to out and returns their number. scratch: 12 * len bytes.
- */
+/** Scratch bytes per piece byte that merging needs (either algorithm). */
+export const SCRATCH_PER_BYTE: i32 = 48;
+/** Pieces longer than this merge with a heap (O(n log n)) instead of rescanning (O(n²)). */
+const HEAP_MERGE_MIN: i32 = 128;
+
+/** BPE of one piece of len >= 2 bytes. Writes ids to out; returns their number. */
 function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
+  return len < HEAP_MERGE_MIN ? mergePieceScan(p, len, out, scratch) : mergePieceHeap(p, len, out, scratch);
+}
+
+/**
+ * Short pieces: keep the parts and the ranks of adjacent pairs in two small
+ * arrays; each step scans for the lowest (rank, position) and closes the gap.
+ * scratch: 12 * len bytes.
+ */
+function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const ids = scratch;
   const pairs = scratch + (<usize>len << 2); // u64 per adjacent pair: rank << 32 | merged
   for (let i = 0; i < len; i++) {
@@ -234,6 +245,99 @@ function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
   return n;
 }
 
+/**
+ * Long pieces (e.g. a megabyte without a space): parts form a linked list by
+ * byte position and candidate merges sit in a min-heap keyed (rank << 32 | position),
+ * so the order of merges, leftmost among equal ranks, is the scan's. Entries are
+ * checked against the current pair when popped (lazy deletion).
+ * scratch: 44 * len bytes.
+ */
+function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
+  const L = <usize>len;
+  const ids = scratch;
+  const next = ids + (L << 2);
+  const prev = next + (L << 2);
+  const pairs = prev + (L << 2); // u64 per position: (rank << 32 | merged) of the pair starting there
+  const heap = pairs + (L << 3); // u64 entries, at most 3 * len
+  let size: usize = 0;
+  for (let i: usize = 0; i < L; i++) {
+    store<i32>(ids + (i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + i) << 2)));
+    store<i32>(next + (i << 2), <i32>i + 1);
+    store<i32>(prev + (i << 2), <i32>i - 1);
+  }
+  for (let i: usize = 0; i < L; i++) {
+    const v = i + 1 < L ? lookupMerge(load<i32>(ids + (i << 2)), load<i32>(ids + ((i + 1) << 2))) : NO_MERGE;
+    store<u64>(pairs + (i << 3), v);
+    if (v != NO_MERGE) size = heapPush(heap, size, (v & 0xffffffff00000000) | <u64>i);
+  }
+  while (size > 0) {
+    const top = load<u64>(heap);
+    size = heapPopMin(heap, size);
+    const pos = <usize>(top & 0xffffffff);
+    const v = load<u64>(pairs + (pos << 3));
+    if (v == NO_MERGE || (v >> 32) != (top >> 32)) continue; // stale entry
+    const right = <usize>load<i32>(next + (pos << 2));
+    const after = load<i32>(next + (right << 2));
+    const merged = <i32>(v & 0xffffffff);
+    store<i32>(ids + (pos << 2), merged);
+    store<i32>(next + (pos << 2), after);
+    if (after < len) store<i32>(prev + (<usize>after << 2), <i32>pos);
+    store<u64>(pairs + (right << 3), NO_MERGE);
+    const vr = after < len ? lookupMerge(merged, load<i32>(ids + (<usize>after << 2))) : NO_MERGE;
+    store<u64>(pairs + (pos << 3), vr);
+    if (vr != NO_MERGE) size = heapPush(heap, size, (vr & 0xffffffff00000000) | <u64>pos);
+    const before = load<i32>(prev + (pos << 2));
+    if (before >= 0) {
+      const vl = lookupMerge(load<i32>(ids + (<usize>before << 2)), merged);
+      store<u64>(pairs + (<usize>before << 3), vl);
+      if (vl != NO_MERGE) size = heapPush(heap, size, (vl & 0xffffffff00000000) | <u64>before);
+    }
+  }
+  let n = 0;
+  for (let i = 0; i < len; i = load<i32>(next + (<usize>i << 2))) {
+    store<i32>(out + (<usize>n << 2), load<i32>(ids + (<usize>i << 2)));
+    n++;
+  }
+  return n;
+}
+
+@inline function heapPush(heap: usize, size: usize, v: u64): usize {
+  let i = size;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    const pv = load<u64>(heap + (parent << 3));
+    if (pv <= v) break;
+    store<u64>(heap + (i << 3), pv);
+    i = parent;
+  }
+  store<u64>(heap + (i << 3), v);
+  return size + 1;
+}
+
+/** Removes the minimum (heap[0]); returns the new size. */
+@inline function heapPopMin(heap: usize, size: usize): usize {
+  const n = size - 1;
+  const v = load<u64>(heap + (n << 3));
+  let i: usize = 0;
+  while (true) {
+    let child: usize = 2 * i + 1;
+    if (child >= n) break;
+    let cv = load<u64>(heap + (child << 3));
+    if (child + 1 < n) {
+      const c2 = load<u64>(heap + ((child + 1) << 3));
+      if (c2 < cv) {
+        child++;
+        cv = c2;
+      }
+    }
+    if (v <= cv) break;
+    store<u64>(heap + (i << 3), cv);
+    i = child;
+  }
+  store<u64>(heap + (i << 3), v);
+  return n;
+}
+
 /** Encodes one piece; returns the number of ids written to out. */
 @inline function encodePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
   if (len == 1) {
@@ -251,7 +355,7 @@ function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
 /**
  * Sets the whole-piece flags: all tokens (`all` != 0: tiktoken, or Hugging Face
  * `ignore_merges`), or exactly those that merging their own bytes reproduces.
- * scratch: 16 * (longest token length) bytes.
+ * scratch: (SCRATCH_PER_BYTE + 4) * (longest token length) bytes.
  */
 export function bpeMarkWholePieces(all: i32, scratch: usize): void {
   for (let id = 0; id < tokenCount; id++) {
@@ -273,7 +377,7 @@ let pendingPiece: i32 = 0;
 /**
  * Pre-tokenizes and encodes text [textPtr, textPtr + textLen). Writes ids (i32)
  * to out (room for textLen ids) and returns their number. Merging a piece of
- * length L needs 12 * L bytes of scratch; when a piece needs more than
+ * length L needs SCRATCH_PER_BYTE * L bytes of scratch; when a piece needs more than
  * scratchBytes, encoding stops before it: bpeEncodedBytes() then tells how many
  * bytes were encoded and bpePendingPiece() the length of that piece, so the host
  * can grow scratch and continue from there.
@@ -281,7 +385,7 @@ let pendingPiece: i32 = 0;
 export function bpeEncode(textPtr: usize, textLen: i32, out: usize, scratch: usize, scratchBytes: i32): i32 {
   const end = textPtr + <usize>textLen;
   const pat = pattern;
-  const maxPiece = scratchBytes / 12;
+  const maxPiece = scratchBytes / SCRATCH_PER_BYTE;
   let p = textPtr;
   let n = 0;
   pendingPiece = 0;

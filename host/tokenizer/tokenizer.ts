@@ -144,7 +144,7 @@ export class Tokenizer {
       k.bpeDeriveMergesFromRanks();
     }
     m.reset(scratch);
-    const markScratch = m.alloc(16 * longest + 16);
+    const markScratch = m.alloc((scratchPerByte(m) + 4) * longest + 64);
     k.bpeMarkWholePieces(merges && !definition.ignoreMerges ? 0 : 1, markScratch);
     m.reset(scratch);
     return new Tokenizer(m, definition, tokens, specials);
@@ -344,7 +344,7 @@ export class Tokenizer {
       m.reset(mark);
       done += k.bpeEncodedBytes();
       const pending = k.bpePendingPiece();
-      if (pending > 0) this.scratchBytes = Math.max(this.scratchBytes * 2, pending * 12 + 64);
+      if (pending > 0) this.scratchBytes = Math.max(this.scratchBytes * 2, pending * scratchPerByte(m) + 64);
     }
     return n;
   }
@@ -369,6 +369,11 @@ export class Tokenizer {
 }
 
 const EMPTY_MATCHER = new SpecialMatcher([]);
+
+/** Scratch bytes that merging needs per byte of a piece (a constant of the wasm module). */
+function scratchPerByte(m: TokenizerModule): number {
+  return (m.exports.SCRATCH_PER_BYTE as WebAssembly.Global).value as number;
+}
 
 function specialIds(specials: Map<string, number>): Set<number> {
   return new Set(specials.values());
