@@ -25,6 +25,7 @@ import {
   MAX_ARGS,
   MAX_THREADS,
   rangeSlot,
+  Spinner,
   type WorkerInit,
   type WorkerReply,
 } from "./worker-protocol.ts";
@@ -35,11 +36,7 @@ interface PoolWorker {
   terminate(): unknown;
 }
 
-/**
- * How long the caller polls for the workers to finish before it sleeps in
- * Atomics.wait: chunks end at nearly the same time, and a futex wake-up costs tens
- * of microseconds (far more on a busy machine).
- */
+/** Longest the caller polls for the workers to finish (chunks end at nearly the same time). */
 const SPIN_MS = 0.5;
 
 /** Where the bundled worker lives relative to the module that contains this code. */
@@ -129,6 +126,7 @@ export class ThreadPool {
   private readonly kernelIndex: Map<string, number>;
   private busy = false;
   private terminated = false;
+  private readonly spinner = new Spinner(SPIN_MS);
 
   private constructor(
     private readonly engine: EngineModule,
@@ -248,10 +246,7 @@ export class ThreadPool {
 
   private waitForWorkers(): void {
     const ctrl = this.control;
-    const until = performance.now() + SPIN_MS;
-    for (let spin = 1; Atomics.load(ctrl, CTRL_PENDING) !== 0; spin++) {
-      if ((spin & 255) === 0 && performance.now() > until) break;
-    }
+    if (this.spinner.spin(() => Atomics.load(ctrl, CTRL_PENDING) === 0)) return;
     for (;;) {
       const pending = Atomics.load(ctrl, CTRL_PENDING);
       if (pending === 0) return;

@@ -36,3 +36,36 @@ export interface WorkerInit {
 }
 
 export type WorkerReply = { type: "ready" } | { type: "error"; message: string };
+
+/**
+ * Busy-polling before a thread sleeps in Atomics.wait, with a budget that adapts:
+ * waking a sleeping thread costs tens of microseconds on a quiet machine, so a
+ * short poll usually wins; but when the two threads share one busy core, polling
+ * only delays the thread being waited for. A poll that succeeds grows the budget
+ * (up to maxMs); one that runs out halves it (down to minMs).
+ */
+export class Spinner {
+  private budgetMs: number;
+
+  constructor(
+    private readonly maxMs: number,
+    private readonly minMs = 0.02,
+  ) {
+    this.budgetMs = maxMs;
+  }
+
+  /** Polls `ready` for up to the current budget; true if it became true in time. */
+  spin(ready: () => boolean): boolean {
+    const until = performance.now() + this.budgetMs;
+    for (let i = 1; ; i++) {
+      if (ready()) {
+        this.budgetMs = Math.min(this.maxMs, this.budgetMs * 1.25);
+        return true;
+      }
+      if ((i & 127) === 0 && performance.now() > until) {
+        this.budgetMs = Math.max(this.minMs, this.budgetMs / 2);
+        return false;
+      }
+    }
+  }
+}

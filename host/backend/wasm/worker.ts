@@ -17,14 +17,14 @@ import {
   ERROR_TEXT_OFFSET,
   MAX_ARGS,
   rangeSlot,
+  Spinner,
   type WorkerInit,
   type WorkerReply,
 } from "./worker-protocol.ts";
 
 /**
- * How long a worker polls for the next job before it sleeps in Atomics.wait. Jobs
- * come in bursts (a training step is a sequence of kernels a few microseconds
- * apart), and waking a sleeping thread costs tens of microseconds or more.
+ * Longest a worker polls for the next job before it sleeps in Atomics.wait: jobs
+ * come in bursts (a training step is a sequence of kernels a few microseconds apart).
  */
 const SPIN_MS = 0.3;
 
@@ -57,10 +57,10 @@ function serve(init: WorkerInit, exports: Record<string, any>, generation: numbe
   const kernels = init.kernels.map((name) => exports[name] as (...a: number[]) => void);
   const slot = rangeSlot(init.index);
   let seen = generation;
+  const spinner = new Spinner(SPIN_MS);
   for (;;) {
-    const until = performance.now() + SPIN_MS;
-    for (let spin = 1; Atomics.load(ctrl, CTRL_GENERATION) === seen; spin++) {
-      if ((spin & 255) === 0 && performance.now() > until) Atomics.wait(ctrl, CTRL_GENERATION, seen);
+    if (!spinner.spin(() => Atomics.load(ctrl, CTRL_GENERATION) !== seen)) {
+      while (Atomics.load(ctrl, CTRL_GENERATION) === seen) Atomics.wait(ctrl, CTRL_GENERATION, seen);
     }
     seen = Atomics.load(ctrl, CTRL_GENERATION);
     if (Atomics.load(ctrl, CTRL_QUIT) !== 0) return;
