@@ -3,8 +3,10 @@
 // Tables (allocated by the host, registered with bpeSetTables):
 // - token bytes, concatenated, and per id an (offset, length) span; length -1
 //   marks an id with no token (gaps in a vocabulary, special tokens);
-// - a token table: open addressing, 8-byte slots (u32 hash, i32 id; id -1 empty),
-//   mapping a byte string to its id;
+// - a token table: open addressing, 16-byte slots (u64 first 8 bytes of the
+//   token, zero-padded; i32 length; i32 id, -1 empty), mapping a byte string to
+//   its id. Most pieces are at most 8 bytes, so one slot compare settles them
+//   without touching the token's bytes (one cache miss per piece, not three);
 // - a merge table: open addressing, 16-byte slots (u64 key = left << 32 | right,
 //   i32 rank, i32 merged id; key all-ones empty);
 // - the id of each single byte (i32[256]);
@@ -16,7 +18,7 @@
 //
 // Merging follows tiktoken's `_byte_pair_merge` (and Hugging Face's BPE word
 // merge): repeatedly join the adjacent pair of lowest rank, leftmost first.
-import { hashBytes, bytesEqual, hashPair } from "./byte-hash";
+import { hashBytes, bytesEqual, hashPair, hashWord, loadPrefix } from "./byte-hash";
 import { pieceEnd } from "./pretokenize";
 
 const EMPTY_KEY: u64 = 0xffffffffffffffff;
@@ -36,14 +38,13 @@ let wholePiece: usize = 0;
 let pattern: i32 = 0;
 
 /**
- * Registers the tables. `tokenSlots` and `mergeSlots` are powers of two (at
- * least twice the entries they will hold). Clears both hash tables and the
- * byte and whole-piece tables.
+ * Registers the token tables. `tokenSlots` is a power of two, at least twice
+ * the number of tokens. Clears the token table and the byte and flag tables.
+ * The token bytes need 8 readable bytes after the last token.
  */
 export function bpeSetTables(
   bytes: usize, spans: usize, count: i32,
   tokTable: usize, tokenSlots: i32,
-  mrgTable: usize, mergeSlots: i32,
   bytesToIds: usize, whole: usize, pat: i32,
 ): void {
   tokenBytes = bytes;
@@ -51,15 +52,22 @@ export function bpeSetTables(
   tokenCount = count;
   tokenTable = tokTable;
   tokenMask = <u32>tokenSlots - 1;
-  mergeTable = mrgTable;
-  mergeMask = <u32>mergeSlots - 1;
   byteTokens = bytesToIds;
   wholePiece = whole;
   pattern = pat;
-  memory.fill(tokTable, 0xff, <usize>tokenSlots << 3);
-  memory.fill(mrgTable, 0xff, <usize>mergeSlots << 4);
+  memory.fill(tokTable, 0xff, <usize>tokenSlots << 4);
   memory.fill(bytesToIds, 0xff, 256 << 2);
   memory.fill(whole, 0, <usize>count);
+}
+
+/**
+ * Registers and clears the merge table: `mergeSlots` (a power of two) slots of
+ * 16 bytes, at least twice the merges it will hold (see bpeCountRankMerges).
+ */
+export function bpeSetMergeTable(table: usize, mergeSlots: i32): void {
+  mergeTable = table;
+  mergeMask = <u32>mergeSlots - 1;
+  memory.fill(table, 0xff, <usize>mergeSlots << 4);
 }
 
 @inline function spanStart(id: i32): usize {
@@ -70,15 +78,21 @@ export function bpeSetTables(
   return load<i32>(tokenSpans + (<usize>id << 3), 4);
 }
 
-/** Id of the token with bytes [p, p + len), or -1. */
+@inline function tokenHash(p: usize, len: i32, prefix: u64): u32 {
+  return len <= 8 ? hashWord(prefix, len) : hashBytes(p, <usize>len);
+}
+
+/** Id of the token with bytes [p, p + len), or -1. Reads 8 bytes at p even when len < 8. */
 export function bpeFindToken(p: usize, len: i32): i32 {
-  const h = hashBytes(p, <usize>len);
-  let slot = h & tokenMask;
+  const prefix = loadPrefix(p, len);
+  let slot = tokenHash(p, len, prefix) & tokenMask;
   while (true) {
-    const s = tokenTable + (<usize>slot << 3);
-    const id = load<i32>(s, 4);
+    const s = tokenTable + (<usize>slot << 4);
+    const id = load<i32>(s, 12);
     if (id < 0) return -1;
-    if (load<u32>(s) == h && spanLength(id) == len && bytesEqual(spanStart(id), p, <usize>len)) return id;
+    if (load<u64>(s) == prefix && load<i32>(s, 8) == len) {
+      if (len <= 8 || bytesEqual(spanStart(id) + 8, p + 8, <usize>(len - 8))) return id;
+    }
     slot = (slot + 1) & tokenMask;
   }
 }
@@ -94,11 +108,13 @@ export function bpeIndexTokens(): i32 {
     if (len < 0 || load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) continue;
     const p = spanStart(id);
     if (bpeFindToken(p, len) >= 0) return id;
-    const h = hashBytes(p, <usize>len);
-    let slot = h & tokenMask;
-    while (load<i32>(tokenTable + (<usize>slot << 3), 4) >= 0) slot = (slot + 1) & tokenMask;
-    store<u32>(tokenTable + (<usize>slot << 3), h);
-    store<i32>(tokenTable + (<usize>slot << 3), id, 4);
+    const prefix = loadPrefix(p, len);
+    let slot = tokenHash(p, len, prefix) & tokenMask;
+    while (load<i32>(tokenTable + (<usize>slot << 4), 12) >= 0) slot = (slot + 1) & tokenMask;
+    const s = tokenTable + (<usize>slot << 4);
+    store<u64>(s, prefix);
+    store<i32>(s, len, 8);
+    store<i32>(s, id, 12);
     if (len == 1) store<i32>(byteTokens + (<usize>load<u8>(p) << 2), id);
   }
   return -1;
@@ -180,12 +196,16 @@ export function bpeDeriveMergesFromRanks(): i32 {
   return count;
 }
 
-/** Upper bound on merges that bpeDeriveMergesFromRanks inserts (sizes the table). */
-export function bpeCountRankSplits(): i32 {
+/** Number of merges bpeDeriveMergesFromRanks will insert (sizes the merge table). */
+export function bpeCountRankMerges(): i32 {
   let count = 0;
   for (let id = 0; id < tokenCount; id++) {
     const len = spanLength(id);
-    if (len >= 2) count += len - 1;
+    if (len < 2 || load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) continue;
+    const p = spanStart(id);
+    for (let cut = 1; cut < len; cut++) {
+      if (bpeFindToken(p, cut) >= 0 && bpeFindToken(p + <usize>cut, len - cut) >= 0) count++;
+    }
   }
   return count;
 }

@@ -47,3 +47,17 @@
 @inline export function hashPair(key: u64): u32 {
   return <u32>((key * 0x9e3779b97f4a7c15) >> 32);
 }
+
+/**
+ * The first min(len, 8) bytes at p as a little-endian u64, zero-padded. Reads 8
+ * bytes, so callers keep 8 readable bytes after any text or token.
+ */
+@inline export function loadPrefix(p: usize, len: i32): u64 {
+  const word = load<u64>(p);
+  return len >= 8 ? word : word & ((<u64>1 << (<u64>len << 3)) - 1);
+}
+
+/** Hash of a token of at most 8 bytes given as its prefix word. */
+@inline export function hashWord(word: u64, len: i32): u32 {
+  return <u32>(((word ^ (<u64>len << 59)) * 0x9e3779b97f4a7c15) >> 32);
+}

@@ -39,6 +39,22 @@ const APOSTROPHE: u32 = 0x27;
   return p;
 }
 
+/** End of the letter run at p; ASCII letters skip the table lookup. */
+@inline function letterRunEnd(p: usize, end: usize): usize {
+  while (p < end) {
+    const b = <u32>load<u8>(p);
+    if ((b | 0x20) - 0x61 < 26) {
+      p++;
+      continue;
+    }
+    if (b < 0x80) break;
+    const info = charInfo(p, end);
+    if ((info & INFO_CLASS_MASK) != CLASS_LETTER) break;
+    p += info >> INFO_LEN_SHIFT;
+  }
+  return p;
+}
+
 /** Length of a contraction at p (p holds an apostrophe), 0 if none. */
 @inline function contraction(p: usize, end: usize, caseFold: u32): usize {
   if (p + 1 >= end) return 0;
@@ -80,9 +96,11 @@ export function gpt2PieceEnd(p: usize, end: usize): usize {
   // ` ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+`: an optional literal space, then a run of one class.
   if (b == SPACE && p + 1 < end) {
     const next = classAt(p + 1, end);
+    if (next == CLASS_LETTER) return letterRunEnd(p + 1, end);
     if (next != CLASS_SPACE) return runEnd(p + 1, end, next);
   }
   const cls = classAt(p, end);
+  if (cls == CLASS_LETTER) return letterRunEnd(p, end);
   if (cls != CLASS_SPACE) return runEnd(p, end, cls);
   return whitespaceEnd(p, end);
 }
@@ -96,7 +114,7 @@ export function cl100kPieceEnd(p: usize, end: usize): usize {
   }
   const info = charInfo(p, end);
   const cls = info & INFO_CLASS_MASK;
-  if (cls == CLASS_LETTER) return runEnd(p, end, CLASS_LETTER);
+  if (cls == CLASS_LETTER) return letterRunEnd(p, end);
   if (cls == CLASS_NUMBER) {
     // \p{N}{1,3}
     let k = p + (info >> INFO_LEN_SHIFT);
@@ -110,7 +128,7 @@ export function cl100kPieceEnd(p: usize, end: usize): usize {
   // [^\r\n\p{L}\p{N}]?\p{L}+ : one non-CR/LF character glued to a following letter run.
   const next = p + (info >> INFO_LEN_SHIFT);
   if (b != CR && b != LF && next < end && classAt(next, end) == CLASS_LETTER) {
-    return runEnd(next, end, CLASS_LETTER);
+    return letterRunEnd(next, end);
   }
   // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
   let j: usize = 0;

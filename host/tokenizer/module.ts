@@ -17,15 +17,18 @@ export interface TokenizerExports {
   lastSafeCut(textPtr: number, textLen: number): number;
   bpeSetTables(
     bytes: number, spans: number, count: number, tokTable: number, tokenSlots: number,
-    mrgTable: number, mergeSlots: number, bytesToIds: number, whole: number, pattern: number,
+    bytesToIds: number, whole: number, pattern: number,
   ): void;
+  bpeSetMergeTable(table: number, mergeSlots: number): void;
   bpeFindToken(p: number, len: number): number;
   bpeIndexTokens(): number;
   bpeAddMerges(pairs: number, n: number, scratch: number): number;
   bpeDeriveMergesFromRanks(): number;
-  bpeCountRankSplits(): number;
+  bpeCountRankMerges(): number;
   bpeMarkWholePieces(all: number, scratch: number): void;
-  bpeEncode(textPtr: number, textLen: number, out: number, scratch: number): number;
+  bpeEncode(textPtr: number, textLen: number, out: number, scratch: number, scratchBytes: number): number;
+  bpeEncodedBytes(): number;
+  bpePendingPiece(): number;
   bpeDecodedLength(ids: number, n: number): number;
   bpeDecode(ids: number, n: number, out: number): void;
   [name: string]: unknown;

@@ -73,26 +73,22 @@ export class Tokenizer {
     const count = tokens.length;
     let totalBytes = 0;
     let longest = 1;
-    let splits = 0;
     for (const t of tokens) {
       if (!t) continue;
       totalBytes += t.length;
       longest = Math.max(longest, t.length);
-      splits += Math.max(0, t.length - 1);
     }
     const merges = definition.merges;
-    const mergeSlots = pow2AtLeast(2 * (merges ? merges.length : splits) + 1);
     const tokenSlots = pow2AtLeast(2 * count + 1);
 
     const m = await TokenizerModule.create();
     const bytesPtr = m.alloc(totalBytes + 8);
     const spansPtr = m.alloc(count * 8);
-    const tokenTable = m.alloc(tokenSlots * 8);
-    const mergeTable = m.alloc(mergeSlots * 16);
+    const tokenTable = m.alloc(tokenSlots * 16);
     const byteIds = m.alloc(256 * 4);
     const flags = m.alloc(count);
     const k = m.exports;
-    k.bpeSetTables(bytesPtr, spansPtr, count, tokenTable, tokenSlots, mergeTable, mergeSlots, byteIds, flags, PATTERN_IDS[pattern]);
+    k.bpeSetTables(bytesPtr, spansPtr, count, tokenTable, tokenSlots, byteIds, flags, PATTERN_IDS[pattern]);
 
     const heap = m.u8(bytesPtr, totalBytes);
     const spans = m.i32(spansPtr, count * 2);
@@ -122,6 +118,9 @@ export class Tokenizer {
       if (byteView[b] < 0) throw new Error(`tokenizer: byte-level BPE needs a token for every byte; byte 0x${b.toString(16).padStart(2, "0")} has none`);
     }
 
+    // Sized by the exact number of merges: a smaller table stays in cache.
+    const mergeSlots = pow2AtLeast(2 * (merges ? merges.length : k.bpeCountRankMerges()) + 1);
+    k.bpeSetMergeTable(m.alloc(mergeSlots * 16), mergeSlots);
     const scratch = m.mark();
     if (merges) {
       const pairsPtr = m.alloc(merges.length * 8);
