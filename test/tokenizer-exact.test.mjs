@@ -28,6 +28,13 @@ for (const name of ["gpt2", "cl100k"]) {
     assert.ok(want.length > 1_000_000);
     assertSameIds(got, want, `${name} Brown`);
     assert.is(tok.decodeText(got), brownText);
+    // The piece cache (on by default) must not change any id.
+    tok.setPieceCache(false);
+    try {
+      assertSameIds(tok.encode(brownText), want, `${name} Brown without the piece cache`);
+    } finally {
+      tok.setPieceCache(true);
+    }
   });
 
   test(`${name}: adversarial inputs give js-tiktoken's ids`, async () => {

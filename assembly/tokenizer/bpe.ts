@@ -34,6 +34,9 @@ let tokenMask: u32 = 0;
 let mergeTable: usize = 0;
 let mergeMask: u32 = 0;
 let byteTokens: usize = 0;
+let bytePairs: usize = 0;
+let cacheTable: usize = 0;
+let cacheMask: u32 = 0;
 let wholePiece: usize = 0;
 let pattern: i32 = 0;
 
@@ -118,6 +121,26 @@ export function bpeIndexTokens(): i32 {
     if (len == 1) store<i32>(byteTokens + (<usize>load<u8>(p) << 2), id);
   }
   return -1;
+}
+
+/**
+ * Fills the byte-pair table (65536 u64, (rank << 32 | merged) of each pair of
+ * single-byte tokens): the first round of every merge reads it directly
+ * instead of probing the merge table. Call after all merges are added.
+ */
+export function bpeBuildBytePairs(table: usize): void {
+  for (let a = 0; a < 256; a++) {
+    const left = load<i32>(byteTokens + (<usize>a << 2));
+    for (let b = 0; b < 256; b++) {
+      // Indexed by the two bytes read as a little-endian u16: second byte high.
+      store<u64>(table + ((<usize>(b << 8) | <usize>a) << 3), lookupMerge(left, load<i32>(byteTokens + (<usize>b << 2))));
+    }
+  }
+  bytePairs = table;
+}
+
+@inline function bytePairMerge(p: usize): u64 {
+  return load<u64>(bytePairs + (<usize>load<u16>(p) << 3));
 }
 
 /** Packed (rank << 32 | merged) for the pair, or NO_MERGE. */
@@ -231,11 +254,8 @@ function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
   for (let i = 0; i < len; i++) {
     store<i32>(ids + (<usize>i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + <usize>i) << 2)));
   }
-  let prev = load<i32>(ids);
   for (let i = 0; i < len - 1; i++) {
-    const next = load<i32>(ids + (<usize>(i + 1) << 2));
-    store<u64>(pairs + (<usize>i << 3), lookupMerge(prev, next));
-    prev = next;
+    store<u64>(pairs + (<usize>i << 3), bytePairMerge(p + <usize>i));
   }
   let n = len;
   while (n > 1) {
@@ -286,7 +306,7 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
     store<i32>(prev + (i << 2), <i32>i - 1);
   }
   for (let i: usize = 0; i < L; i++) {
-    const v = i + 1 < L ? lookupMerge(load<i32>(ids + (i << 2)), load<i32>(ids + ((i + 1) << 2))) : NO_MERGE;
+    const v = i + 1 < L ? bytePairMerge(p + i) : NO_MERGE;
     store<u64>(pairs + (i << 3), v);
     if (v != NO_MERGE) size = heapPush(heap, size, (v & 0xffffffff00000000) | <u64>i);
   }
@@ -358,6 +378,22 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   return n;
 }
 
+/**
+ * Optional piece cache: pieces of 2..16 bytes that needed merging, with their
+ * ids (up to 10), in a direct-mapped table of 64-byte entries: u64 bytes 0..7,
+ * u64 bytes 8..15 (zero-padded), i32 length (0: empty), i32 id count, 10 ids.
+ * A hit returns exactly what merging would, so the cache changes speed only.
+ */
+const CACHE_MAX_PIECE: i32 = 16;
+const CACHE_MAX_IDS: i32 = 10;
+
+/** Enables the piece cache with `entries` (a power of two) 64-byte entries at table; 0 disables it. */
+export function bpeSetPieceCache(table: usize, entries: i32): void {
+  cacheTable = table;
+  cacheMask = entries > 0 ? <u32>entries - 1 : 0;
+  if (entries > 0) memory.fill(table, 0, <usize>entries << 6);
+}
+
 /** Encodes one piece; returns the number of ids written to out. */
 @inline function encodePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
   if (len == 1) {
@@ -369,7 +405,28 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
     store<i32>(out, id);
     return 1;
   }
-  return mergePiece(p, len, out, scratch);
+  if (cacheTable == 0 || len > CACHE_MAX_PIECE) return mergePiece(p, len, out, scratch);
+  return mergePieceCached(p, len, out, scratch);
+}
+
+function mergePieceCached(p: usize, len: i32, out: usize, scratch: usize): i32 {
+  const w0 = loadPrefix(p, len);
+  const w1 = len > 8 ? loadPrefix(p + 8, len - 8) : 0;
+  const e = cacheTable + (<usize>(hashWord(w0 ^ rotl<u64>(w1, 29) ^ (w1 >> 7), len) & cacheMask) << 6);
+  if (load<i32>(e, 16) == len && load<u64>(e) == w0 && load<u64>(e, 8) == w1) {
+    const n = load<i32>(e, 20);
+    memory.copy(out, e + 24, <usize>n << 2);
+    return n;
+  }
+  const n = mergePiece(p, len, out, scratch);
+  if (n <= CACHE_MAX_IDS) {
+    store<u64>(e, w0);
+    store<u64>(e, w1, 8);
+    store<i32>(e, len, 16);
+    store<i32>(e, n, 20);
+    memory.copy(e + 24, out, <usize>n << 2);
+  }
+  return n;
 }
 
 /**

@@ -5,7 +5,7 @@ export { pretokenize, pretokenizeBytes, PATTERN_IDS, PATTERN_REGEX } from "./pre
 export type { PreTokenizerPattern } from "./pre-tokenizer.ts";
 export type { BpeDefinition } from "./definition.ts";
 export { Tokenizer, createTokenizer } from "./tokenizer.ts";
-export type { EncodeOptions, StreamOptions, TextInput } from "./tokenizer.ts";
+export type { EncodeOptions, StreamOptions, TextInput, TokenizerOptions } from "./tokenizer.ts";
 export { BYTE_TO_CHAR, byteLevelToBytes, bytesToByteLevel } from "./byte-level.ts";
 export { parseTokenizerJson, loadTokenizerJson, preTokenizerJson } from "./load-hf.ts";
 export { parseGpt2Files, loadGpt2Files } from "./load-gpt2.ts";

@@ -26,6 +26,8 @@ export interface TokenizerExports {
   bpeDeriveMergesFromRanks(): number;
   bpeCountRankMerges(): number;
   bpeMarkWholePieces(all: number, scratch: number): void;
+  bpeBuildBytePairs(table: number): void;
+  bpeSetPieceCache(table: number, entries: number): void;
   bpeEncode(textPtr: number, textLen: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedBytes(): number;
   bpePendingPiece(): number;

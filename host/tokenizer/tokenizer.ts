@@ -21,6 +21,18 @@ export interface StreamOptions extends EncodeOptions {
 
 export type TextInput = string | Uint8Array;
 
+export interface TokenizerOptions {
+  /**
+   * Cache the ids of short pieces that needed merging (default true). The cache
+   * lives in the tokenizer's memory, persists across calls, and never changes
+   * a result; turn it off to measure uncached speed (see setPieceCache).
+   */
+  pieceCache?: boolean;
+}
+
+/** Piece-cache entries (64 bytes each: 1 MiB). */
+const PIECE_CACHE_ENTRIES = 1 << 14;
+
 const FLAG_SPECIAL = 2;
 const MIN_SCRATCH = 1 << 20;
 const encoder = new TextEncoder();
@@ -46,6 +58,7 @@ export class Tokenizer {
     definition: BpeDefinition,
     tokens: ReadonlyArray<Uint8Array | null>,
     specials: Map<string, number>,
+    private readonly pieceCachePtr: number,
   ) {
     this.vocabSize = tokens.length;
     this.pattern = definition.pattern;
@@ -55,7 +68,7 @@ export class Tokenizer {
   }
 
   /** Builds the tables of a tokenizer. Errors name what is wrong with the definition. */
-  static async create(definition: BpeDefinition): Promise<Tokenizer> {
+  static async create(definition: BpeDefinition, options: TokenizerOptions = {}): Promise<Tokenizer> {
     const pattern = definition.pattern;
     if (!(pattern in PATTERN_IDS)) throw new Error(`tokenizer: unsupported pre-tokenizer pattern "${pattern}"`);
     const specials = new Map(Object.entries(definition.specialTokens ?? {}));
@@ -143,10 +156,20 @@ export class Tokenizer {
       k.bpeDeriveMergesFromRanks();
     }
     m.reset(scratch);
+    k.bpeBuildBytePairs(m.alloc(65536 * 8));
+    const pieceCache = m.alloc(PIECE_CACHE_ENTRIES * 64, 64);
+    const tables = m.mark();
     const markScratch = m.alloc((scratchPerByte(m) + 4) * longest + 64);
     k.bpeMarkWholePieces(merges && !definition.ignoreMerges ? 0 : 1, markScratch);
-    m.reset(scratch);
-    return new Tokenizer(m, definition, tokens, specials);
+    m.reset(tables);
+    const tokenizer = new Tokenizer(m, definition, tokens, specials, pieceCache);
+    tokenizer.setPieceCache(options.pieceCache ?? true);
+    return tokenizer;
+  }
+
+  /** Turns the piece cache on (emptied) or off. Results are the same either way. */
+  setPieceCache(enabled: boolean): void {
+    this.m.exports.bpeSetPieceCache(this.pieceCachePtr, enabled ? PIECE_CACHE_ENTRIES : 0);
   }
 
   /** Bytes of one id (a copy). */
@@ -390,6 +413,6 @@ function describeBytes(b: Uint8Array): string {
 }
 
 /** Creates a tokenizer from its definition (see BpeDefinition). */
-export function createTokenizer(definition: BpeDefinition): Promise<Tokenizer> {
-  return Tokenizer.create(definition);
+export function createTokenizer(definition: BpeDefinition, options: TokenizerOptions = {}): Promise<Tokenizer> {
+  return Tokenizer.create(definition, options);
 }
