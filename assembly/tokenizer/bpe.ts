@@ -270,18 +270,20 @@ function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
     }
     if (at < 0) break;
     store<i32>(ids + (<usize>at << 2), <i32>(best & 0xffffffff));
-    // Drop part at+1 and the pair (at, at+1).
-    const tail = n - at - 2;
-    if (tail > 0) {
-      memory.copy(ids + (<usize>(at + 1) << 2), ids + (<usize>(at + 2) << 2), <usize>tail << 2);
-      memory.copy(pairs + (<usize>(at + 1) << 3), pairs + (<usize>(at + 2) << 3), <usize>(tail - 1) << 3);
+    // Drop part at+1 and the pair (at, at+1). Plain loops: pieces are short, and
+    // memory.copy is a call into the engine that costs more than these few moves.
+    for (let i = at + 1; i < n - 1; i++) {
+      store<i32>(ids + (<usize>i << 2), load<i32>(ids + (<usize>(i + 1) << 2)));
+    }
+    for (let i = at + 1; i < n - 2; i++) {
+      store<u64>(pairs + (<usize>i << 3), load<u64>(pairs + (<usize>(i + 1) << 3)));
     }
     n--;
     const merged = load<i32>(ids + (<usize>at << 2));
     if (at > 0) store<u64>(pairs + (<usize>(at - 1) << 3), lookupMerge(load<i32>(ids + (<usize>(at - 1) << 2)), merged));
     if (at < n - 1) store<u64>(pairs + (<usize>at << 3), lookupMerge(merged, load<i32>(ids + (<usize>(at + 1) << 2))));
   }
-  memory.copy(out, ids, <usize>n << 2);
+  for (let i = 0; i < n; i++) store<i32>(out + (<usize>i << 2), load<i32>(ids + (<usize>i << 2)));
   return n;
 }
 
@@ -415,7 +417,7 @@ function mergePieceCached(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const e = cacheTable + (<usize>(hashWord(w0 ^ rotl<u64>(w1, 29) ^ (w1 >> 7), len) & cacheMask) << 6);
   if (load<i32>(e, 16) == len && load<u64>(e) == w0 && load<u64>(e, 8) == w1) {
     const n = load<i32>(e, 20);
-    memory.copy(out, e + 24, <usize>n << 2);
+    for (let i = 0; i < n; i++) store<i32>(out + (<usize>i << 2), load<i32>(e + 24 + (<usize>i << 2)));
     return n;
   }
   const n = mergePiece(p, len, out, scratch);
@@ -424,7 +426,7 @@ function mergePieceCached(p: usize, len: i32, out: usize, scratch: usize): i32 {
     store<u64>(e, w1, 8);
     store<i32>(e, len, 16);
     store<i32>(e, n, 20);
-    memory.copy(e + 24, out, <usize>n << 2);
+    for (let i = 0; i < n; i++) store<i32>(e + 24 + (<usize>i << 2), load<i32>(out + (<usize>i << 2)));
   }
   return n;
 }
