@@ -55,6 +55,9 @@ function oneMegabyteLine() {
   return s;
 }
 
+/** Adversarial inputs with long pieces, where the reference is slow (quadratic); tokenizer-exact covers them. */
+export const LONG_INPUTS = ["oneMegabyteLine", "longLetters", "numbers40", "spaces"];
+
 /** Named adversarial inputs (strings). */
 export function adversarialStrings() {
   const digits40 = "1234567890123456789012345678901234567890";
@@ -74,7 +77,7 @@ export function adversarialStrings() {
     numbers40: `${digits40} -${digits40} ${digits40}.${digits40} x${digits40}y ${"9".repeat(1000)}`,
     unicodeNumbersLetters: "𝐀𝐁𝐂 𐐷 𝟘𝟙𝟚 ٣٤٥ Ⅻ ½ ² x²³ ① ǅ ß ẞ",
     specialText: "<|endoftext|> and <|fim_prefix|><|endoftext|>",
-    longLetters: "a".repeat(1500) + " " + "ab".repeat(600),
+    longLetters: "a".repeat(700) + " " + "ab".repeat(300),
     punctuation: "!!! ??? ... --- *** ((( ))) \"quoted\" 'single' [x] {y} <z> @#$%^&*_+=|\\/~`",
     oneMegabyteLine: oneMegabyteLine(),
   };
