@@ -7,8 +7,9 @@
 //   token, zero-padded; i32 length; i32 id, -1 empty), mapping a byte string to
 //   its id. Most pieces are at most 8 bytes, so one slot compare settles them
 //   without touching the token's bytes (one cache miss per piece, not three);
-// - a merge table: open addressing, 16-byte slots (u64 key = left << 32 | right,
-//   i32 rank, i32 merged id; key all-ones empty);
+// - a merge table: open addressing, 8-byte slots (rank << 40 | left << 20 | right;
+//   all-ones empty), so ids are below 2^20 and ranks below 2^24. The merged id
+//   is the rank itself (tiktoken) or comes from a rank -> merged array (merge lists);
 // - the id of each single byte (i32[256]);
 // - a flag byte per id: 1 "whole piece": a piece equal to that token encodes to
 //   it without merging; 2 "special": decodable, but never produced from text
@@ -33,6 +34,8 @@ let tokenTable: usize = 0;
 let tokenMask: u32 = 0;
 let mergeTable: usize = 0;
 let mergeMask: u32 = 0;
+let mergedOfRank: usize = 0;
+const KEY_MASK: u64 = (<u64>1 << 40) - 1;
 let byteTokens: usize = 0;
 let bytePairs: usize = 0;
 let cacheTable: usize = 0;
@@ -65,12 +68,14 @@ export function bpeSetTables(
 
 /**
  * Registers and clears the merge table: `mergeSlots` (a power of two) slots of
- * 16 bytes, at least twice the merges it will hold (see bpeCountRankMerges).
+ * 8 bytes, at least twice the merges it will hold (see bpeCountRankMerges).
+ * `rankToMerged`: an i32 per merge for merge lists, 0 when the rank is the id.
  */
-export function bpeSetMergeTable(table: usize, mergeSlots: i32): void {
+export function bpeSetMergeTable(table: usize, mergeSlots: i32, rankToMerged: usize): void {
   mergeTable = table;
   mergeMask = <u32>mergeSlots - 1;
-  memory.fill(table, 0xff, <usize>mergeSlots << 4);
+  mergedOfRank = rankToMerged;
+  memory.fill(table, 0xff, <usize>mergeSlots << 3);
 }
 
 @inline function spanStart(id: i32): usize {
@@ -143,30 +148,37 @@ export function bpeBuildBytePairs(table: usize): void {
   return load<u64>(bytePairs + (<usize>load<u16>(p) << 3));
 }
 
+@inline function pairKey(left: i32, right: i32): u64 {
+  return (<u64><u32>left << 20) | <u64><u32>right;
+}
+
 /** Packed (rank << 32 | merged) for the pair, or NO_MERGE. */
 @inline function lookupMerge(left: i32, right: i32): u64 {
-  const key = (<u64><u32>left << 32) | <u64><u32>right;
+  const key = pairKey(left, right);
   let slot = hashPair(key) & mergeMask;
   while (true) {
-    const s = mergeTable + (<usize>slot << 4);
-    const k = load<u64>(s);
-    if (k == key) return load<u64>(s, 8);
-    if (k == EMPTY_KEY) return NO_MERGE;
+    const v = load<u64>(mergeTable + (<usize>slot << 3));
+    if ((v & KEY_MASK) == key) {
+      const rank = v >> 40;
+      const merged: u64 = mergedOfRank ? <u64><u32>load<i32>(mergedOfRank + (<usize>rank << 2)) : rank;
+      return (rank << 32) | merged;
+    }
+    if (v == EMPTY_KEY) return NO_MERGE;
     slot = (slot + 1) & mergeMask;
   }
 }
 
 /** Inserts a merge; returns false when the pair is already present (the first rank stays). */
 function insertMerge(left: i32, right: i32, rank: i32, merged: i32): bool {
-  const key = (<u64><u32>left << 32) | <u64><u32>right;
+  const key = pairKey(left, right);
   let slot = hashPair(key) & mergeMask;
   while (true) {
-    const s = mergeTable + (<usize>slot << 4);
-    const k = load<u64>(s);
-    if (k == key) return false;
-    if (k == EMPTY_KEY) {
-      store<u64>(s, key);
-      store<u64>(s, (<u64><u32>rank << 32) | <u64><u32>merged, 8);
+    const s = mergeTable + (<usize>slot << 3);
+    const v = load<u64>(s);
+    if ((v & KEY_MASK) == key) return false;
+    if (v == EMPTY_KEY) {
+      store<u64>(s, (<u64><u32>rank << 40) | key);
+      if (mergedOfRank) store<i32>(mergedOfRank + (<usize>rank << 2), merged);
       return true;
     }
     slot = (slot + 1) & mergeMask;

@@ -19,7 +19,7 @@ export interface TokenizerExports {
     bytes: number, spans: number, count: number, tokTable: number, tokenSlots: number,
     bytesToIds: number, whole: number, pattern: number,
   ): void;
-  bpeSetMergeTable(table: number, mergeSlots: number): void;
+  bpeSetMergeTable(table: number, mergeSlots: number, rankToMerged: number): void;
   bpeFindToken(p: number, len: number): number;
   bpeIndexTokens(): number;
   bpeAddMerges(pairs: number, n: number, scratch: number): number;

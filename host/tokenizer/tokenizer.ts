@@ -34,6 +34,9 @@ export interface TokenizerOptions {
 const PIECE_CACHE_ENTRIES = 1 << 14;
 
 const FLAG_SPECIAL = 2;
+/** The merge table packs two ids (20 bits each) and a rank (24 bits) in 8 bytes. */
+const MAX_IDS = 1 << 20;
+const MAX_MERGES = 1 << 24;
 const MIN_SCRATCH = 1 << 20;
 const encoder = new TextEncoder();
 
@@ -84,6 +87,7 @@ export class Tokenizer {
       tokens[id] = bytes;
     }
     const count = tokens.length;
+    if (count >= MAX_IDS) throw new Error(`tokenizer: vocabulary has ${count} ids; at most ${MAX_IDS - 1} are supported`);
     let totalBytes = 0;
     let longest = 1;
     for (const t of tokens) {
@@ -132,8 +136,10 @@ export class Tokenizer {
     }
 
     // Sized by the exact number of merges: a smaller table stays in cache.
-    const mergeSlots = pow2AtLeast(2 * (merges ? merges.length : k.bpeCountRankMerges()) + 1);
-    k.bpeSetMergeTable(m.alloc(mergeSlots * 16), mergeSlots);
+    const mergeCount = merges ? merges.length : k.bpeCountRankMerges();
+    if (mergeCount >= MAX_MERGES) throw new Error(`tokenizer: ${mergeCount} merges; at most ${MAX_MERGES - 1} are supported`);
+    const mergeSlots = pow2AtLeast(2 * mergeCount + 1);
+    k.bpeSetMergeTable(m.alloc(mergeSlots * 8), mergeSlots, merges ? m.alloc(merges.length * 4 + 4) : 0);
     const scratch = m.mark();
     if (merges) {
       const pairsPtr = m.alloc(merges.length * 8);
