@@ -49,4 +49,25 @@ for (const name of ["gpt2", "cl100k"]) {
   });
 }
 
+test("random strings over a hostile alphabet: js-tiktoken's ids, exact round trip", async () => {
+  const alphabet = [
+    "a", "Z", "é", "ß", "中", "ء", "𝐀", "1", "٣", "½", " ", " ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u0085", "\ufeff",
+    "'", "’", "s", "S", "t", "l", "L", "re", "ve", "m", "d", ".", "!", "-", "\u0301", "😀", "\u200d", "\0", "<|endoftext|>", "ing", " the",
+  ];
+  let seed = 2024;
+  const rand = (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  for (const name of ["gpt2", "cl100k"]) {
+    const tok = await ourTokenizer(name);
+    const ref = referenceTokenizer(name);
+    for (let i = 0; i < 2000; i++) {
+      let s = "";
+      for (let k = 0, n = 1 + rand(30); k < n; k++) s += alphabet[rand(alphabet.length)];
+      const got = tok.encode(s);
+      const want = ref.encode(s, [], []);
+      if (firstDifference(got, want) >= 0) assert.equal([...got], want, `${name} ${JSON.stringify(s)}`);
+      if (tok.decodeText(got) !== s) assert.is(tok.decodeText(got), s, `${name} round trip`);
+    }
+  }
+});
+
 test.run();
