@@ -226,6 +226,7 @@ export class Tokenizer {
     let pending = new Uint8Array(chunkBytes * 2);
     let fill = 0;
     let highSurrogate = "";
+    let searchedFrom = 1;
     const append = (bytes: Uint8Array) => {
       if (fill + bytes.length > pending.length) {
         const bigger = new Uint8Array(Math.max(pending.length * 2, fill + bytes.length));
@@ -254,11 +255,15 @@ export class Tokenizer {
         append(chunk);
       }
       if (fill < chunkBytes) continue;
-      const cut = this.streamCut(pending, fill, matcher);
-      if (cut === 0) continue;
+      const cut = this.streamCut(pending, fill, matcher, searchedFrom);
+      if (cut === 0) {
+        searchedFrom = Math.max(1, fill - matcher.maxLength - 1);
+        continue;
+      }
       yield this.encodeBytesWith(pending.subarray(0, cut), matcher);
       pending.copyWithin(0, cut, fill);
       fill -= cut;
+      searchedFrom = 1;
     }
     if (highSurrogate) append(encoder.encode(highSurrogate));
     if (fill > 0) yield this.encodeBytesWith(pending.subarray(0, fill), matcher);
@@ -377,16 +382,22 @@ export class Tokenizer {
     return n;
   }
 
-  /** Where a stream may cut pending[0, fill): a safe split position not inside an allowed special token. */
-  private streamCut(pending: Uint8Array, fill: number, matcher: SpecialMatcher): number {
-    const m = this.m;
-    m.reset(this.ioMark);
+  /**
+   * Where a stream may cut pending[0, fill): the last safe split position (the
+   * rule of lastSafeCut in assembly/tokenizer/pretokenize.ts: a space after an
+   * ASCII letter) at or above `from`, not inside an allowed special token; 0 if none.
+   * Scanning only above `from` keeps text without such positions linear.
+   */
+  private streamCut(pending: Uint8Array, fill: number, matcher: SpecialMatcher, from: number): number {
     // Leave room for a special token that might straddle the cut to be seen whole.
     const searchEnd = matcher.empty ? fill : fill - matcher.maxLength;
-    if (searchEnd <= 0) return 0;
-    const ptr = m.alloc(searchEnd);
-    m.u8(ptr, searchEnd).set(pending.subarray(0, searchEnd));
-    let cut = m.exports.lastSafeCut(ptr, searchEnd);
+    let cut = 0;
+    for (let c = searchEnd - 1; c >= Math.max(1, from); c--) {
+      if (pending[c] === 0x20 && ((pending[c - 1] | 0x20) - 0x61) >>> 0 < 26) {
+        cut = c;
+        break;
+      }
+    }
     if (cut > 0 && !matcher.empty) {
       for (const s of matcher.find(pending, 0, fill)) {
         if (s.start < cut && cut < s.end) cut = s.start;
