@@ -2,6 +2,12 @@
 // "a b" strings or [a, b] pairs, `added_tokens` as special tokens, and the two
 // pre-tokenizer forms below. Any other setting that would change the ids is
 // rejected with an error naming it, rather than silently ignored.
+//
+// Two deliberate differences from `tokenizers`' Tokenizer.encode: every added
+// token (special or not) is recognised only when allowed per call, and the
+// post_processor (e.g. a BOS token) is not applied — as with
+// add_special_tokens=False. The decoder section is not needed: byte-level
+// decoding is fixed.
 import type { BpeDefinition } from "./definition.ts";
 import { byteLevelToBytes } from "./byte-level.ts";
 import { PATTERN_REGEX, type PreTokenizerPattern } from "./pre-tokenizer.ts";
