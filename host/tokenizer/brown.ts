@@ -47,8 +47,18 @@ export function detokenizeBrown(tagged: string): string {
   return lines.join("\n") + "\n";
 }
 
+type Fs = typeof import("node:fs/promises");
+
+async function fileSystem(): Promise<Fs> {
+  try {
+    return await import("node:fs/promises");
+  } catch {
+    throw new Error("brown: reading the corpus needs a file system (Node or Deno); in a browser, fetch the files and use detokenizeBrown");
+  }
+}
+
 async function corpusDir(): Promise<string> {
-  const { stat } = await import("node:fs/promises");
+  const { stat } = await fileSystem();
   const candidates: string[] = [];
   try {
     const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
@@ -67,7 +77,7 @@ async function corpusDir(): Promise<string> {
 
 /** All 500 Brown documents in file order, as detokenized text. */
 export async function brownDocuments(dir?: string): Promise<BrownDocument[]> {
-  const { readdir, readFile } = await import("node:fs/promises");
+  const { readdir, readFile } = await fileSystem();
   const base = dir ? (dir.endsWith("/") ? dir : dir + "/") : await corpusDir();
   const names = (await readdir(base)).filter((n) => /^c[a-r]\d\d$/.test(n)).sort();
   if (names.length === 0) throw new Error(`brown: no Brown files (ca01..cr09) in ${base}`);
