@@ -2,7 +2,7 @@
 //
 // Tables (allocated by the host, registered with bpeSetTables):
 // - token bytes, concatenated, and per id an (offset, length) span; length -1
-//   marks an id with no token (gaps in a vocabulary, special tokens);
+//   marks an id with no token (a gap in the vocabulary);
 // - a token table: open addressing, 16-byte slots (u64 first 8 bytes of the
 //   token, zero-padded; i32 length; i32 id, -1 empty), mapping a byte string to
 //   its id. Most pieces are at most 8 bytes, so one slot compare settles them
@@ -11,11 +11,12 @@
 //   all-ones empty), so ids are below 2^20 and ranks below 2^24. The merged id
 //   is the rank itself (tiktoken) or comes from a rank -> merged array (merge lists);
 // - the id of each single byte (i32[256]);
-// - a flag byte per id: 1 "whole piece": a piece equal to that token encodes to
-//   it without merging; 2 "special": decodable, but never produced from text
-//   (the host sets it before bpeIndexTokens). tiktoken defines encoding this way; for merge-list
-//   tokenizers the flag is set only where merging reaches the token anyway, so
-//   the shortcut never changes a result.
+// - a flag byte per id: 2 "special": decodable, but never produced from text
+//   (the host sets it before bpeIndexTokens); 1 "whole piece": a piece equal to
+//   that token encodes to it without merging. tiktoken defines encoding this
+//   way; for merge-list tokenizers the flag is set only where merging reaches
+//   the token anyway, so the shortcut never changes a result;
+// - a byte-pair table and an optional piece cache (see below).
 //
 // Merging follows tiktoken's `_byte_pair_merge` (and Hugging Face's BPE word
 // merge): repeatedly join the adjacent pair of lowest rank, leftmost first.
