@@ -64,6 +64,13 @@ async function memoryOverSteps(steps) {
   return { steps, wasmAfterFirst: wasm[0], wasmAfterLast: wasm[steps - 1], rssAfterFirst: rss[0], rssAfterLast: rss[steps - 1], peakRss };
 }
 
+function memoryInChild(steps) {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [self, "--memory-child", String(steps)], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`memory run failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
 function torchRate(threads, alpha, steps) {
   const script = fileURLToPath(new URL("./torch_step.py", import.meta.url));
   if (!existsSync("/usr/bin/python3")) return undefined;
@@ -78,7 +85,8 @@ export async function run({ steps = 4, memorySteps = 50, torch = true, print = t
   const rates = [];
   for (const threads of [1, 2]) for (const alpha of [0, 3]) rates.push(await trainingRate(threads, alpha, steps));
   const torchRates = torch ? [1, 2].map((t) => torchRate(t, 3, steps)) : [];
-  const memory = memorySteps > 0 ? await memoryOverSteps(memorySteps) : undefined;
+  // In a fresh process, so the peak RSS is this training run's alone.
+  const memory = memorySteps > 0 ? memoryInChild(memorySteps) : undefined;
   if (print) {
     console.log(`\n### Training step, bench-tiny (B=${B}, T=${T}), wasm backend, Node ${process.version}\n`);
     console.log("| threads | α | ms/step | tokens/s | JREG overhead | PyTorch tokens/s (α=3) | engine / PyTorch |");
@@ -90,13 +98,15 @@ export async function run({ steps = 4, memorySteps = 50, torch = true, print = t
       console.log(`| ${r.threads} | ${r.alpha} | ${r.msPerStep.toFixed(0)} ± ${r.rme.toFixed(1)} % | ${r.tokensPerSecond.toFixed(0)} | ${overhead} | ${t ? t.tokens_per_second.toFixed(0) : r.alpha === 3 ? "n/a" : ""} | ${t ? (r.tokensPerSecond / t.tokens_per_second).toFixed(2) + "×" : ""} |`);
     }
     if (memory) {
-      console.log(`\nMemory over ${memory.steps} steps (2 threads, α=3): wasm linear memory ${mib(memory.wasmAfterFirst)} MiB after step 1, ${mib(memory.wasmAfterLast)} MiB after step ${memory.steps}; process RSS ${mib(memory.rssAfterFirst)} → ${mib(memory.rssAfterLast)} MiB, peak ${mib(memory.peakRss)} MiB.`);
+      console.log(`\nMemory over ${memory.steps} steps (2 threads, α=3): wasm linear memory ${mib(memory.wasmAfterFirst)} MiB after step 1, ${mib(memory.wasmAfterLast)} MiB after step ${memory.steps}; process RSS ${mib(memory.rssAfterFirst)} → ${mib(memory.rssAfterLast)} MiB, peak ${mib(memory.peakRss)} MiB (a fresh process: Node itself, the worker, the model and its activations).`);
     }
   }
   return { rates, torchRates, memory };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === "--memory-child") {
+  console.log(JSON.stringify(await memoryOverSteps(Number(process.argv[3]))));
+} else if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name, d) => {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? Number(process.argv[i + 1]) : d;

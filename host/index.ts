@@ -16,3 +16,4 @@ export { jumpProfile, PROFILE_QUANTILES, HISTOGRAM_BINS, type JumpProfile, type 
 export { CpuReducer } from "./analysis/cpu-reducer.ts";
 export { ThreadPool } from "./backend/wasm/thread-pool.ts";
 export { WasmMatmul } from "./backend/wasm/matmul.ts";
+export * from "./tokenizer/index.ts";

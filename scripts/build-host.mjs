@@ -2,7 +2,7 @@
 // (esbuild's binary loader), so the same files load in Node, Deno and browsers
 // without any file-system or fetch logic for the modules themselves.
 import { build } from "esbuild";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 
 const entryPoints = [
   "host/index.ts",
@@ -10,6 +10,9 @@ const entryPoints = [
   "host/cli/main.ts",
   "host/tokenizer/index.ts",
 ].filter((p) => existsSync(p));
+
+// Chunk names change with content: start clean so stale chunks never pile up.
+rmSync("dist", { recursive: true, force: true });
 
 await build({
   entryPoints,
