@@ -6,14 +6,14 @@ import type { Activations, GradScratch } from "./activations.ts";
 import { headDim, type ModelConfig } from "./config.ts";
 import type { WeightSet } from "./weights.ts";
 
+/** The sizes both passes use: batch, sequence, tokens, hidden, ffn, heads, kv heads, head dim. */
+function dims(c: ModelConfig, a: Activations) {
+  return { B: a.batch, T: a.seq, N: a.tokens, C: c.hiddenSize, F: c.intermediateSize, H: c.numHeads, G: c.numKvHeads, hd: headDim(c) };
+}
+
 /** Forward pass over inputs already in `a.inputs` / `a.targets`; fills every saved activation. */
 export function forward(be: Backend, c: ModelConfig, w: WeightSet, a: Activations): void {
-  const { batch: B, seq: T, tokens: N } = a;
-  const C = c.hiddenSize;
-  const F = c.intermediateSize;
-  const H = c.numHeads;
-  const G = c.numKvHeads;
-  const hd = headDim(c);
+  const { B, T, N, C, F, H, G, hd } = dims(c, a);
 
   be.ropeTable(a.ropeCos, a.ropeSin, T, hd, c.ropeTheta);
   be.embeddingForward(a.h[0]!, a.inputs, w.embed, N, C);
@@ -67,12 +67,7 @@ export function backward(
   dRdD: readonly number[],
   lossDistance: DistanceKind,
 ): void {
-  const { batch: B, seq: T, tokens: N } = a;
-  const C = c.hiddenSize;
-  const F = c.intermediateSize;
-  const H = c.numHeads;
-  const G = c.numKvHeads;
-  const hd = headDim(c);
+  const { B, T, N, C, F, H, G, hd } = dims(c, a);
   const L = c.numLayers;
 
   // loss head: dlogits (in place of logits) → lm_head and final norm
