@@ -1,4 +1,4 @@
-// exp(x) on four f32 lanes for the softmax kernels (attention, cross-entropy).
+// exp(x) on four f32 lanes for the softmax kernels (attention, cross-entropy) and SwiGLU.
 //
 // Why not Mathf.exp: softmax needs one exp per score, and a scalar libm call per
 // element dominates those kernels. This is a Cephes-style range reduction

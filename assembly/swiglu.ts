@@ -1,51 +1,17 @@
 // SwiGLU, the Llama MLP's gate: out = silu(gate) · up, silu(g) = g / (1 + exp(−g)).
 //
 // exp has no SIMD instruction, so expNeg4 evaluates it on four lanes with the
-// Cephes expf polynomial (≈1 ulp, plain mul/add only, so the same bits on every
-// runtime). The scalar tail goes through the same four-lane code, so an element
+// shared Cephes-style exp4 (simd-exp.ts: ≈1 ulp, plain mul/add only, so the same
+// bits on every runtime). The scalar tail goes through the same four-lane code, so an element
 // gets identical bits whether it lands in the vector body or in the tail; the
 // host may therefore split these kernels at any element offset.
 
-// exp(x) = 2^n · e^r with n = round(x·log2 e) and r = x − n·ln 2 (ln 2 split in
-// two so that n·LN2_HI is exact), e^r by the Cephes polynomial.
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-// Clamp so that 2^n stays a normal float: below, exp is < 2^-126 and only feeds
-// 1 + exp (where it vanishes); above, 1 + exp(88) ≈ 1.7e38 already makes silu ≈ 0.
-const EXP_LO: f32 = -87.0;
-const EXP_HI: f32 = 88.0;
-// Adding 1.5·2^23 rounds a float of magnitude < 2^22 to an integer (ties to even)
-// and leaves that integer in the low mantissa bits: this gives n as a float and
-// the bits of 2^n without floor or a float→int conversion (V8 expands both).
-const ROUND_MAGIC: f32 = 12582912.0;
-const P0: f32 = 1.9875691500e-4;
-const P1: f32 = 1.3981999507e-3;
-const P2: f32 = 8.3334519073e-3;
-const P3: f32 = 4.1665795894e-2;
-const P4: f32 = 1.6666665459e-1;
-const P5: f32 = 5.0000001201e-1;
+import { exp4 } from "./simd-exp";
 
-/** exp(−g) on four lanes. */
+/** exp(−g) on four lanes (the shared softmax exp; NaN propagates). */
+// @ts-ignore: decorator
 @inline function expNeg4(g: v128): v128 {
-  // pmin/pmax map to single instructions; min/max must propagate NaN and order
-  // −0 < +0, which V8 emulates with several. A NaN gate is clamped here, but the
-  // NaN still reaches the output through the division by (1 + exp) of g itself.
-  let x = f32x4.neg(g);
-  x = f32x4.pmax(f32x4.splat(EXP_LO), f32x4.pmin(f32x4.splat(EXP_HI), x));
-  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
-  const n = f32x4.sub(shifted, f32x4.splat(ROUND_MAGIC));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI))), f32x4.mul(n, f32x4.splat(LN2_LO)));
-  const r2 = f32x4.mul(r, r);
-  let p = f32x4.add(f32x4.mul(f32x4.splat(P0), r), f32x4.splat(P1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P4));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P5));
-  const er = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1));
-  // bits(shifted) − bits(ROUND_MAGIC) = n, since both share one exponent.
-  const pow2n = i32x4.shl(i32x4.add(i32x4.sub(shifted, f32x4.splat(ROUND_MAGIC)), i32x4.splat(127)), 23);
-  return f32x4.mul(er, pow2n);
+  return exp4(f32x4.neg(g));
 }
 
 /** Loads the last `count` (< 4) floats at p into the low lanes of a vector. */
