@@ -38,7 +38,7 @@ export class WasmBackend implements Backend {
 
   static async create(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
     const canShare = sharedMemorySupported();
-    const wanted = opts.threads ?? (canShare ? defaultThreads() : 1);
+    const wanted = opts.threads ?? (canShare ? await defaultThreads() : 1);
     if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) {
       throw new RangeError(`threads must be an integer in [1, 64], got ${opts.threads}`);
     }
@@ -240,8 +240,15 @@ function sameLength(a: Tensor, b: Tensor): void {
   if (a.length !== b.length) throw new RangeError(`length mismatch: ${a.label} (${a.length}) vs ${b.label} (${b.length})`);
 }
 
-function defaultThreads(): number {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  const cores = nav?.hardwareConcurrency ?? 2;
-  return Math.max(1, Math.min(cores, 8));
+/** Cores the runtime reports (navigator in Deno and browsers, node:os in Node 20), at most 8. */
+async function defaultThreads(): Promise<number> {
+  let cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  if (!cores && typeof (globalThis as { process?: unknown }).process !== "undefined") {
+    try {
+      cores = (await import("node:os")).availableParallelism();
+    } catch {
+      // not Node: keep the fallback
+    }
+  }
+  return Math.max(1, Math.min(cores ?? 2, 8));
 }
