@@ -56,7 +56,11 @@ export class WasmBackend implements Backend {
   // ---- memory ----
   alloc(length: number, dtype: DType, label: string): WasmTensor {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc ${label}: invalid length ${length}`);
-    return new WasmTensor(this.arena.alloc(length * 4), length, dtype, label);
+    try {
+      return new WasmTensor(this.arena.alloc(length * 4), length, dtype, label);
+    } catch (e) {
+      throw new RangeError(`allocating ${label} (${length} values): ${(e as Error).message}`);
+    }
   }
 
   view(base: Tensor, offset: number, length: number, label: string): WasmTensor {
