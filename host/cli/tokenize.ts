@@ -1,7 +1,7 @@
 // `jreg tokenize`: encode a text file with a tokenizer and write the ids as a JSON
 // array. The file is read and encoded in chunks (Tokenizer.encodeStream), and the
 // ids are written as they come, so neither the whole text nor all ids are held.
-import { parseFlags, requireString, UsageError } from "./args.ts";
+import { choiceFlag, parseFlags, requireString } from "./args.ts";
 import { loadTokenizerFile } from "../tokenizer/load-file.ts";
 import type { PreTokenizerPattern } from "../tokenizer/pre-tokenizer.ts";
 
@@ -30,11 +30,10 @@ export async function tokenizeCommand(argv: string[]): Promise<number> {
   }
   const tokenizerPath = requireString(values, "tokenizer");
   const file = requireString(values, "file");
-  const pattern = values.pattern as string | undefined;
-  if (pattern !== undefined && pattern !== "gpt2" && pattern !== "cl100k") {
-    throw new UsageError(`--pattern must be gpt2 or cl100k, got ${JSON.stringify(pattern)}`);
-  }
-  const tokenizer = await loadTokenizerFile(tokenizerPath, { pattern: pattern as PreTokenizerPattern | undefined });
+  // Absent means "from the file"; present, it must be a known pattern.
+  const pattern: PreTokenizerPattern | undefined =
+    values.pattern === undefined ? undefined : choiceFlag(values, "pattern", ["gpt2", "cl100k"] as const, "gpt2");
+  const tokenizer = await loadTokenizerFile(tokenizerPath, { pattern });
 
   const fs = await import("node:fs/promises");
   let input;
