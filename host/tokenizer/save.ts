@@ -8,6 +8,7 @@
 import type { TrainedBpe } from "./train.ts";
 import { bytesToByteLevel } from "./byte-level.ts";
 import { preTokenizerJson } from "./load-hf.ts";
+import { writeFileAtomic } from "../io/files.ts";
 
 /** The `tokenizer.json` object (Hugging Face tokenizers format, version "1.0"). */
 export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
@@ -75,16 +76,12 @@ export function tokenizerJsonText(trained: TrainedBpe): string {
   return text.replace(`"vocab": ${JSON.stringify(placeholder)}`, () => `"vocab": ${vocab}`) + "\n";
 }
 
-/** Writes `tokenizer.json` atomically: a temporary file next to `path`, then a rename. */
+/** Writes `tokenizer.json` atomically (io/files.ts: a fsync'd temporary file, then a rename). */
 export async function saveTokenizerJson(path: string, trained: TrainedBpe): Promise<void> {
   const text = tokenizerJsonText(trained);
-  const fs = await import("node:fs/promises");
-  const tmp = `${path}.tmp-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
   try {
-    await fs.writeFile(tmp, text, "utf8");
-    await fs.rename(tmp, path);
+    await writeFileAtomic(path, text);
   } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => {});
     throw new Error(`could not write ${path}: ${(e as Error).message}`);
   }
 }
