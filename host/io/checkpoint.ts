@@ -16,7 +16,7 @@
 import { ConfigError, validateConfig, type ModelConfig } from "../model/config.ts";
 import { parameterSpecs } from "../model/parameters.ts";
 import { configFromHF, configToHF } from "./hf-config.ts";
-import { readBytes, fileExists, writeFilesAtomic } from "./files.ts";
+import { readBytes, fileExists, joinPath, writeFilesAtomic } from "./files.ts";
 import { parseSafetensors, serializeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
 
 export interface Checkpoint {
@@ -155,10 +155,6 @@ export function checkpointFromFiles(files: Map<string, Uint8Array>): Checkpoint 
   if (indexBytes === undefined) throw new CheckpointError(`checkpoint has neither ${WEIGHTS_FILE} nor ${INDEX_FILE}`);
   const found = loadShards(files, parseShardIndex(indexBytes));
   return { config, tensors: matchParameters(config, found, "sharded checkpoint") };
-}
-
-function joinPath(dir: string, name: string): string {
-  return dir.endsWith("/") || dir.endsWith("\\") ? dir + name : `${dir}/${name}`;
 }
 
 /**

@@ -19,6 +19,11 @@ export async function readText(path: string): Promise<string> {
   return (await fs()).readFile(path, "utf8");
 }
 
+/** `dir/name`, without doubling a trailing separator. */
+export function joinPath(dir: string, name: string): string {
+  return dir.endsWith("/") || dir.endsWith("\\") ? dir + name : `${dir}/${name}`;
+}
+
 /** True if something exists at `path` (file or directory). */
 export async function fileExists(path: string): Promise<boolean> {
   try {
