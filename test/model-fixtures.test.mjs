@@ -60,6 +60,16 @@ for (const c of CASES) {
     }
     const profile = await engine.jumpProfile(model, batch);
     close(profile.J_cosine, exp.J_cosine, "profile J_cosine");
+    close(profile.J_angular, exp.J_angular, "profile J_angular");
+    exp.D_angular.forEach((d, l) => close(profile.D_angular[l], d, `profile D_angular[${l}]`));
+    for (const kind of ["angular", "cosine"]) {
+      for (const t of profile.perToken[kind]) {
+        const q = [t.min, ...t.quantiles, t.max];
+        for (let i = 1; i < q.length; i++) assert.ok(q[i - 1] <= q[i], `${kind} quantiles ordered`);
+        assert.ok(t.min <= t.mean && t.mean <= t.max);
+        assert.is(t.histogram.reduce((x, y) => x + y, 0), profile.tokens, `${kind} histogram counts every token`);
+      }
+    }
     await engine.dispose();
   });
 

@@ -30,25 +30,15 @@ export interface JumpProfile {
   perToken: { angular: TokenStats[]; cosine: TokenStats[] };
 }
 
-/** Host-side distance of one cosine, same formulas as the kernels (metrics only). */
-function distances(cos: Float32Array, kind: "angular" | "cosine"): Float32Array {
-  const out = new Float32Array(cos.length);
-  for (let i = 0; i < cos.length; i++) {
-    const c = Math.min(1, Math.max(-1, cos[i]!));
-    out[i] = kind === "angular" ? Math.acos(c) / Math.PI : 1 - cos[i]!;
-  }
-  return out;
-}
-
 export async function jumpProfile(model: LlamaModel, batch: TokenBatch): Promise<JumpProfile> {
   const a = model.run(batch);
   const reducer = await CpuReducer.get();
-  const D_angular = await model.layerDistances(a, DistanceKind.Angular);
-  const D_cosine = await model.layerDistances(a, DistanceKind.Cosine);
-  const cosines = await model.tokenCosines(a);
+  const perLayer = {
+    angular: await model.tokenDistances(a, DistanceKind.Angular),
+    cosine: await model.tokenDistances(a, DistanceKind.Cosine),
+  };
   const stats = (kind: "angular" | "cosine"): TokenStats[] =>
-    cosines.map((cos) => {
-      const d = distances(cos, kind);
+    perLayer[kind].map((d) => {
       const q = reducer.quantiles(d, [0, ...PROFILE_QUANTILES, 1]);
       return {
         mean: reducer.mean(d),
@@ -58,6 +48,10 @@ export async function jumpProfile(model: LlamaModel, batch: TokenBatch): Promise
         histogram: reducer.histogram(d, 0, kind === "angular" ? 1 : 2, HISTOGRAM_BINS),
       };
     });
+  const perToken = { angular: stats("angular"), cosine: stats("cosine") };
+  // D_l is the token mean, reduced on the CPU like the other statistics.
+  const D_angular = perToken.angular.map((t) => t.mean);
+  const D_cosine = perToken.cosine.map((t) => t.mean);
   return {
     D_angular,
     D_cosine,
@@ -65,6 +59,6 @@ export async function jumpProfile(model: LlamaModel, batch: TokenBatch): Promise
     J_cosine: jumpStrength(D_cosine),
     ce: await model.backend.mean(a.losses),
     tokens: a.tokens,
-    perToken: { angular: stats("angular"), cosine: stats("cosine") },
+    perToken,
   };
 }

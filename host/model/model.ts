@@ -124,10 +124,13 @@ export class LlamaModel {
     return { logits: await this.backend.read(a.logits), hiddenStates };
   }
 
-  /** Per-token cos(h_{l-1}, h_l) for every transition, as [L][B·T]. */
-  async tokenCosines(a: Activations): Promise<Float32Array[]> {
+  /** Per-token distance of every transition, as [L][B·T] (the kernels' values, read back). */
+  async tokenDistances(a: Activations, kind: DistanceKind): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
-    for (const c of a.cos) out.push(await this.backend.read(c));
+    for (let l = 0; l < this.config.numLayers; l++) {
+      this.backend.distanceFromCos(a.distance, a.cos[l]!, a.tokens, kind);
+      out.push(await this.backend.read(a.distance));
+    }
     return out;
   }
 }
