@@ -2,16 +2,26 @@
 // against this interface; kernels live in the backends (assembly/ for wasm,
 // shaders/ for webgpu), never in the model.
 //
-// The interface is shaped for asynchronous devices: ops only *enqueue* work on
-// backend-owned tensors and return nothing; results come back through an explicit,
-// awaited `read` or reduction. The wasm backend simply runs each op at once.
+// The interface is shaped for asynchronous devices (DESIGN.md "Backends"):
+// - Ops only *enqueue* work on backend-owned tensors and return nothing. A training
+//   step reads nothing back: data-dependent scalars (losses, D_l, R, α·dR/dD_l, the
+//   gradient norm, the clip scale, the skip flag, the update count) live in a small
+//   device tensor of "step scalars" (layout: `StepSlot`) that later ops consume.
+// - `read` captures a tensor's contents at the moment it is called (in queue order)
+//   and resolves later, so a caller can enqueue the next step before awaiting it.
 //
-// Conventions (shared by every backend and by assembly/*.ts):
+// Conventions (shared by every backend and by assembly/*.ts and shaders/*.wgsl):
 // - Tensors are flat f32 (or i32 for token ids) buffers; shapes are passed per op.
+// - No op receives the same tensor (or overlapping views) in two arguments, except
+//   ops named `…InPlace`, which bind one tensor read-write (WebGPU rejects a buffer
+//   bound read-only and writable in one dispatch).
 // - Backward ops ACCUMULATE (+=) into every gradient they produce, like llm.c, so a
-//   gradient that several paths feed needs no extra add. Exceptions are named
-//   `…Write` or documented: crossEntropyBackward and distanceGrad write.
+//   gradient that several paths feed needs no extra add. Exceptions are documented
+//   (`distanceGrad` and `crossEntropyBackwardInPlace` write).
 // - `n` counts rows (tokens), `c` is the row width.
+// - View offsets are multiples of `capabilities.viewAlignment` bytes.
+// - Init values and RoPE tables are made on the host (host/cpu) and uploaded with
+//   `write`, so every backend starts from the same bits.
 
 export type DType = "f32" | "i32";
 
@@ -35,44 +45,112 @@ export const DistanceKind = {
 } as const;
 export type DistanceKind = (typeof DistanceKind)[keyof typeof DistanceKind];
 
+/** What a backend can do; the model and the trainer size their work from it. */
+export interface BackendCapabilities {
+  /** byte alignment that view offsets must respect (WebGPU: minStorageBufferOffsetAlignment, 256) */
+  viewAlignment: number;
+  /** largest tensor, in bytes, that one op may bind (WebGPU: maxStorageBufferBindingSize) */
+  maxBindingBytes: number;
+  /** largest single allocation, in bytes */
+  maxBufferBytes: number;
+  /** largest workgroup count per dimension (WebGPU: 65,535); Infinity on the CPU */
+  maxWorkgroupsPerDimension: number;
+  /** f16 arithmetic available (WebGPU `shader-f16`); f32 stays the default everywhere */
+  f16: boolean;
+  /** the adapter or CPU, in words, for benchmark output */
+  device: string;
+}
+
+/**
+ * Slots of the step-scalar tensor, a small f32 device tensor owned by the trainer
+ * (length `stepScalarsLength(L)`). Written and read only by device ops during a
+ * step; the host reads a copy asynchronously for metrics.
+ */
+export const StepSlot = {
+  /** mean cross-entropy over the batch */
+  Ce: 0,
+  /** the regularizer R (before α) */
+  R: 1,
+  /** CE + α·R (exactly CE when α = 0) */
+  Loss: 2,
+  /** Σ g² over the whole gradient buffer */
+  GradSumSquares: 3,
+  /** √GradSumSquares */
+  GradNorm: 4,
+  /** min(1, clip / (GradNorm + 1e-6)), or 1 without clipping (torch's clip_grad_norm_) */
+  ClipScale: 5,
+  /** 0: apply the update; 1: non-finite loss; 2: non-finite gradient */
+  Skip: 6,
+  /** optimizer updates applied so far (AdamW bias correction counts these); persists across steps */
+  Updates: 7,
+  /** D_1..D_L of the loss distance start here */
+  Profile: 8,
+} as const;
+
+/** Index of α·dR/dD_l (l = 0..L−1) in the step scalars: after the profile. */
+export const coefSlot = (numLayers: number, l: number): number => StepSlot.Profile + numLayers + l;
+export const stepScalarsLength = (numLayers: number): number => StepSlot.Profile + 2 * numLayers;
+
+/** How R and its coefficients follow from the profile D_l (model/jreg.ts builds this). */
+export interface JregScalarsSpec {
+  numLayers: number;
+  alpha: number;
+  /**
+   * R's numerator A = Σ_l numerator[l]·D_l (1/k on the last k transitions, or
+   * the user's layer weights).
+   */
+  numerator: readonly number[];
+  /**
+   * normalize "middle": Mid = Σ_l denominator[l]·D_l (1/|M| on the middle layers)
+   * and R = A / Mid, with the gradient through both; null: R = A.
+   */
+  denominator: readonly number[] | null;
+}
+
+/** Clipping and the skip decision, from the step scalars. */
+export interface StepControlSpec {
+  /** clip the global gradient norm to this value; 0 disables clipping */
+  clip: number;
+}
+
 export interface AdamWHyper {
   lr: number;
   beta1: number;
   beta2: number;
   eps: number;
   weightDecay: number;
-  /** 1-based step count for bias correction */
-  step: number;
+  /**
+   * Weight decay applies to elements [0, decayLength) of the parameter buffer
+   * (matrices and embeddings, laid out first) and never to the rest (norms).
+   */
+  decayLength: number;
 }
 
 export interface Backend {
   readonly name: "wasm" | "webgpu";
   /** Worker threads (wasm) or 1. */
   readonly threads: number;
+  readonly capabilities: BackendCapabilities;
 
   // ---- memory ----
   alloc(length: number, dtype: DType, label: string): Tensor;
-  /** A view of `length` elements of `base` starting at element `offset`. */
+  /** A view of `length` elements of `base` from element `offset` (offset·4 a multiple of viewAlignment). */
   view(base: Tensor, offset: number, length: number, label: string): Tensor;
+  /** Releases an allocation (not a view). Neither it nor its views may be used afterwards. */
+  free(t: Tensor): void;
   /** Enqueues a copy of host data into `t` at element `offset`. */
   write(t: Tensor, data: Float32Array | Int32Array, offset?: number): void;
-  /** Waits for all enqueued work and returns a copy of `t`. */
+  /** A copy of `t` as it is once all work enqueued so far has run (f32 tensors). */
   read(t: Tensor): Promise<Float32Array>;
-  readInt(t: Tensor): Promise<Int32Array>;
-  /** Waits for all enqueued work. */
-  sync(): Promise<void>;
-  /** Bytes of device memory reserved so far. */
+  /** Bytes of device memory held now. */
   memoryBytes(): number;
   dispose(): Promise<void>;
 
   // ---- elementwise ----
   fill(t: Tensor, value: number): void;
   copy(dst: Tensor, src: Tensor): void;
-  add(out: Tensor, a: Tensor, b: Tensor): void;
   /** dst += src */
   accumulate(dst: Tensor, src: Tensor): void;
-  scale(t: Tensor, s: number): void;
-  initNormal(t: Tensor, std: number, seed: number, stream: number): void;
 
   // ---- model ops, forward and backward side by side ----
   embeddingForward(out: Tensor, tokens: Tensor, table: Tensor, n: number, c: number): void;
@@ -87,35 +165,60 @@ export interface Backend {
    */
   matmul(c: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, layout: MatmulLayout, accumulate: boolean): void;
 
-  ropeTable(cos: Tensor, sin: Tensor, t: number, headDim: number, theta: number): void;
-  /** x, out: [b, t, heads, headDim]; out may be x. */
-  ropeForward(out: Tensor, x: Tensor, cos: Tensor, sin: Tensor, b: number, t: number, heads: number, headDim: number): void;
-  ropeBackward(dx: Tensor, dout: Tensor, cos: Tensor, sin: Tensor, b: number, t: number, heads: number, headDim: number): void;
+  /**
+   * x: [b, t, heads, headDim], rotated in place by the tables cos, sin ([t, headDim/2],
+   * made on the host). inverse = false is the forward rotation; inverse = true
+   * rotates by the opposite angle, which is the rotation's backward (its transpose).
+   */
+  ropeInPlace(x: Tensor, cos: Tensor, sin: Tensor, b: number, t: number, heads: number, headDim: number, inverse: boolean): void;
 
-  /** q, out: [b, t, heads, hd]; k, v: [b, t, kvHeads, hd]; probs: [b, heads, t, t]. */
-  attentionForward(out: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void;
-  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void;
+  /**
+   * Length (f32 elements) of the state attentionForward saves for the backward.
+   * Opaque to the model and linear in t (e.g. a log-sum-exp per query row).
+   */
+  attentionStateLength(b: number, t: number, heads: number, kvHeads: number, headDim: number): number;
+  /** q, out: [b, t, heads, hd]; k, v: [b, t, kvHeads, hd]; causal, GQA as HF repeat_kv. */
+  attentionForward(out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void;
+  /** Accumulates dq, dk, dv; `out` is the forward's output (flash backward needs rowsum(dout·out)). */
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void;
 
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void;
 
   /** losses[i] = logsumexp(logits[i]) − logits[i, targets[i]]; lse saved. */
   crossEntropyForward(losses: Tensor, lse: Tensor, logits: Tensor, targets: Tensor, n: number, v: number): void;
-  /** WRITES dlogits = (softmax − onehot)·scale; dlogits may be logits. */
-  crossEntropyBackward(dlogits: Tensor, logits: Tensor, lse: Tensor, targets: Tensor, n: number, v: number, scale: number): void;
+  /** logits ← (softmax(logits) − onehot(targets))·scale, in place (WRITES). */
+  crossEntropyBackwardInPlace(logits: Tensor, lse: Tensor, targets: Tensor, n: number, v: number, scale: number): void;
 
   /** Per-token cos(a, b) = ⟨a,b⟩ / max(‖a‖‖b‖, 1e-8), with the norms saved. */
   cosineForward(cos: Tensor, normA: Tensor, normB: Tensor, a: Tensor, b: Tensor, n: number, c: number): void;
   cosineBackward(da: Tensor, db: Tensor, dcos: Tensor, a: Tensor, b: Tensor, cos: Tensor, normA: Tensor, normB: Tensor, n: number, c: number): void;
   distanceFromCos(out: Tensor, cos: Tensor, n: number, kind: DistanceKind): void;
-  /** WRITES dcos = scale · dD/dcos. */
-  distanceGrad(dcos: Tensor, cos: Tensor, n: number, kind: DistanceKind, scale: number): void;
+  /** WRITES dcos = scalars[index] · scale · dD/dcos (the coefficient comes from the device). */
+  distanceGrad(dcos: Tensor, cos: Tensor, n: number, kind: DistanceKind, scalars: Tensor, index: number, scale: number): void;
 
-  // ---- optimizer ----
-  adamwStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamWHyper): void;
-  sgdStep(p: Tensor, g: Tensor, lr: number): void;
+  // ---- reductions into device scalars (deterministic: no float atomics) ----
+  /** out[index] = mean(x) */
+  meanInto(out: Tensor, index: number, x: Tensor): void;
+  /** out[index] = Σ x² */
+  sumSquaresInto(out: Tensor, index: number, x: Tensor): void;
+  /**
+   * From s[Ce] and s[Profile + l]: writes s[R], s[Loss] (= s[Ce] exactly when α = 0)
+   * and s[coefSlot(L, l)] = α·dR/dD_l for every l.
+   */
+  jregScalars(s: Tensor, spec: JregScalarsSpec): void;
+  /**
+   * From s[Loss] and s[GradSumSquares]: writes s[GradNorm], s[ClipScale] and
+   * s[Skip], and adds 1 to s[Updates] unless the step is skipped.
+   */
+  stepControl(s: Tensor, spec: StepControlSpec): void;
 
-  // ---- reductions (awaited: they read back one number) ----
-  sumSquares(t: Tensor): Promise<number>;
-  mean(t: Tensor): Promise<number>;
+  // ---- optimizer: one fused pass over the whole parameter buffer ----
+  /**
+   * Unless s[Skip] ≠ 0: g' = g·s[ClipScale], then the AdamW update of p, m, v with
+   * bias correction for step s[Updates] (already counting this one).
+   */
+  adamwStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamWHyper, s: Tensor): void;
+  /** Unless s[Skip] ≠ 0: p −= lr·g·s[ClipScale]. */
+  sgdStep(p: Tensor, g: Tensor, lr: number, s: Tensor): void;
 }
