@@ -6,6 +6,7 @@ import { existsSync, rmSync } from "node:fs";
 
 const entryPoints = [
   "host/index.ts",
+  "host/internal.ts",
   "host/backend/wasm/worker.ts",
   "host/cli/main.ts",
   "host/tokenizer/index.ts",
