@@ -70,10 +70,13 @@ export async function evaluate(model: LlamaModel, batch: TokenBatch, jreg: Parti
   });
   const D_angular = Array.from(s.subarray(at.angular, at.angular + L));
   const D_cosine = Array.from(s.subarray(at.cosine, at.cosine + L));
+  const ce = s[StepSlot.Ce]!;
+  const R = s[StepSlot.R]!;
   return {
-    ce: s[StepSlot.Ce]!,
-    R: s[StepSlot.R]!,
-    loss: s[StepSlot.Loss]!,
+    ce,
+    R,
+    // from the read-back ce and R in f64 (the device's f32 Loss rounds once more), exactly ce when α = 0
+    loss: opts.alpha === 0 ? ce : ce + opts.alpha * R,
     D_angular,
     D_cosine,
     J_angular: jumpStrength(D_angular),
