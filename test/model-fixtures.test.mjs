@@ -58,6 +58,12 @@ for (const c of CASES) {
       close(e.J_angular, exp.J_angular, "J_angular");
       close(e.J_cosine, exp.J_cosine, "J_cosine");
     }
+    // early-exit CE of every layer (PyTorch reference), and h_L's is the model's CE exactly
+    const e = await engine.evaluate(model, batch);
+    assert.is(e.early_exit_ce.length, exp.early_exit_ce.length);
+    exp.early_exit_ce.forEach((want, l) => close(e.early_exit_ce[l], want, `early_exit_ce[${l}]`));
+    assert.is(e.early_exit_ce[e.early_exit_ce.length - 1], e.ce);
+    assert.equal(await engine.earlyExitCe(model, batch), e.early_exit_ce);
     const profile = await engine.jumpProfile(model, batch);
     close(profile.J_cosine, exp.J_cosine, "profile J_cosine");
     close(profile.J_angular, exp.J_angular, "profile J_angular");
