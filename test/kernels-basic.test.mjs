@@ -54,15 +54,11 @@ function assertFiniteDifferences(ptr, n, loss, grad, what, opts = {}) {
 
 // ---------------------------------------------------------------- elementwise
 
-test("elementwise: add, accumulate, copy, fill, scale match float32 arithmetic and stay in bounds", () => {
+test("elementwise: accumulate, copy, fill match float32 arithmetic and stay in bounds", () => {
   const r = rng(11);
   for (const n of ODD) {
     const a = r.array(n), b = r.array(n);
-    const pa = guarded(n, a), pb = guarded(n, b), po = guarded(n);
-    k.add(po, pa, pb, n);
-    assert.equal(bits(h.read(po, n)), bits(a.map((x, i) => Math.fround(x + b[i]))), `add n=${n}`);
-    assertCanary(po, n, "add");
-
+    const pa = guarded(n, a), pb = guarded(n, b);
     k.accumulate(pa, pb, n);
     assert.equal(bits(h.read(pa, n)), bits(a.map((x, i) => Math.fround(x + b[i]))), `accumulate n=${n}`);
     assertCanary(pa, n, "accumulate");
@@ -75,20 +71,7 @@ test("elementwise: add, accumulate, copy, fill, scale match float32 arithmetic a
     k.fill(pc, n, -2.5);
     assert.ok(h.read(pc, n).every((v) => v === -2.5), `fill n=${n}`);
     assertCanary(pc, n, "fill");
-
-    const s = 0.3;
-    k.scale(pb, n, s);
-    assert.equal(bits(h.read(pb, n)), bits(b.map((x) => Math.fround(x * Math.fround(s)))), `scale n=${n}`);
-    assertCanary(pb, n, "scale");
   }
-});
-
-test("elementwise: add works in place (out aliases an input)", () => {
-  const r = rng(12);
-  const n = 37, a = r.array(n), b = r.array(n);
-  const pa = h.f32(a), pb = h.f32(b);
-  k.add(pb, pa, pb, n);
-  assert.equal(bits(h.read(pb, n)), bits(a.map((x, i) => Math.fround(x + b[i]))));
 });
 
 // ---------------------------------------------------------------- embedding
