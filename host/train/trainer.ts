@@ -10,7 +10,7 @@ import { StepSlot, stepScalarsLength, type Backend, type JregScalarsSpec, type T
 import { profileInto } from "../analysis/evaluate.ts";
 import { allocateGradScratch, freeAll, type GradScratch } from "../model/activations.ts";
 import type { TokenBatch } from "../model/batch.ts";
-import { jregLayers, jregScalarsSpec, lossDistanceKind, validateJreg, type JregOptions } from "../model/jreg.ts";
+import { DEFAULT_JREG, jregLayers, jregScalarsSpec, lossDistanceKind, validateJreg, type JregOptions } from "../model/jreg.ts";
 import { backward, forward } from "../model/llama.ts";
 import type { LlamaModel } from "../model/model.ts";
 import { allocateWeightSet, joinByName, splitByName, type WeightSet } from "../model/weights.ts";
@@ -46,7 +46,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   beta2: 0.95,
   eps: 1e-8,
   clip: 1.0,
-  jreg: { alpha: 0, distance: "cosine", lastK: 1, normalize: "none" },
+  jreg: DEFAULT_JREG,
 };
 
 export interface StepResult {
