@@ -8,7 +8,7 @@
 // weights and optimizer state untouched.
 import { StepSlot, stepScalarsLength, type Backend, type JregScalarsSpec, type Tensor } from "../backend/backend.ts";
 import { profileInto } from "../analysis/evaluate.ts";
-import { allocateGradScratch, freeAll, type GradScratch } from "../model/activations.ts";
+import { allocateGradScratch, freeAll, type Activations, type GradScratch } from "../model/activations.ts";
 import type { TokenBatch } from "../model/batch.ts";
 import { DEFAULT_JREG, jregLayers, jregScalarsSpec, lossDistanceKind, validateJreg, type JregOptions } from "../model/jreg.ts";
 import { backward, forward } from "../model/llama.ts";
@@ -160,7 +160,7 @@ export class Trainer {
     const be = this.backend;
     const L = model.config.numLayers;
     const s = this.scalars;
-    let a;
+    let a: Activations;
     try {
       a = model.prepare(batch);
     } catch (e) {
