@@ -60,10 +60,11 @@ test("report.html draws every chart from file:// with no console errors and no n
       });
     }, COLORS);
 
-    // Expected series per chart (x included in the legend rows): loss 1 + 2 per run;
+    // Expected series per chart (x included in the legend rows): loss (whole run and
+    // second half) 1 + 2 per run;
     // profiles 1 + 5 snapshots of 6 evaluations (first, 25 %, 50 %, 75 %, last);
     // J 1 + 2 per run + the J = 1 line; early exit 1 + 1 per run.
-    const expected = { loss: [5], "profile-angular": [6, 6], "profile-cosine": [6, 6], jump: [6], "early-exit": [3] };
+    const expected = { loss: [5, 5], "profile-angular": [6, 6], "profile-cosine": [6, 6], jump: [6], "early-exit": [3] };
     assert.equal(charts.map((c) => c.name), Object.keys(expected));
     for (const c of charts) {
       assert.is(c.plots, expected[c.name].length, `${c.name}: uPlot instances`);
@@ -77,7 +78,7 @@ test("report.html draws every chart from file:// with no console errors and no n
       });
     }
     const seriesCounts = await page.evaluate(() => window.jregReport.charts.plots.map((p) => p.series.length));
-    assert.equal(seriesCounts, [5, 6, 6, 6, 6, 6, 3]);
+    assert.equal(seriesCounts, [5, 5, 6, 6, 6, 6, 6, 3]);
 
     // The final table is static HTML with the last evaluation's numbers.
     const rows = await page.$$eval("table.summary tbody tr", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
