@@ -98,4 +98,55 @@ test("report.html draws every chart from file:// with no console errors and no n
   }
 });
 
+test("live updates: new values redraw in place, a new structure rebuilds; hostile names stay text", async () => {
+  const { base } = await writeSyntheticRuns();
+  const report = await bundleReport();
+  const { syntheticConfig, syntheticRecords } = await import("./helpers/report-runs.mjs");
+  const name = `<img src=x onerror="window.pwned=1">`;
+  const runs = [report.runData.runFromRecords(name, syntheticConfig("x", 0), syntheticRecords({ alpha: 0, seed: 3 }))];
+  const file = join(base, "live.html");
+  await writeFile(file, report.html.renderReport(runs, { generatedAt: null }));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    const requests = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForFunction(() => window.jregReport !== undefined);
+    const r = await page.evaluate(() => {
+      const { runs, charts } = window.jregReport;
+      const before = charts.plots;
+      const legendHasName = document.querySelector("[data-chart=loss] .u-legend").textContent.includes("<img");
+      // Training went on only to step 200 of the train points: same series, new values.
+      charts.update([{ ...runs[0], train: runs[0].train.slice(0, 200) }]);
+      const sameInstances = charts.plots.every((p, i) => p === before[i]);
+      const lossPoints = charts.plots[0].data[0].length;
+      // Three evaluations only: the profile's snapshots change, so those charts are rebuilt.
+      charts.update([{ ...runs[0], evals: runs[0].evals.slice(0, 3) }]);
+      const after = charts.plots;
+      const profileSeries = after[2].series.length;
+      const rebuilt = after[2] !== before[2];
+      const lossKept = after[0] === before[0];
+      const uplotsBefore = document.querySelectorAll(".uplot").length;
+      charts.destroy();
+      return { legendHasName, sameInstances, lossPoints, profileSeries, rebuilt, lossKept, uplotsBefore, uplotsAfter: document.querySelectorAll(".uplot").length, pwned: window.pwned };
+    });
+    assert.ok(r.legendHasName, "the name is shown as text in the legend");
+    assert.is(r.pwned, undefined, "no markup from a run name ran");
+    assert.ok(r.sameInstances, "setData in place when only values change");
+    assert.is(r.lossPoints, 202, "steps 1..200 and the evaluations at 250 and 300");
+    assert.ok(r.rebuilt && r.lossKept, "only the charts whose series changed are rebuilt");
+    assert.is(r.profileSeries, 4, "x + snapshots at the first, middle and last of 3 evaluations");
+    assert.is(r.uplotsBefore, 6, "loss ×2, angular, cosine, J, early exit");
+    assert.is(r.uplotsAfter, 0, "destroy removes every chart");
+    assert.equal(errors, []);
+    assert.equal(requests, [pathToFileURL(file).href]);
+  } finally {
+    await browser.close();
+  }
+});
+
 test.run();

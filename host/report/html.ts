@@ -21,8 +21,12 @@ const escapeHtml = (s: string) =>
 /** Text that may sit inside <script>: no "</script" and no "<!--" can end or confuse the element. */
 const escapeScript = (s: string) => s.replace(/<\/(script)/gi, "<\\/$1").replace(/<!--/g, "<\\!--");
 
+/** Significant digits of the numbers in the data block: far finer than a chart's pixels. */
+export const PLOT_DIGITS = 5;
+
 /** JSON for a <script type="application/json"> block: "<" escaped, so no markup can close it. */
-const jsonForScript = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
+const jsonForScript = (v: unknown) =>
+  JSON.stringify(v, (_key, x) => (typeof x === "number" && !Number.isInteger(x) ? Number(x.toPrecision(PLOT_DIGITS)) : x)).replace(/</g, "\\u003c");
 
 function alphaOf(config: unknown): number | undefined {
   const a = (config as { jreg?: { alpha?: unknown } } | null)?.jreg?.alpha;
@@ -107,8 +111,14 @@ export function renderReport(runs: RunData[], opts: RenderOptions = {}): string 
   const title = opts.title ?? "JREG training report";
   const generatedAt = opts.generatedAt === undefined ? new Date() : opts.generatedAt;
   const names = runs.map((r, i) => `${swatch(i)}${escapeHtml(r.name)}`).join(" &nbsp; ");
-  // The page script needs the series only; configs are rendered here as HTML.
-  const data = runs.map((r) => ({ name: r.name, config: null, train: r.train, evals: r.evals }));
+  // The page script needs the plotted series only (configs and tables are HTML
+  // made here), at plotting precision: this keeps long runs' files small.
+  const data = runs.map((r) => ({
+    name: r.name,
+    config: null,
+    train: r.train.map((p) => ({ step: p.step, loss: p.loss, ce: p.ce })),
+    evals: r.evals,
+  }));
   const alphas = runs.map((r) => alphaOf(r.config)).filter((a): a is number => a !== undefined);
   return `<!doctype html>
 <html lang="en">
