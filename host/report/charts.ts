@@ -251,7 +251,7 @@ export function drawJumpStrength(el: HTMLElement, runs: RunData[], opts?: ChartO
     });
     const data = joinTables(tables);
     const reference = (data[0] as number[]).map(() => 1);
-    series.push(lineSeries("J = 1", "#666", { width: 1, dash: [2, 4], value: () => "1" }));
+    series.push(lineSeries("J = 1", "#666", { width: 1, dash: [2, 4], points: { show: false }, value: () => "1" }));
     return [{ title: "Jump strength J = D_L / mean of middle D_l", xLabel: "step", yLabel: "J", xKind: "step", series, data: [...data, reference] as uPlot.AlignedData }];
   }, runs, opts);
 }
