@@ -76,6 +76,19 @@ test("a bad run dir fails before writing: the previous report stays intact", asy
   assert.is(await readFile(out, "utf8"), "previous");
 });
 
+test("an unwritable --out is named; the same run twice gets numbered names", async () => {
+  const out = join(base, "no-such-dir", "r.html");
+  try {
+    await report([dirs[0], "--out", out]);
+    assert.unreachable("should fail");
+  } catch (e) {
+    assert.match(e.message, new RegExp(`^cannot write --out ${out}: `));
+  }
+  const twice = join(await mkdtemp(join(tmpdir(), "jreg-out-")), "twice.html");
+  const { out: text } = await report([dirs[0], dirs[0], "--out", twice]);
+  assert.match(text, /baseline\s+baseline \(2\)/);
+});
+
 test("Deno writes the same report as Node from the same bundle", async () => {
   const dir = await mkdtemp(join(tmpdir(), "jreg-deno-"));
   const nodeOut = join(dir, "node.html");

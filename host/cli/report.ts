@@ -2,11 +2,8 @@
 // runs (charts, final table, configs), written atomically; prints the comparison
 // table too.
 import { UsageError } from "./args.ts";
-import { writeFileAtomic } from "../io/files.ts";
-import { renderReport } from "../report/html.ts";
-import { loadRun } from "../report/load.ts";
-import type { RunData } from "../report/run-data.ts";
 import { comparisonTable } from "../report/table.ts";
+import { writeReport } from "../report/write.ts";
 
 const USAGE = `usage: jreg report RUN_DIR... [--out FILE] [--title TEXT]
   RUN_DIR        a run directory written by "jreg train" (config.json + metrics.jsonl); one or more
@@ -20,16 +17,6 @@ function parentDir(dir: string): string {
   const slash = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
   if (slash < 0) return ".";
   return slash === 0 ? "/" : trimmed.slice(0, slash);
-}
-
-/** Two runs with the same name would share a legend entry: number the repeats. */
-function uniqueNames(runs: RunData[]): RunData[] {
-  const seen = new Map<string, number>();
-  return runs.map((r) => {
-    const n = (seen.get(r.name) ?? 0) + 1;
-    seen.set(r.name, n);
-    return n === 1 ? r : { ...r, name: `${r.name} (${n})` };
-  });
 }
 
 export async function reportCommand(argv: string[]): Promise<number> {
@@ -56,14 +43,16 @@ export async function reportCommand(argv: string[]): Promise<number> {
   if (values.out === "") throw new UsageError("--out must not be empty");
   const out = values.out ?? `${parentDir(dirs[0])}/report.html`;
 
-  const runs = uniqueNames(await Promise.all(dirs.map((d) => loadRun(d))));
-  const html = renderReport(runs, { title: values.title });
+  let written;
   try {
-    await writeFileAtomic(out, html);
+    written = await writeReport(dirs, out, { title: values.title });
   } catch (e) {
-    throw new Error(`cannot write --out ${out}: ${(e as Error).message}`);
+    // Name the flag when the output is at fault; load errors already name their file.
+    const msg = (e as Error).message;
+    throw new Error(msg.startsWith(`cannot write ${out}:`) ? msg.replace("cannot write", "cannot write --out") : msg);
   }
+  const { runs, bytes } = written;
   console.log(comparisonTable(runs));
-  console.log(`\nwrote ${out} (${runs.length} run${runs.length === 1 ? "" : "s"}, ${Math.round(html.length / 1024)} KiB)`);
+  console.log(`\nwrote ${out} (${runs.length} run${runs.length === 1 ? "" : "s"}, ${Math.round(bytes / 1024)} KiB)`);
   return 0;
 }
