@@ -143,28 +143,28 @@ ${earlyExitTable(runs)}
 <section id="loss">
 <h2>Loss curves</h2>
 <p class="note">Thin lines: training CE at each logged step (the training loss is CE + α·R; CE is the part that compares across α). Thick lines with dots: CE on the fixed validation subset at each evaluation.</p>
-<div data-chart="loss" role="img" aria-label="Training and validation cross-entropy per step for every run"></div>
+<div data-chart="loss" role="figure" aria-label="Training and validation cross-entropy per step for every run"></div>
 </section>
 
 <section id="profile">
 <h2>Layer profile D<sub>l</sub> during training</h2>
 <p class="note">D<sub>l</sub> is the mean distance between the hidden states before and after block l (h<sub>l−1</sub> → h<sub>l</sub>, h<sub>L</sub> before the final norm), at the first, 25 %, 50 %, 75 % and last evaluation (light to dark). A final-layer jump shows as a rise at the right end that grows with training. Charts of the same distance share their y axis.</p>
 <h3>Angular distance, arccos(cos)/π</h3>
-<div data-chart="profile-angular" role="img" aria-label="Angular D_l profile per layer at several points in training, per run"></div>
+<div data-chart="profile-angular" role="figure" aria-label="Angular D_l profile per layer at several points in training, per run"></div>
 <h3>Cosine distance, 1 − cos</h3>
-<div data-chart="profile-cosine" role="img" aria-label="Cosine D_l profile per layer at several points in training, per run"></div>
+<div data-chart="profile-cosine" role="figure" aria-label="Cosine D_l profile per layer at several points in training, per run"></div>
 </section>
 
 <section id="jump">
 <h2>Jump strength J over training</h2>
 <p class="note"><strong>J = D<sub>L</sub> / mean<sub>l∈M</sub> D<sub>l</sub></strong>, with the middle layers M = 2…L−1: how far the last block moves the hidden state compared with an average middle block. J &gt; 1 (above the dotted line) means the last transition is larger than a typical middle one, a final-layer jump; JREG (α &gt; 0) pushes J down. Solid: angular distance; dashed: cosine distance.</p>
-<div data-chart="jump" role="img" aria-label="Jump strength J, angular and cosine, per evaluation for every run"></div>
+<div data-chart="jump" role="figure" aria-label="Jump strength J, angular and cosine, per evaluation for every run"></div>
 </section>
 
 <section id="early-exit">
 <h2>Early-exit validation CE per layer</h2>
 <p class="note">The validation CE of lm_head(final_norm(h<sub>l</sub>)) for every layer l at the last evaluation: how much of the prediction each layer already holds. The value at l = L is the model's own validation CE.</p>
-<div data-chart="early-exit" role="img" aria-label="Early-exit validation CE per layer for every run"></div>
+<div data-chart="early-exit" role="figure" aria-label="Early-exit validation CE per layer for every run"></div>
 </section>
 
 <section id="glossary">
