@@ -3,6 +3,7 @@
 // without any file-system or fetch logic for the modules themselves.
 import { build } from "esbuild";
 import { existsSync, rmSync } from "node:fs";
+import { reportAssetsPlugin } from "./report-assets.mjs";
 
 const entryPoints = [
   "host/index.ts",
@@ -27,6 +28,8 @@ await build({
   mainFields: ["module", "main"],
   loader: { ".wasm": "binary" },
   external: ["node:*"],
+  // "jreg:report-assets": the report page's script and CSS as strings (host/report/html.ts).
+  plugins: [reportAssetsPlugin()],
   sourcemap: true,
   logLevel: "warning",
 });
