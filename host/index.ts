@@ -12,6 +12,7 @@ export { BatchError, validateBatch, splitInputsTargets } from "./model/batch.ts"
 export * from "./model/jreg.ts";
 export { Trainer, DEFAULT_TRAIN, TrainConfigError, validateTrainConfig, type TrainConfig, type StepResult } from "./train/trainer.ts";
 export { learningRate, type ScheduleConfig } from "./train/schedule.ts";
+export * from "./train/run-config.ts";
 export { jumpProfile, PROFILE_QUANTILES, HISTOGRAM_BINS, type JumpProfile, type TokenStats } from "./analysis/jump-profile.ts";
 export { CpuReducer } from "./analysis/cpu-reducer.ts";
 export { ThreadPool } from "./backend/wasm/thread-pool.ts";

@@ -86,13 +86,13 @@ test("bad input: clear message, non-zero exit, nothing written", () => {
     [["eval", "--model", fx("tiny-l3"), "--tokens", bad("range.json", "[[1,2,40]]"), "--json"], /out of range/],
     [["eval", "--model", fx("tiny-l3"), "--tokens", bad("trunc.json", "[[1,2,"), "--json"], /JSON/i],
     [["eval", "--model", fx("tiny-l3"), "--tokens", bad("long.json", JSON.stringify([Array.from({ length: 40 }, () => 1)])), "--json"], /maxSeqLen|exceeds|max/i],
-    [["eval", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--jreg-last-k", "9", "--json"], /lastK/],
+    [["eval", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--jreg-last-k", "9", "--json"], /--jreg-last-k must be an integer in \[1, 3\]/],
     [["eval", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--jreg-distance", "euclid"], /--jreg-distance must be one of/],
     [["eval", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--backend", "cuda"], /--backend must be one of/],
     [["eval", "--tokens", fx("tiny-l3", "tokens.json")], /--model is required/],
     [["step", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--lr", "x", "--optimizer", "sgd", "--out", join(dir, "o1")], /--lr must be a number/],
     [["step", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--lr", "0.1", "--optimizer", "lion", "--out", join(dir, "o2")], /--optimizer must be one of/],
-    [["step", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--lr", "0.1", "--optimizer", "sgd", "--beta1", "1.5", "--out", join(dir, "o3")], /beta1/],
+    [["step", "--model", fx("tiny-l3"), "--tokens", fx("tiny-l3", "tokens.json"), "--lr", "0.1", "--optimizer", "sgd", "--beta1", "1.5", "--out", join(dir, "o3")], /--beta1 must be in \[0, 1\), got 1.5/],
     [["frobnicate"], /unknown command/],
   ];
   for (const [args, pattern] of cases) {

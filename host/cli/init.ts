@@ -28,7 +28,7 @@ export const initCommand = defineCommand(
       "and writes the initialized weights as a Hugging Face checkpoint. The vocabulary size is model.vocab_size,\n" +
       "or --vocab-size (no tokenizer is involved); when both are given they must agree.",
     flags: {
-      config: { type: "string", metavar: "FILE.json", defaultText: "none: the defaults below", help: "run config file" },
+      config: { type: "string", metavar: "FILE.json", defaultText: "none (the built-in defaults, listed below)", help: "run config file" },
       set: { type: "repeated", metavar: "KEY=VALUE", help: "override one run-config key (repeatable), e.g. --set model.hidden_size=64" },
       out: { type: "string", required: true, metavar: "DIR", help: "where to write the checkpoint; must not exist or be empty" },
       "vocab-size": { type: "integer", min: 1, metavar: "N", defaultText: "model.vocab_size", help: "vocabulary size" },

@@ -78,7 +78,7 @@ function groupHelp(g: CommandGroup): string {
 function unknownCommand(word: string, candidates: string[], prefix: string): UsageError {
   const guess = closestMatch(word, candidates);
   return new UsageError(
-    `unknown command ${JSON.stringify(word)}` + (guess ? ` (did you mean "jreg ${prefix}${guess}"?)` : `; commands: ${candidates.join(", ")}`),
+    `unknown ${prefix}command ${JSON.stringify(word)}` + (guess ? ` (did you mean "jreg ${prefix}${guess}"?)` : `; commands: ${candidates.join(", ")}`),
   );
 }
 

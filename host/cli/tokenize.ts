@@ -20,7 +20,7 @@ export const tokenizeCommand = defineCommand(
       },
       file: { type: "string", required: true, metavar: "PATH", help: "text to encode (UTF-8; invalid bytes are encoded as bytes)" },
       out: { type: "string", metavar: "PATH", defaultText: "stdout", help: "where to write the JSON array of ids" },
-      "allow-special": { type: "boolean", help: "recognise the tokenizer's special tokens in the text (off: encode them as text)" },
+      "allow-special": { type: "boolean", help: "recognise the tokenizer's special tokens in the text (off: they are encoded as plain text)" },
       pattern: { type: "choice", choices: ["gpt2", "cl100k"], defaultText: "from the file name", help: "pre-tokenizer for a .tiktoken file" },
     },
   },

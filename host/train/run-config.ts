@@ -12,6 +12,7 @@
 // restated here. The defaults are the default `npm start` run (see DEFAULT_RUN_CONFIG).
 import { configFromHF, configToHF } from "../io/hf-config.ts";
 import { fileExists, readText } from "../io/files.ts";
+import { locateJsonError } from "../io/json-error.ts";
 import { PRESETS, type ModelConfig } from "../model/config.ts";
 import { DEFAULT_JREG, validateJreg, type JregOptions } from "../model/jreg.ts";
 import { closestMatch } from "../util/suggest.ts";
@@ -87,7 +88,7 @@ export interface RunConfig {
  * JREG pair fits the 5-minute, 2-core budget. vocab_size follows the tokenizer;
  * max_position_embeddings follows seqLen.
  */
-export const DEFAULT_MODEL: Readonly<HfModelFields> = Object.freeze({
+export const DEFAULT_RUN_MODEL: Readonly<HfModelFields> = Object.freeze({
   hidden_size: 128,
   num_hidden_layers: 6,
   num_attention_heads: 4,
@@ -112,7 +113,7 @@ export const DEFAULT_MODEL: Readonly<HfModelFields> = Object.freeze({
  */
 export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = deepFreeze({
   name: "run",
-  model: { ...DEFAULT_MODEL },
+  model: { ...DEFAULT_RUN_MODEL },
   steps: 240,
   batchSize: 8,
   seqLen: 128,
@@ -160,13 +161,13 @@ const MODEL_FIELDS: Record<keyof HfModelFields, Leaf> = {
   hidden_size: { kind: "integer", min: 1, doc: "width of the residual stream" },
   num_hidden_layers: { kind: "integer", min: 1, doc: "transformer blocks (L)" },
   num_attention_heads: { kind: "integer", min: 1, doc: "query heads" },
-  num_key_value_heads: { kind: "integer", min: 1, doc: "key/value heads (grouped-query attention); default: num_attention_heads" },
+  num_key_value_heads: { kind: "integer", min: 1, doc: "key/value heads (grouped-query attention); divides num_attention_heads" },
   intermediate_size: { kind: "integer", min: 1, doc: "SwiGLU hidden width" },
   rope_theta: { kind: "number", min: 0, minExclusive: true, doc: "RoPE base" },
   rms_norm_eps: { kind: "number", min: 0, max: 1, minExclusive: true, maxExclusive: true, doc: "RMSNorm ε" },
   tie_word_embeddings: { kind: "boolean", doc: "lm_head shares the embedding matrix" },
-  max_position_embeddings: { kind: "integer", min: 1, doc: "longest sequence; default: seqLen" },
-  vocab_size: { kind: "integer", min: 1, doc: "default: the tokenizer's size (a different value is an error)" },
+  max_position_embeddings: { kind: "integer", min: 1, doc: "longest sequence (≥ seqLen)" },
+  vocab_size: { kind: "integer", min: 1, doc: "must equal the tokenizer's size when both are known" },
 };
 
 const SCHEMA: Group = {
@@ -208,7 +209,7 @@ const SCHEMA: Group = {
         evalBatches: { kind: "integer", min: 1, doc: "validation batches per evaluation (a fixed subset)" },
       },
     },
-    out: { kind: "string", doc: "the run directory (default runs/<name>)" },
+    out: { kind: "string", doc: "the run directory" },
     backend: { kind: "choice", choices: ["auto", "wasm", "webgpu"], doc: "auto: WebGPU on a real GPU adapter, else wasm" },
     threads: { kind: "integer", min: 0, doc: "wasm threads; 0 = the engine's default (up to 8)" },
   },
@@ -323,7 +324,7 @@ function overlay(node: Group, base: Record<string, unknown>, src: Record<string,
       if (!isObject(v)) throw new RunConfigError(`${key} must be an object with keys ${Object.keys(child.keys).join(", ")}, got ${describe(v)}`);
       out[k] = overlay(child, base[k] as Record<string, unknown>, v, `${key}.`);
     } else if (child.kind === "model") {
-      // A whole model replaces the default one; fields it leaves out take DEFAULT_MODEL's.
+      // A whole model replaces the default one; fields it leaves out take DEFAULT_RUN_MODEL's.
       out[k] = checkModel(v, key);
     } else {
       checkLeaf(child, key, v);
@@ -336,7 +337,7 @@ function overlay(node: Group, base: Record<string, unknown>, src: Record<string,
 /** Model fields with defaults filled in (vocab_size stays as given, possibly absent). */
 function modelFields(cfg: RunConfig): HfModelFields {
   const given = typeof cfg.model === "string" ? presetFields(cfg.model) : cfg.model;
-  return { ...DEFAULT_MODEL, max_position_embeddings: cfg.seqLen, ...given };
+  return { ...DEFAULT_RUN_MODEL, max_position_embeddings: cfg.seqLen, ...given };
 }
 
 function toModelConfig(fields: HfModelFields, vocabSize: number): ModelConfig {
@@ -386,7 +387,7 @@ function checkWhole(cfg: RunConfig): void {
 /** `--set key=value`: the value is JSON when it parses as JSON, else the text itself. */
 export function parseSet(s: string): { key: string; value: unknown } {
   const eq = s.indexOf("=");
-  if (eq <= 0) throw new RunConfigError(`--set ${s}: expected KEY=VALUE, e.g. --set jreg.alpha=3`);
+  if (eq <= 0) throw new RunConfigError(`expected KEY=VALUE (e.g. jreg.alpha=3), got ${JSON.stringify(s)}`);
   const key = s.slice(0, eq).trim();
   const text = s.slice(eq + 1);
   let value: unknown = text;
@@ -474,13 +475,13 @@ export function resolveRunConfig(file: unknown, sets: readonly string[] = [], op
  * The engine's ModelConfig for a resolved run. vocab_size, when the config
  * leaves it out, is `vocabSize` (the tokenizer's size, or init's --vocab-size);
  * when both are given they must agree. `vocabSource` names the second one in the
- * error, e.g. "the tokenizer (runs/x/tokenizer.json)" or "--vocab-size".
+ * error, e.g. "the vocabulary size of runs/x/tokenizer.json" or "--vocab-size".
  */
-export function resolveModelConfig(cfg: RunConfig, vocabSize: number | undefined, vocabSource = "the tokenizer"): ModelConfig {
+export function resolveModelConfig(cfg: RunConfig, vocabSize: number | undefined, vocabSource = "the tokenizer's vocabulary size"): ModelConfig {
   const fields = modelFields(cfg);
   const given = fields.vocab_size;
   if (given !== undefined && vocabSize !== undefined && given !== vocabSize) {
-    throw new RunConfigError(`model.vocab_size ${given} does not match the vocabulary size ${vocabSize} of ${vocabSource}; leave model.vocab_size out to use ${vocabSource}'s`);
+    throw new RunConfigError(`model.vocab_size ${given} does not match ${vocabSource} = ${vocabSize}; leave model.vocab_size out to use the latter`);
   }
   const size = given ?? vocabSize;
   if (size === undefined) throw new RunConfigError(`the vocabulary size is unknown: set model.vocab_size or give ${vocabSource}`);
@@ -505,17 +506,9 @@ export function parseRunConfigText(text: string, source: string): Record<string,
   try {
     v = JSON.parse(text);
   } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    const lc = /line (\d+) column (\d+)/.exec(msg);
-    let where = "";
-    if (lc) where = `${lc[1]}:${lc[2]}`;
-    else {
-      const offset = pos ? Number(pos[1]) : text.length;
-      const before = text.slice(0, offset).split("\n");
-      where = `${before.length}:${before[before.length - 1]!.length + 1}`;
-    }
-    throw new RunConfigError(`${source}:${where}: invalid JSON (${msg.replace(/\s*\(line \d+ column \d+\)/, "").replace(/ in JSON at position \d+.*$/, "")})`);
+    const at = locateJsonError(text);
+    const where = at ? `:${at.line}:${at.column}` : "";
+    throw new RunConfigError(`${source}${where}: invalid JSON: ${at?.reason ?? (e as Error).message}`);
   }
   if (!isObject(v)) throw new RunConfigError(`${source}: must hold a JSON object of run settings, got ${describe(v)}`);
   return v;
@@ -536,9 +529,10 @@ export function runConfigHelp(): string {
         walk(n, defaults[k] as Record<string, unknown>, `${key}.`);
       } else if (n.kind === "model") {
         rows.push([key, `default: the fields below`, n.doc]);
-        const d = { ...DEFAULT_MODEL } as Record<string, unknown>;
+        const d = { ...DEFAULT_RUN_MODEL } as Record<string, unknown>;
         for (const [f, leaf] of Object.entries(MODEL_FIELDS)) {
-          rows.push([`${key}.${f}`, `${expected(leaf)}; default ${d[f] === undefined ? "(see text)" : formatDefault(d[f])}`, leaf.doc]);
+          const def = f === "max_position_embeddings" ? "seqLen" : f === "vocab_size" ? "the tokenizer's size" : formatDefault(d[f]);
+          rows.push([`${key}.${f}`, `${expected(leaf)}; default ${def}`, leaf.doc]);
         }
       } else {
         const def = key === "out" ? '"runs/<name>"' : formatDefault(defaults[k]);
