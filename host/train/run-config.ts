@@ -180,7 +180,7 @@ const SCHEMA: Group = {
     seqLen: { kind: "integer", min: 1, doc: "tokens per sequence (≤ model max_position_embeddings)" },
     lr: { kind: "number", doc: "peak learning rate (after warm-up)" },
     minLr: { kind: "number", doc: "learning rate at the end of the cosine decay (≤ lr)" },
-    warmupSteps: { kind: "integer", min: 0, doc: "linear warm-up steps (≤ steps)" },
+    warmupSteps: { kind: "integer", min: 0, doc: "linear warm-up steps (a run shorter than this never reaches lr)" },
     weightDecay: { kind: "number", doc: "AdamW decoupled weight decay (matrices and embeddings, never norms)" },
     clip: { kind: "number", doc: "clip the global gradient norm to this; 0 = off" },
     seed: { kind: "integer", min: 0, max: 2 ** 32 - 1, doc: "weight init and data order" },
@@ -370,7 +370,6 @@ function checkWhole(cfg: RunConfig): void {
   if (cfg.seqLen > model.maxSeqLen) {
     throw new RunConfigError(`seqLen ${cfg.seqLen} exceeds the model's max_position_embeddings ${model.maxSeqLen}`);
   }
-  if (cfg.warmupSteps > cfg.steps) throw new RunConfigError(`warmupSteps ${cfg.warmupSteps} exceeds steps ${cfg.steps}`);
   try {
     validateJreg(cfg.jreg, model.numLayers);
     validateTrainConfig(trainConfigFor(cfg), model.numLayers);
