@@ -3,8 +3,9 @@
 import { createEngine } from "../engine.ts";
 import { writeCheckpoint } from "../io/checkpoint.ts";
 import { parameterCount } from "../model/config.ts";
-import { readRunConfigFile, resolveModelConfig, resolveRunConfig, runConfigHelp } from "../train/run-config.ts";
+import { resolveModelConfig, runConfigHelp } from "../train/run-config.ts";
 import { defineCommand } from "./command.ts";
+import { loadRunConfig, RUN_CONFIG_FLAGS } from "./run-config-flags.ts";
 
 /** True when `dir` exists and holds anything (init never writes into such a directory). */
 async function isNonEmptyDirectory(dir: string): Promise<boolean> {
@@ -28,15 +29,13 @@ export const initCommand = defineCommand(
       "and writes the initialized weights as a Hugging Face checkpoint. The vocabulary size is model.vocab_size,\n" +
       "or --vocab-size (no tokenizer is involved); when both are given they must agree.",
     flags: {
-      config: { type: "string", metavar: "FILE.json", defaultText: "none (the built-in defaults, listed below)", help: "run config file" },
-      set: { type: "repeated", metavar: "KEY=VALUE", help: "override one run-config key (repeatable), e.g. --set model.hidden_size=64" },
+      ...RUN_CONFIG_FLAGS,
       out: { type: "string", required: true, metavar: "DIR", help: "where to write the checkpoint; must not exist or be empty" },
       "vocab-size": { type: "integer", min: 1, metavar: "N", defaultText: "model.vocab_size", help: "vocabulary size" },
     },
   },
   async ({ values: v }, { out }) => {
-    const file = v.config === undefined ? undefined : await readRunConfigFile(v.config);
-    const run = resolveRunConfig(file, v.set, { source: v.config });
+    const run = await loadRunConfig(v);
     const config = resolveModelConfig(run, v["vocab-size"], "--vocab-size");
     if (await isNonEmptyDirectory(v.out)) throw new Error(`--out ${v.out} exists and is not empty; nothing was written (init never overwrites)`);
     const engine = await createEngine({ backend: run.backend, threads: run.threads || undefined });
