@@ -14,5 +14,6 @@ export { Trainer, DEFAULT_TRAIN, TrainConfigError, validateTrainConfig, type Tra
 export { learningRate, type ScheduleConfig } from "./train/schedule.ts";
 export { evaluate, earlyExitCe, type Evaluation } from "./analysis/evaluate.ts";
 export { forwardWithHiddenStates } from "./analysis/hidden-states.ts";
+export * from "./train/run-config.ts";
 export { jumpProfile, PROFILE_QUANTILES, HISTOGRAM_BINS, type JumpProfile, type TokenStats } from "./analysis/jump-profile.ts";
 export * from "./tokenizer/index.ts";

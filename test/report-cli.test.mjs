@@ -16,14 +16,9 @@ const DENO = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)
 
 /** Runs the command with console.log captured. */
 async function report(argv) {
-  const log = console.log;
   const lines = [];
-  console.log = (...a) => lines.push(a.join(" "));
-  try {
-    return { code: await cli.reportCommand(argv), out: lines.join("\n") };
-  } finally {
-    console.log = log;
-  }
+  const code = await cli.reportCommand.run(argv, { out: (line) => lines.push(line) });
+  return { code, out: lines.join("\n") };
 }
 
 const withoutDate = (html) => html.replace(/ &nbsp;·&nbsp; generated [^<]*UTC/, "");
@@ -54,7 +49,7 @@ test("--help gives the defaults; usage errors are UsageErrors", async () => {
   assert.match(out, /--out FILE.*default: report\.html beside the first RUN_DIR/s);
   for (const [argv, pattern] of [[[], /at least one RUN_DIR/], [["--bogus", dirs[0]], /bogus/], [[dirs[0], "--out"], /--out/], [[dirs[0], "--out", ""], /--out must not be empty/]]) {
     try {
-      await cli.reportCommand(argv);
+      await cli.reportCommand.run(argv, { out: () => {} });
       assert.unreachable(`${argv.join(" ")} should fail`);
     } catch (e) {
       assert.is(e.name, "UsageError", `${argv.join(" ")}: ${e.message}`);
@@ -95,7 +90,7 @@ test("Deno writes the same report as Node from the same bundle", async () => {
   const denoOut = join(dir, "deno.html");
   await report([...dirs, "--out", nodeOut]);
   const runner = join(outdir, "run-report.mjs");
-  await writeFile(runner, `import { reportCommand } from "./cli.js";\nconst code = await reportCommand(Deno.args);\nDeno.exit(code);\n`);
+  await writeFile(runner, `import { reportCommand } from "./cli.js";\nconst code = await reportCommand.run(Deno.args, { out: (line) => console.log(line) });\nDeno.exit(code);\n`);
   const { stdout } = await promisify(execFile)(DENO, ["run", "-A", "--no-config", runner, ...dirs, "--out", denoOut], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
   assert.match(stdout, /wrote .*deno\.html/);
   assert.is(withoutDate(await readFile(denoOut, "utf8")), withoutDate(await readFile(nodeOut, "utf8")));

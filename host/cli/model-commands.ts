@@ -1,126 +1,145 @@
 // `jreg eval` and `jreg step`: the contract users check the engine against their
 // own PyTorch pipelines with (README "CLI").
 import { evaluate } from "../analysis/evaluate.ts";
-import { createEngine, type BackendName } from "../engine.ts";
+import { createEngine } from "../engine.ts";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.ts";
 import { readText } from "../io/files.ts";
 import { parseTokens } from "../io/tokens-file.ts";
-import type { JregOptions } from "../model/jreg.ts";
-import type { TrainConfig } from "../train/trainer.ts";
-import { choiceFlag, numberFlag, parseFlags, requireString, UsageError, type OptionSpec } from "./args.ts";
+import { DEFAULT_JREG, type JregOptions } from "../model/jreg.ts";
+import { DEFAULT_TRAIN, validateTrainConfig, type TrainConfig } from "../train/trainer.ts";
+import { withFlagNames, type FlagSpecs } from "./args.ts";
+import { defineCommand } from "./command.ts";
 
-const common: OptionSpec = {
-  model: { type: "string" },
-  tokens: { type: "string" },
-  alpha: { type: "string" },
-  "jreg-distance": { type: "string" },
-  "jreg-last-k": { type: "string" },
-  "jreg-normalize": { type: "string" },
-  backend: { type: "string" },
-  threads: { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
+/** The flags both commands share; JREG defaults are the library's (DEFAULT_JREG). */
+const common = {
+  model: { type: "string", required: true, metavar: "DIR", help: "checkpoint directory (config.json + model.safetensors)" },
+  tokens: { type: "string", required: true, metavar: "FILE", help: "JSON [[t0..tT], …]: inputs are [:, :-1], targets [:, 1:]" },
+  alpha: { type: "number", default: DEFAULT_JREG.alpha, metavar: "A", help: "JREG weight α in loss = CE + α·R" },
+  "jreg-distance": { type: "choice", choices: ["cosine", "angular"], default: DEFAULT_JREG.distance, help: "distance R is built from" },
+  "jreg-last-k": { type: "integer", default: DEFAULT_JREG.lastK, metavar: "K", help: "R averages the last K transitions (1 ≤ K ≤ layers)" },
+  "jreg-normalize": { type: "choice", choices: ["none", "middle"], default: DEFAULT_JREG.normalize, help: "middle: R is divided by the middle layers' mean" },
+  backend: { type: "choice", choices: ["auto", "wasm", "webgpu"], default: "auto", help: "auto takes WebGPU only on a real GPU adapter, else wasm" },
+  threads: { type: "integer", min: 1, metavar: "N", defaultText: "the engine's: up to 8", help: "wasm threads, the calling one included" },
+} as const satisfies FlagSpecs;
+
+/** Library field → the flag that sets it, for errors raised below the CLI. */
+const FLAG_OF_FIELD: Record<string, string> = {
+  "jreg.alpha": "--alpha",
+  "jreg.distance": "--jreg-distance",
+  "jreg.lastK": "--jreg-last-k",
+  "jreg.normalize": "--jreg-normalize",
+  "train.optimizer": "--optimizer",
+  optimizer: "--optimizer",
+  "train.lr": "--lr",
+  "train.weightDecay": "--wd",
+  "train.beta1": "--beta1",
+  "train.beta2": "--beta2",
+  "train.eps": "--eps",
+  "train.clip": "--clip",
 };
 
-export const EVAL_HELP = `usage: jreg eval --model DIR --tokens FILE [--alpha A] [--jreg-distance cosine|angular]
-                 [--jreg-last-k K] [--jreg-normalize none|middle] [--backend wasm|webgpu|auto] [--threads N] --json
-Prints {"ce","R","loss","D_angular","D_cosine","J_angular","J_cosine"} for the batch in FILE
-(JSON [[t0..tT], ...]; inputs [:, :-1], targets [:, 1:]); loss = ce + alpha*R.`;
+type CommonValues = {
+  alpha: number;
+  "jreg-distance": JregOptions["distance"];
+  "jreg-last-k": number;
+  "jreg-normalize": JregOptions["normalize"];
+};
 
-export const STEP_HELP = `usage: jreg step --model DIR --tokens FILE --lr X --optimizer sgd|adamw [--alpha A] [jreg options]
-                 [--wd W] [--beta1 B1] [--beta2 B2] [--eps E] [--clip C] --out DIR2
-Does exactly one optimizer step on the batch and writes the updated checkpoint to DIR2.
-Defaults: --wd 0 (AdamW's decay applies to matrices and embeddings, never norms), --beta1 0.9,
---beta2 0.95, --eps 1e-8, --clip 0 (no clipping; C > 0 clips the global gradient norm as
-torch.nn.utils.clip_grad_norm_ does). Prints the step's {loss, ce, jreg, gradNorm, lr} as JSON.`;
-
-function jregOptions(v: Record<string, unknown>): JregOptions {
-  const lastK = numberFlag(v, "jreg-last-k", 1);
-  return {
-    alpha: numberFlag(v, "alpha", 0),
-    distance: choiceFlag(v, "jreg-distance", ["cosine", "angular"] as const, "cosine"),
-    lastK,
-    normalize: choiceFlag(v, "jreg-normalize", ["none", "middle"] as const, "none"),
-  };
+function jregOptions(v: CommonValues): JregOptions {
+  return { alpha: v.alpha, distance: v["jreg-distance"], lastK: v["jreg-last-k"], normalize: v["jreg-normalize"] };
 }
 
-async function loadInputs(v: Record<string, unknown>) {
-  const modelDir = requireString(v, "model");
-  const tokensPath = requireString(v, "tokens");
-  const backend = choiceFlag(v, "backend", ["wasm", "webgpu", "auto"] as const, "auto") as BackendName;
-  const threads = numberFlag(v, "threads");
-  const ckpt = await readCheckpoint(modelDir);
-  const batch = parseTokens(await readText(tokensPath), {
+async function loadInputs(v: { model: string; tokens: string }) {
+  const ckpt = await readCheckpoint(v.model);
+  const batch = parseTokens(await readText(v.tokens), {
     vocabSize: ckpt.config.vocabSize,
     maxSeqLen: ckpt.config.maxSeqLen,
-    source: tokensPath,
+    source: v.tokens,
   });
-  const engine = await createEngine({ backend, threads });
-  return { ckpt, batch, engine };
+  return { ckpt, batch };
 }
 
-export async function evalCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const v = await parseFlags(argv, common);
-  if (v.help) return out(EVAL_HELP), 0;
-  const jreg = jregOptions(v);
-  const { ckpt, batch, engine } = await loadInputs(v);
-  try {
-    const model = engine.loadModel(ckpt);
-    const e = await evaluate(model, batch, jreg);
-    const result = { ce: e.ce, R: e.R, loss: e.loss, D_angular: e.D_angular, D_cosine: e.D_cosine, J_angular: e.J_angular, J_cosine: e.J_cosine };
-    out(v.json ? JSON.stringify(result) : formatEval(result));
-    return 0;
-  } finally {
-    await engine.dispose();
-  }
-}
+export const evalCommand = defineCommand(
+  {
+    name: "eval",
+    summary: "CE, R, loss and the jump profile of a checkpoint on a tokens file",
+    description:
+      'Prints {"ce","R","loss","D_angular","D_cosine","J_angular","J_cosine","early_exit_ce"} for the batch in FILE with --json,\n' +
+      "a table otherwise; loss = ce + α·R.",
+    flags: { ...common, json: { type: "boolean", help: "print one JSON object" } },
+  },
+  async ({ values: v }, { out }) => {
+    const { ckpt, batch } = await loadInputs(v);
+    // Checked against the model's depth before any work, in the user's flag names.
+    const jreg = await withFlagNames(FLAG_OF_FIELD, () => validateTrainConfig({ jreg: jregOptions(v) }, ckpt.config.numLayers).jreg);
+    const engine = await createEngine({ backend: v.backend, threads: v.threads });
+    try {
+      const model = engine.loadModel(ckpt);
+      const e = await evaluate(model, batch, jreg);
+      const result = { ce: e.ce, R: e.R, loss: e.loss, D_angular: e.D_angular, D_cosine: e.D_cosine, J_angular: e.J_angular, J_cosine: e.J_cosine, early_exit_ce: e.early_exit_ce };
+      out(v.json ? JSON.stringify(result) : formatEval(result));
+      return 0;
+    } finally {
+      await engine.dispose();
+    }
+  },
+);
 
-function formatEval(r: { ce: number; R: number; loss: number; D_angular: number[]; D_cosine: number[]; J_angular: number; J_cosine: number }): string {
-  const lines = [`ce ${r.ce.toFixed(6)}  R ${r.R.toFixed(6)}  loss ${r.loss.toFixed(6)}`, "layer  D_angular  D_cosine"];
-  r.D_angular.forEach((d, i) => lines.push(`${String(i + 1).padStart(5)}  ${d.toFixed(6)}   ${r.D_cosine[i]!.toFixed(6)}`));
+function formatEval(r: { ce: number; R: number; loss: number; D_angular: number[]; D_cosine: number[]; J_angular: number; J_cosine: number; early_exit_ce: number[] }): string {
+  const lines = [`ce ${r.ce.toFixed(6)}  R ${r.R.toFixed(6)}  loss ${r.loss.toFixed(6)}`, "layer  D_angular  D_cosine  early-exit CE"];
+  r.D_angular.forEach((d, i) => lines.push(`${String(i + 1).padStart(5)}  ${d.toFixed(6)}   ${r.D_cosine[i]!.toFixed(6)}  ${r.early_exit_ce[i]!.toFixed(6)}`));
   lines.push(`J_angular ${r.J_angular.toFixed(4)}  J_cosine ${r.J_cosine.toFixed(4)}`);
   return lines.join("\n");
 }
 
-export async function stepCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const v = await parseFlags(argv, {
-    ...common,
-    lr: { type: "string" },
-    optimizer: { type: "string" },
-    wd: { type: "string" },
-    beta1: { type: "string" },
-    beta2: { type: "string" },
-    eps: { type: "string" },
-    clip: { type: "string" },
-    out: { type: "string" },
-  });
-  if (v.help) return out(STEP_HELP), 0;
-  const outDir = requireString(v, "out");
-  if (v.lr === undefined) throw new UsageError("--lr is required");
-  if (v.optimizer === undefined) throw new UsageError("--optimizer is required (sgd or adamw)");
-  const train: Partial<TrainConfig> = {
-    optimizer: choiceFlag(v, "optimizer", ["sgd", "adamw"] as const, "adamw"),
-    lr: numberFlag(v, "lr", 0),
-    minLr: 0,
-    warmupSteps: 0,
-    decaySteps: 0,
-    weightDecay: numberFlag(v, "wd", 0),
-    beta1: numberFlag(v, "beta1", 0.9),
-    beta2: numberFlag(v, "beta2", 0.95),
-    eps: numberFlag(v, "eps", 1e-8),
-    clip: numberFlag(v, "clip", 0),
-    jreg: jregOptions(v),
-  };
-  const { ckpt, batch, engine } = await loadInputs(v);
-  try {
-    const model = engine.loadModel(ckpt);
-    const trainer = engine.createTrainer(model, train);
-    const r = await trainer.step(batch);
-    if (r.skipped) throw new Error(`step skipped: ${r.skipped}; nothing was written to ${outDir}`);
-    await writeCheckpoint(outDir, await model.toCheckpoint());
-    out(JSON.stringify({ loss: r.loss, ce: r.ce, jreg: r.jreg, gradNorm: r.gradNorm, lr: r.lr }));
-    return 0;
-  } finally {
-    await engine.dispose();
-  }
-}
+export const stepCommand = defineCommand(
+  {
+    name: "step",
+    summary: "one optimizer step on a tokens file; writes the updated checkpoint",
+    description:
+      "Does exactly one optimizer step on the batch (no warm-up, no schedule: the step uses --lr) and writes the\n" +
+      "updated checkpoint to --out. Prints the step's {loss, ce, jreg, gradNorm, lr} as JSON.\n" +
+      `This is the PyTorch-contract single step, so --wd and --clip default to 0 (plain torch.optim.AdamW / SGD),\n` +
+      `unlike the trainer's defaults for whole runs (weight decay ${DEFAULT_TRAIN.weightDecay}, clip ${DEFAULT_TRAIN.clip}).`,
+    flags: {
+      ...common,
+      lr: { type: "number", required: true, metavar: "X", help: "learning rate" },
+      optimizer: { type: "choice", choices: ["sgd", "adamw"], required: true, help: "the update rule" },
+      wd: { type: "number", default: 0, metavar: "W", help: "AdamW decoupled weight decay on matrices and embeddings, never norms" },
+      beta1: { type: "number", default: DEFAULT_TRAIN.beta1, metavar: "B1", help: "AdamW β1" },
+      beta2: { type: "number", default: DEFAULT_TRAIN.beta2, metavar: "B2", help: "AdamW β2" },
+      eps: { type: "number", default: DEFAULT_TRAIN.eps, metavar: "E", help: "AdamW ε" },
+      clip: { type: "number", default: 0, metavar: "C", help: "C > 0 clips the global gradient norm as torch.nn.utils.clip_grad_norm_; 0 = off" },
+      out: { type: "string", required: true, metavar: "DIR2", help: "where to write the updated checkpoint" },
+    },
+  },
+  async ({ values: v }, { out }) => {
+    const train: Partial<TrainConfig> = {
+      optimizer: v.optimizer,
+      lr: v.lr,
+      minLr: 0,
+      warmupSteps: 0,
+      decaySteps: 0,
+      weightDecay: v.wd,
+      beta1: v.beta1,
+      beta2: v.beta2,
+      eps: v.eps,
+      clip: v.clip,
+      jreg: jregOptions(v),
+    };
+    const { ckpt, batch } = await loadInputs(v);
+    const checked = await withFlagNames(FLAG_OF_FIELD, () => validateTrainConfig(train, ckpt.config.numLayers));
+    const engine = await createEngine({ backend: v.backend, threads: v.threads });
+    try {
+      const model = engine.loadModel(ckpt);
+      const trainer = engine.createTrainer(model, checked);
+      const r = await trainer.step(batch);
+      if (r.skipped) throw new Error(`step skipped: ${r.skipped}; nothing was written to ${v.out}`);
+      await writeCheckpoint(v.out, await model.toCheckpoint());
+      out(JSON.stringify({ loss: r.loss, ce: r.ce, jreg: r.jreg, gradNorm: r.gradNorm, lr: r.lr }));
+      return 0;
+    } finally {
+      await engine.dispose();
+    }
+  },
+);
