@@ -5,7 +5,7 @@ import { createEngine } from "../engine.ts";
 import { PRESETS } from "../model/config.ts";
 import type { TokenBatch } from "../model/batch.ts";
 import type { JumpProfile } from "../analysis/jump-profile.ts";
-import { DEMO_TEXT } from "./demo-text.ts";
+import { DEMO_TEXT } from "../data/demo-text.ts";
 import { numberFlag, parseFlags } from "./args.ts";
 
 export const DEMO_HELP = `usage: jreg demo [--steps N] [--alpha A] [--threads N] [--seed S]
