@@ -6,27 +6,12 @@ import { PRESETS } from "../model/config.ts";
 import type { TokenBatch } from "../model/batch.ts";
 import type { JumpProfile } from "../analysis/jump-profile.ts";
 import { DEMO_TEXT } from "../data/demo-text.ts";
+import { byteBatches } from "../data/byte-batches.ts";
 import { numberFlag, parseFlags } from "./args.ts";
 
 export const DEMO_HELP = `usage: jreg demo [--steps N] [--alpha A] [--threads N] [--seed S]
 Trains the "tiny" preset (byte-level, vocab 256) on built-in text and prints the loss
 and the jump profile. Defaults: --steps 30 --alpha 3.`;
-
-/** Byte-level batches: rows of T+1 consecutive UTF-8 bytes, walking through the text. */
-function* byteBatches(text: string, batch: number, seq: number): Generator<TokenBatch> {
-  const bytes = new TextEncoder().encode(text);
-  const span = seq + 1;
-  let pos = 0;
-  for (;;) {
-    const ids = new Int32Array(batch * span);
-    for (let r = 0; r < batch; r++) {
-      if (pos + span > bytes.length) pos = 0;
-      ids.set(bytes.subarray(pos, pos + span), r * span);
-      pos += seq;
-    }
-    yield { batch, length: span, ids };
-  }
-}
 
 function profileTable(p: JumpProfile): string {
   const rows = p.D_angular.map(

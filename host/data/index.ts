@@ -2,6 +2,7 @@
 export { brownDocuments, brownTaggedDocuments, detokenizeBrown, detokenizeSentence, detokenizeTagged } from "./brown.ts";
 export type { BrownDocument, BrownTaggedDocument, TaggedText, TaggedWord } from "./brown.ts";
 export { DEMO_TEXT } from "./demo-text.ts";
+export { byteBatches } from "./byte-batches.ts";
 export { BUILTIN_CORPORA, CorpusError, loadCorpus, splitTextDocuments } from "./corpus.ts";
 export type { Corpus, CorpusDocument } from "./corpus.ts";
 export { DEFAULT_VALIDATION_FRACTION, splitDocuments, validateSplitOptions, validationCount } from "./split.ts";
