@@ -10,7 +10,7 @@ import { concatDocuments, readShard, SHARD_VERSION, ShardError, writeShard, type
 import { documentsSha256, sha256Hex } from "./hash.ts";
 import { loadTokenizerJson } from "../tokenizer/load-hf.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
-import { fileStorage, joinPath, type Storage } from "../run/storage.ts";
+import { describeStorageError, fileStorage, joinPath, type Storage } from "../run/storage.ts";
 
 export interface PrepareCorpusOptions {
   /** "brown" (default), a .txt file or a directory of .txt files (data/corpus.ts). */
@@ -89,7 +89,11 @@ async function shardFor(
   const ids = tok.tokenizer.encodeBatch(docs.map((d) => d.text));
   const tokens = concatDocuments(ids, tok.eot, vocabSize);
   const header = { documents: docs.length, eot: tok.eot, vocab_size: vocabSize, tokenizer_sha256: tok.sha256 };
-  await storage.mkdir(cacheDir);
+  try {
+    await storage.mkdir(cacheDir);
+  } catch (e) {
+    throw new Error(`could not create the cache directory ${cacheDir}: ${describeStorageError(e)}`);
+  }
   await writeShard(path, header, tokens, storage);
   return { shard: { header: { version: SHARD_VERSION, dtype: tokens instanceof Uint16Array ? "uint16" : "uint32", tokens: tokens.length, ...header }, tokens }, path, hit: false };
 }

@@ -12,7 +12,7 @@
 // the last). The reader checks the magic, every header field and the file size
 // before it reads the tokens, so a truncated, corrupt or endless file is refused
 // with an error that names it instead of being read whole.
-import { fileStorage, type Storage } from "../run/storage.ts";
+import { describeStorageError, fileStorage, type Storage } from "../run/storage.ts";
 
 export const SHARD_MAGIC = "JREGTOK1";
 export const SHARD_VERSION = 1;
@@ -154,7 +154,7 @@ export async function writeShard(
   try {
     await storage.writeAtomic(path, bytes);
   } catch (e) {
-    throw new ShardError(`could not write the shard ${path}: ${(e as Error).message}`);
+    throw new ShardError(`could not write the shard ${path}: ${describeStorageError(e)}`);
   }
 }
 

@@ -13,7 +13,7 @@ import { loadTokenizerJson } from "../tokenizer/load-hf.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { PreTokenizerPattern } from "../tokenizer/pre-tokenizer.ts";
 import { documentsSha256, sha256Hex } from "./hash.ts";
-import { fileStorage, joinPath, type Storage } from "../run/storage.ts";
+import { describeStorageError, fileStorage, joinPath, type Storage } from "../run/storage.ts";
 
 export const TOKENIZER_ALGORITHM_VERSION = "jreg-bpe-1";
 export const DEFAULT_VOCAB_SIZE = 4096;
@@ -99,7 +99,7 @@ export async function trainOrLoadTokenizer(
     await storage.mkdir(cacheDir);
     await storage.writeAtomic(path, json);
   } catch (e) {
-    throw new Error(`could not write the tokenizer cache ${path}: ${(e as Error).message}`);
+    throw new Error(`could not write the tokenizer cache ${path}: ${describeStorageError(e)}`);
   }
   const tokenizer = await loadTokenizerJson(json);
   return { tokenizer, json, sha256: await sha256Hex(json), key, path, cacheHit: false };
