@@ -53,13 +53,20 @@ function splitToken(token: string): { word: string; tag: string } {
   return slash > 0 ? { word: token.slice(0, slash), tag: token.slice(slash + 1) } : { word: token, tag: "" };
 }
 
+/** Text being built: pieces joined at the end (faster than growing one string), with its running length. */
+interface TextBuilder {
+  parts: string[];
+  length: number;
+  words: TaggedWord[] | null;
+}
+
 /**
- * Appends one tagged sentence to `out`. A single `'` opens a quote when no single
- * quote is open in the sentence and closes it otherwise: Brown does not say which
- * it is, and per-sentence alternation is right for the quoted words and phrases it
- * holds (apostrophes are part of their words, e.g. `don't`, `'em`).
+ * Appends one tagged sentence. A single `'` opens a quote when no single quote is
+ * open in the sentence and closes it otherwise: Brown does not say which it is,
+ * and per-sentence alternation is right for the quoted words and phrases it holds
+ * (apostrophes are part of their words, e.g. `don't`, `'em`).
  */
-function appendSentence(tagged: string, out: { text: string; words: TaggedWord[] }): void {
+function appendSentence(tagged: string, out: TextBuilder): void {
   let glueNext = true;
   let singleOpen = false;
   for (const token of tagged.split(/\s+/)) {
@@ -73,36 +80,47 @@ function appendSentence(tagged: string, out: { text: string; words: TaggedWord[]
       singleOpen = !singleOpen;
     }
     const text = word === OPEN_QUOTE || word === CLOSE_QUOTE ? '"' : word;
-    if (!glueNext && !noSpaceBefore) out.text += " ";
-    const start = out.text.length;
-    out.text += text;
-    out.words.push({ word: text, tag, start, end: out.text.length });
+    if (!glueNext && !noSpaceBefore) {
+      out.parts.push(" ");
+      out.length += 1;
+    }
+    out.words?.push({ word: text, tag, start: out.length, end: out.length + text.length });
+    out.parts.push(text);
+    out.length += text.length;
     glueNext = noSpaceAfter;
   }
 }
 
+function detokenizeLines(tagged: string, withWords: boolean): { text: string; words: TaggedWord[] | null } {
+  const out: TextBuilder = { parts: [], length: 0, words: withWords ? [] : null };
+  for (const line of tagged.split("\n")) {
+    if (!/\S/.test(line)) continue;
+    const before = out.length;
+    appendSentence(line, out);
+    if (out.length > before) {
+      out.parts.push("\n");
+      out.length += 1;
+    }
+  }
+  return { text: out.parts.join(""), words: out.words };
+}
+
 /** Turns one tagged sentence into text. */
 export function detokenizeSentence(tagged: string): string {
-  const out = { text: "", words: [] };
+  const out: TextBuilder = { parts: [], length: 0, words: null };
   appendSentence(tagged, out);
-  return out.text;
+  return out.parts.join("");
 }
 
 /** A tagged Brown file as text (one detokenized sentence per line, ending in a newline) plus its words and tags. */
 export function detokenizeTagged(tagged: string): TaggedText {
-  const out = { text: "", words: [] as TaggedWord[] };
-  for (const line of tagged.split("\n")) {
-    if (!/\S/.test(line)) continue;
-    const before = out.text.length;
-    appendSentence(line, out);
-    if (out.text.length > before) out.text += "\n";
-  }
-  return out;
+  const { text, words } = detokenizeLines(tagged, true);
+  return { text, words: words! };
 }
 
 /** Turns a tagged Brown file into text: one detokenized sentence per line. */
 export function detokenizeBrown(tagged: string): string {
-  return detokenizeTagged(tagged).text;
+  return detokenizeLines(tagged, false).text;
 }
 
 type Fs = typeof import("node:fs/promises");
