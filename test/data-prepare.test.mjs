@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FileStorage } from "../dist/run/index.js";
 import { brownDocuments, loadCorpus, prepareCorpus, splitDocuments, splitTextDocuments, tokenizerCacheKey } from "../dist/data/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "jreg-prepare-"));
@@ -135,6 +136,24 @@ test("the end-of-text token: the first special token; a user tokenizer.json must
   writeFileSync(bad, withEot.tokenizerJson.replace(/<\|endoftext\|>/g, "<|other|>"));
   await prepareCorpus({ corpus: corpusDir, tokenizer: { file: bad }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /tok\.json has no special token <\|endoftext\|>/));
   await prepareCorpus({ corpus: corpusDir, tokenizer: { file: join(dir, "absent.json") }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /cannot read .*absent\.json/));
+});
+
+test("a cache that cannot be written gives the path and the cause in plain words", async () => {
+  class FullDisk extends FileStorage {
+    async writeAtomic(path) {
+      throw Object.assign(new Error(`ENOSPC: no space left on device, open '${path}'`), { code: "ENOSPC" });
+    }
+  }
+  const cacheDir = join(dir, "cache-full");
+  await prepareCorpus({ corpus: corpusDir, tokenizer: small, cacheDir, storage: new FullDisk() }).then(() => assert.unreachable(), (e) => {
+    assert.match(e.message, `could not write the tokenizer cache ${cacheDir}/tokenizer-`);
+    assert.match(e.message, "the disk is full (ENOSPC)");
+  });
+  await prepareCorpus({ corpus: corpusDir, tokenizer: small, cacheDir }); // tokenizer now cached
+  rmSync(join(cacheDir, readdirSync(cacheDir).find((n) => n.startsWith("train-"))));
+  await prepareCorpus({ corpus: corpusDir, tokenizer: small, cacheDir, storage: new FullDisk() }).then(() => assert.unreachable(), (e) => {
+    assert.match(e.message, /could not write the shard .*train-[0-9a-f]+\.bin: the disk is full \(ENOSPC\)/);
+  });
 });
 
 test("Brown by default: 4,096 tokens, genre-stratified split, uint16 shards", async () => {

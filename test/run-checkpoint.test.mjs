@@ -5,6 +5,8 @@ import * as assert from "uvu/assert";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { FileStorage, fileStorage, latestCheckpoint, listCheckpoints, pruneCheckpoints, writeCheckpoint } from "../dist/run/index.js";
 
 const root = mkdtempSync(join(tmpdir(), "jreg-ckpt-"));
@@ -200,6 +202,44 @@ test("bad arguments", async () => {
   await writeCheckpoint(fileStorage, run, 1, { "config.json": "{}" }).then(() => assert.unreachable(), (e) => assert.match(e.message, /must include trainer_state\.json/));
   await writeCheckpoint(fileStorage, run, -1, filesFor(1)).then(() => assert.unreachable(), (e) => assert.match(e.message, /step must be an integer/));
   await writeCheckpoint(fileStorage, run, 1, { ...filesFor(1), "../x": "" }).then(() => assert.unreachable(), (e) => assert.match(e.message, /bad file name/));
+});
+
+test("SIGKILL at random moments of a save loop never leaves a partial checkpoint", async () => {
+  const script = join(root, "saver.mjs");
+  const runUrl = JSON.stringify(pathToFileURL(fileURLToPath(new URL("../dist/run/index.js", import.meta.url))).href);
+  writeFileSync(script, `
+import { fileStorage, writeCheckpoint } from ${runUrl};
+const run = process.argv[2];
+const big = new Uint8Array(4 << 20);
+for (let step = 1; ; step++) {
+  big.fill(step & 255);
+  await writeCheckpoint(fileStorage, run, step, {
+    "model.safetensors": big, "config.json": JSON.stringify({ step }), "trainer_state.json": JSON.stringify({ step }),
+  }, { keepCheckpoints: 2 });
+  if (step === 1) process.stdout.write("first\\n");
+}
+`);
+  let kills = 0;
+  for (let i = 0; i < 6; i++) {
+    const run = newRun();
+    const child = spawn(process.execPath, [script, run], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 200));
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    kills++;
+    const latest = await latestCheckpoint(fileStorage, run);
+    assert.ok(latest, "the first checkpoint survived");
+    for (const c of await listCheckpoints(fileStorage, run)) {
+      const step = JSON.parse(readFileSync(join(c.path, "trainer_state.json"), "utf8")).step;
+      assert.is(step, c.step);
+      const weights = readFileSync(join(c.path, "model.safetensors"));
+      assert.is(weights.length, 4 << 20, `checkpoint-${c.step} weights complete`);
+      assert.ok(weights.every((b) => b === (c.step & 255)), `checkpoint-${c.step} weights are its own`);
+    }
+    assert.equal(readdirSync(run).filter((n) => n.startsWith(".")), [], "leftovers cleaned");
+  }
+  assert.is(kills, 6);
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
