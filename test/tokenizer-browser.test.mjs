@@ -7,7 +7,7 @@ import { writeFile, rm, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { brownDocuments } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 import { chromiumAvailable, launchChromium, serveRepo } from "./helpers/browser.mjs";
 import { adversarialStrings, ourTokenizer } from "./tokenizer-reference.mjs";
 

@@ -2,7 +2,7 @@
 // on adversarial inputs; decode(encode(s)) === s for every valid input.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { brownDocuments } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 import { adversarialStrings, firstDifference, ourTokenizer, referenceTokenizer } from "./tokenizer-reference.mjs";
 
 const brownText = (await brownDocuments()).map((d) => d.text).join("\n");

@@ -6,9 +6,10 @@ import { mkdtemp, writeFile, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  BYTE_TO_CHAR, brownDocuments, bytesToByteLevel, loadGpt2Files, loadTiktokenRanks, loadTokenizerFile,
+  BYTE_TO_CHAR, bytesToByteLevel, loadGpt2Files, loadTiktokenRanks, loadTokenizerFile,
   loadTokenizerJson, parseJsTiktokenRanks, preTokenizerJson,
 } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 import { LONG_INPUTS, ENCODINGS, adversarialStrings, firstDifference, referenceIds } from "./tokenizer-reference.mjs";
 
 const docs = await brownDocuments();

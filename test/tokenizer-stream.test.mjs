@@ -1,7 +1,7 @@
 // Streaming encode: any chunking of the input gives the ids of the whole text.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { brownDocuments } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 import { ourTokenizer, adversarialStrings } from "./tokenizer-reference.mjs";
 
 const docs = await brownDocuments();

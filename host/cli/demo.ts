@@ -5,7 +5,8 @@ import { createEngine } from "../engine.ts";
 import { PRESETS } from "../model/config.ts";
 import type { TokenBatch } from "../model/batch.ts";
 import type { JumpProfile } from "../analysis/jump-profile.ts";
-import { DEMO_TEXT } from "./demo-text.ts";
+import { DEMO_TEXT } from "../data/demo-text.ts";
+import { byteBatches } from "../data/byte-batches.ts";
 import { withFlagNames } from "./args.ts";
 import { defineCommand } from "./command.ts";
 
@@ -14,22 +15,6 @@ const MIN_LR = 3e-4;
 const WARMUP = 5;
 const BATCH = 8;
 const SEQ = 64;
-
-/** Byte-level batches: rows of T+1 consecutive UTF-8 bytes, walking through the text. */
-function* byteBatches(text: string, batch: number, seq: number): Generator<TokenBatch> {
-  const bytes = new TextEncoder().encode(text);
-  const span = seq + 1;
-  let pos = 0;
-  for (;;) {
-    const ids = new Int32Array(batch * span);
-    for (let r = 0; r < batch; r++) {
-      if (pos + span > bytes.length) pos = 0;
-      ids.set(bytes.subarray(pos, pos + span), r * span);
-      pos += seq;
-    }
-    yield { batch, length: span, ids };
-  }
-}
 
 function profileTable(p: JumpProfile): string {
   const rows = p.D_angular.map(

@@ -12,6 +12,5 @@ export { parseGpt2Files, loadGpt2Files } from "./load-gpt2.ts";
 export { parseTiktokenRanks, loadTiktokenRanks, parseJsTiktokenRanks } from "./load-tiktoken.ts";
 export type { TiktokenOptions } from "./load-tiktoken.ts";
 export { loadTokenizerFile } from "./load-file.ts";
-export { brownDocuments, detokenizeBrown } from "./brown.ts";
 export * from "./train.ts";
 export * from "./save.ts";
