@@ -321,10 +321,13 @@ function dot1(x: usize, r: usize, hd: i32): f32 {
   return s;
 }
 
+// The max of v's lanes in every lane. f32x4.pmax is one maxps; a scalar Mathf.max
+// compiles to compare-and-branch code that mispredicts on random scores.
 // @ts-ignore: decorator
 @inline
-function maxLanes(v: v128): f32 {
-  return Mathf.max(Mathf.max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), Mathf.max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+function maxAllLanes(v: v128): v128 {
+  v = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.pmax(v, v128.shuffle<f32>(v, v, 1, 0, 3, 2));
 }
 
 // @ts-ignore: decorator
@@ -333,9 +336,8 @@ function sumLanes(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
-/** o ← o·alpha + p_0·v_0 + p_1·v_1 + p_2·v_2 + p_3·v_3 (in that order), rows v_m `stride` bytes apart. */
-function accumulate4(o: usize, alpha: f32, p: v128, v0: usize, stride: usize, hd: i32): void {
-  const va = f32x4.splat(alpha);
+/** o ← o·alpha + p_0·v_0 + p_1·v_1 + p_2·v_2 + p_3·v_3 (in that order; alpha splat), rows v_m `stride` bytes apart. */
+function accumulate4(o: usize, alpha: v128, p: v128, v0: usize, stride: usize, hd: i32): void {
   const p0 = v128.shuffle<f32>(p, p, 0, 0, 0, 0);
   const p1 = v128.shuffle<f32>(p, p, 1, 1, 1, 1);
   const p2 = v128.shuffle<f32>(p, p, 2, 2, 2, 2);
@@ -344,7 +346,7 @@ function accumulate4(o: usize, alpha: f32, p: v128, v0: usize, stride: usize, hd
   const hd4 = hd & ~3;
   for (let c = 0; c < hd4; c += 4) {
     const off = (<usize>c) << 2;
-    let a = f32x4.mul(v128.load(o + off), va);
+    let a = f32x4.mul(v128.load(o + off), alpha);
     a = f32x4.add(a, f32x4.mul(p0, v128.load(v0 + off)));
     a = f32x4.add(a, f32x4.mul(p1, v128.load(v1 + off)));
     a = f32x4.add(a, f32x4.mul(p2, v128.load(v2 + off)));
@@ -352,10 +354,11 @@ function accumulate4(o: usize, alpha: f32, p: v128, v0: usize, stride: usize, hd
     v128.store(o + off, a);
   }
   if (hd4 < hd) {
+    const al = f32x4.extract_lane(alpha, 0);
     const s0 = f32x4.extract_lane(p, 0), s1 = f32x4.extract_lane(p, 1), s2 = f32x4.extract_lane(p, 2), s3 = f32x4.extract_lane(p, 3);
     for (let c = hd4; c < hd; c++) {
       const off = (<usize>c) << 2;
-      let a = load<f32>(o + off) * alpha;
+      let a = load<f32>(o + off) * al;
       a += s0 * load<f32>(v0 + off);
       a += s1 * load<f32>(v1 + off);
       a += s2 * load<f32>(v2 + off);
@@ -366,9 +369,9 @@ function accumulate4(o: usize, alpha: f32, p: v128, v0: usize, stride: usize, hd
 }
 
 /** accumulate4 for two output rows from the same four v rows (each v load serves both); same bits per row. */
-function accumulatePair4(oa: usize, ob: usize, alphaA: f32, alphaB: f32, pa: v128, pb: v128, v0: usize, stride: usize, hd: i32): void {
-  const vaa = f32x4.splat(alphaA);
-  const vab = f32x4.splat(alphaB);
+// rescale = false skips the ·alpha when both alphas are exactly 1 (neither running
+// max moved, the common case): x·1 = x, so the bits are the same either way.
+function accumulatePair4(oa: usize, ob: usize, alphaA: v128, alphaB: v128, pa: v128, pb: v128, v0: usize, stride: usize, hd: i32, rescale: bool): void {
   const a0 = v128.shuffle<f32>(pa, pa, 0, 0, 0, 0);
   const a1 = v128.shuffle<f32>(pa, pa, 1, 1, 1, 1);
   const a2 = v128.shuffle<f32>(pa, pa, 2, 2, 2, 2);
@@ -381,8 +384,12 @@ function accumulatePair4(oa: usize, ob: usize, alphaA: f32, alphaB: f32, pa: v12
   const hd4 = hd & ~3;
   for (let c = 0; c < hd4; c += 4) {
     const off = (<usize>c) << 2;
-    let x = f32x4.mul(v128.load(oa + off), vaa);
-    let y = f32x4.mul(v128.load(ob + off), vab);
+    let x = v128.load(oa + off);
+    let y = v128.load(ob + off);
+    if (rescale) {
+      x = f32x4.mul(x, alphaA);
+      y = f32x4.mul(y, alphaB);
+    }
     let w = v128.load(v0 + off);
     x = f32x4.add(x, f32x4.mul(a0, w));
     y = f32x4.add(y, f32x4.mul(b0, w));
@@ -406,48 +413,53 @@ function accumulatePair4(oa: usize, ob: usize, alphaA: f32, alphaB: f32, pa: v12
   }
 }
 
+// Lane 0 only: adds a single key's p to lane 0 of the running sums.
+const LANE0 = memory.data<f32>([1, 0, 0, 0], 16);
+
 /**
- * Continues one query row's online softmax from key j0 (running max m, sum l,
- * out row o already holding Σ so far, in the running scale) to its last key
- * n − 1, then normalises o and returns the row's lse.
+ * Continues one query row's online softmax from key j0 to its last key n − 1 and
+ * returns the row's lse, normalising the out row o. State: mv, the running max in
+ * every lane; lv, the running sum (scaled to mv) split over four lanes; o, Σ p·v
+ * so far in the same scale. Blocks of 4 keys, then single keys.
  */
-function finishRow(q: usize, o: usize, kBase: usize, vBase: usize, stride: usize, j0: i32, n: i32, hd: i32, scale: f32, m: f32, l: f32): f32 {
+function finishRow(q: usize, o: usize, kBase: usize, vBase: usize, stride: usize, j0: i32, n: i32, hd: i32, scale: f32, mv: v128, lv: v128): f32 {
   const vs = f32x4.splat(scale);
   const n4 = n & ~3;
   let j = j0;
   for (; j < n4; j += 4) {
     const off = (<usize>j) * stride;
     const s = f32x4.mul(dots4(q, kBase + off, stride, hd), vs);
-    const mNew = Mathf.max(m, maxLanes(s));
-    const alpha = exp1(m - mNew);
-    const p = exp4(f32x4.sub(s, f32x4.splat(mNew)));
-    l = l * alpha + sumLanes(p);
+    const mNew = f32x4.pmax(mv, maxAllLanes(s));
+    const alpha = exp4(f32x4.sub(mv, mNew));
+    const p = exp4(f32x4.sub(s, mNew));
+    lv = f32x4.add(f32x4.mul(lv, alpha), p);
     accumulate4(o, alpha, p, vBase + off, stride, hd);
-    m = mNew;
+    mv = mNew;
   }
+  const hd4 = hd & ~3;
+  const lane0 = v128.load(LANE0);
   for (; j < n; j++) {
     const off = (<usize>j) * stride;
-    const s = dot1(q, kBase + off, hd) * scale;
-    const mNew = Mathf.max(m, s);
-    const alpha = exp1(m - mNew);
-    const p = exp1(s - mNew);
-    l = l * alpha + p;
+    const s = f32x4.splat(dot1(q, kBase + off, hd) * scale);
+    const mNew = f32x4.pmax(mv, s);
+    const alpha = exp4(f32x4.sub(mv, mNew));
+    const p = exp4(f32x4.sub(s, mNew));
+    lv = f32x4.add(f32x4.mul(lv, alpha), f32x4.mul(p, lane0));
     const v = vBase + off;
-    const va = f32x4.splat(alpha), vp = f32x4.splat(p);
-    const hd4 = hd & ~3;
     for (let c = 0; c < hd4; c += 4) {
       const co = (<usize>c) << 2;
-      v128.store(o + co, f32x4.add(f32x4.mul(v128.load(o + co), va), f32x4.mul(vp, v128.load(v + co))));
+      v128.store(o + co, f32x4.add(f32x4.mul(v128.load(o + co), alpha), f32x4.mul(p, v128.load(v + co))));
     }
+    const al = f32x4.extract_lane(alpha, 0), pl = f32x4.extract_lane(p, 0);
     for (let c = hd4; c < hd; c++) {
       const co = (<usize>c) << 2;
-      store<f32>(o + co, load<f32>(o + co) * alpha + p * load<f32>(v + co));
+      store<f32>(o + co, load<f32>(o + co) * al + pl * load<f32>(v + co));
     }
-    m = mNew;
+    mv = mNew;
   }
+  const l = sumLanes(lv);
   const inv: f32 = <f32>1.0 / l;
   const vinv = f32x4.splat(inv);
-  const hd4 = hd & ~3;
   for (let c = 0; c < hd4; c += 4) {
     const co = (<usize>c) << 2;
     v128.store(o + co, f32x4.mul(v128.load(o + co), vinv));
@@ -456,7 +468,7 @@ function finishRow(q: usize, o: usize, kBase: usize, vBase: usize, stride: usize
     const co = (<usize>c) << 2;
     store<f32>(o + co, load<f32>(o + co) * inv);
   }
-  return m + Mathf.log(l);
+  return f32x4.extract_lane(mv, 0) + Mathf.log(l);
 }
 
 /**
@@ -470,7 +482,7 @@ function forwardPair(qa: usize, qb: usize, oa: usize, ob: usize, kBase: usize, v
   const vs = f32x4.splat(scale);
   const hd4 = hd & ~3;
   const shared = na & ~3;
-  let ma: f32 = -Infinity, mb: f32 = -Infinity, la: f32 = 0, lb: f32 = 0;
+  let ma = f32x4.splat(-Infinity), mb = f32x4.splat(-Infinity), la = f32x4.splat(0), lb = f32x4.splat(0);
   for (let j = 0; j < shared; j += 4) {
     const r0 = kBase + (<usize>j) * stride;
     const r1 = r0 + stride;
@@ -478,7 +490,71 @@ function forwardPair(qa: usize, qb: usize, oa: usize, ob: usize, kBase: usize, v
     const r3 = r2 + stride;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-    for (let c = 0; c < hd4; c += 4) {
+    // 16 columns per pass with immediate load offsets (one address computation per
+    // row instead of one per load); same per-lane order as the 4-column loop.
+    const hd16 = hd & ~15;
+    for (let c = 0; c < hd16; c += 16) {
+      const off = (<usize>c) << 2;
+      const pa = qa + off, pb = qb + off, p0 = r0 + off, p1 = r1 + off, p2 = r2 + off, p3 = r3 + off;
+      let x0: v128, x1: v128, kr: v128;
+      x0 = v128.load(pa, 0);
+      x1 = v128.load(pb, 0);
+      kr = v128.load(p0, 0);
+      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
+      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
+      kr = v128.load(p1, 0);
+      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
+      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
+      kr = v128.load(p2, 0);
+      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
+      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
+      kr = v128.load(p3, 0);
+      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
+      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
+      x0 = v128.load(pa, 16);
+      x1 = v128.load(pb, 16);
+      kr = v128.load(p0, 16);
+      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
+      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
+      kr = v128.load(p1, 16);
+      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
+      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
+      kr = v128.load(p2, 16);
+      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
+      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
+      kr = v128.load(p3, 16);
+      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
+      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
+      x0 = v128.load(pa, 32);
+      x1 = v128.load(pb, 32);
+      kr = v128.load(p0, 32);
+      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
+      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
+      kr = v128.load(p1, 32);
+      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
+      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
+      kr = v128.load(p2, 32);
+      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
+      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
+      kr = v128.load(p3, 32);
+      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
+      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
+      x0 = v128.load(pa, 48);
+      x1 = v128.load(pb, 48);
+      kr = v128.load(p0, 48);
+      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
+      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
+      kr = v128.load(p1, 48);
+      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
+      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
+      kr = v128.load(p2, 48);
+      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
+      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
+      kr = v128.load(p3, 48);
+      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
+      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
+    }
+    for (let c = hd16; c < hd4; c += 4) {
       const off = (<usize>c) << 2;
       const x0 = v128.load(qa + off);
       const x1 = v128.load(qb + off);
@@ -497,17 +573,25 @@ function forwardPair(qa: usize, qb: usize, oa: usize, ob: usize, kBase: usize, v
     }
     const sa = f32x4.mul(addTail4(sumLanes4(a0, a1, a2, a3), qa, r0, stride, hd), vs);
     const sb = f32x4.mul(addTail4(sumLanes4(b0, b1, b2, b3), qb, r0, stride, hd), vs);
-    const mA = Mathf.max(ma, maxLanes(sa));
-    const mB = Mathf.max(mb, maxLanes(sb));
-    // both rescale factors from one exp4 (lanes are independent: bits as exp1)
-    const alphas = exp4(f32x4.replace_lane(f32x4.splat(ma - mA), 1, mb - mB));
-    const alphaA = f32x4.extract_lane(alphas, 0);
-    const alphaB = f32x4.extract_lane(alphas, 1);
-    const pa = exp4(f32x4.sub(sa, f32x4.splat(mA)));
-    const pb = exp4(f32x4.sub(sb, f32x4.splat(mB)));
-    la = la * alphaA + sumLanes(pa);
-    lb = lb * alphaB + sumLanes(pb);
-    accumulatePair4(oa, ob, alphaA, alphaB, pa, pb, vBase + (<usize>j) * stride, stride, hd);
+    const mA = f32x4.pmax(ma, maxAllLanes(sa));
+    const mB = f32x4.pmax(mb, maxAllLanes(sb));
+    const pa = exp4(f32x4.sub(sa, mA));
+    const pb = exp4(f32x4.sub(sb, mB));
+    // When neither max moved both alphas are exp(0) = 1 exactly, and skipping the
+    // rescale gives the same bits; after the first blocks that is the usual case.
+    const moved = v128.any_true(v128.or(f32x4.ne(mA, ma), f32x4.ne(mB, mb)));
+    let alphaA = f32x4.splat(1), alphaB = f32x4.splat(1);
+    if (moved) {
+      // both rescale factors from one exp4 (lanes are independent: bits as finishRow's)
+      const alphas = exp4(v128.shuffle<f32>(f32x4.sub(ma, mA), f32x4.sub(mb, mB), 0, 1, 4, 5));
+      alphaA = v128.shuffle<f32>(alphas, alphas, 0, 0, 0, 0);
+      alphaB = v128.shuffle<f32>(alphas, alphas, 2, 2, 2, 2);
+      la = f32x4.mul(la, alphaA);
+      lb = f32x4.mul(lb, alphaB);
+    }
+    la = f32x4.add(la, pa);
+    lb = f32x4.add(lb, pb);
+    accumulatePair4(oa, ob, alphaA, alphaB, pa, pb, vBase + (<usize>j) * stride, stride, hd, moved);
     ma = mA;
     mb = mB;
   }
@@ -541,7 +625,7 @@ export function attentionForward(out: usize, lse: usize, q: usize, k: usize, v: 
     if (r < rows) {
       const off = rowOffset(r, bi, g, G, t, heads, hd);
       memory.fill(out + off, 0, (<usize>hd) << 2);
-      store<f32>(lse + lseOffset(r, bi, g, G, t, heads), finishRow(q + off, out + off, kBase, vBase, kStride, 0, r / G + 1, hd, scale, -Infinity, 0));
+      store<f32>(lse + lseOffset(r, bi, g, G, t, heads), finishRow(q + off, out + off, kBase, vBase, kStride, 0, r / G + 1, hd, scale, f32x4.splat(-Infinity), f32x4.splat(0)));
     }
   }
 }
