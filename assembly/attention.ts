@@ -490,71 +490,9 @@ function forwardPair(qa: usize, qb: usize, oa: usize, ob: usize, kBase: usize, v
     const r3 = r2 + stride;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-    // 16 columns per pass with immediate load offsets (one address computation per
-    // row instead of one per load); same per-lane order as the 4-column loop.
-    const hd16 = hd & ~15;
-    for (let c = 0; c < hd16; c += 16) {
-      const off = (<usize>c) << 2;
-      const pa = qa + off, pb = qb + off, p0 = r0 + off, p1 = r1 + off, p2 = r2 + off, p3 = r3 + off;
-      let x0: v128, x1: v128, kr: v128;
-      x0 = v128.load(pa, 0);
-      x1 = v128.load(pb, 0);
-      kr = v128.load(p0, 0);
-      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
-      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
-      kr = v128.load(p1, 0);
-      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
-      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
-      kr = v128.load(p2, 0);
-      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
-      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
-      kr = v128.load(p3, 0);
-      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
-      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
-      x0 = v128.load(pa, 16);
-      x1 = v128.load(pb, 16);
-      kr = v128.load(p0, 16);
-      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
-      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
-      kr = v128.load(p1, 16);
-      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
-      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
-      kr = v128.load(p2, 16);
-      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
-      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
-      kr = v128.load(p3, 16);
-      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
-      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
-      x0 = v128.load(pa, 32);
-      x1 = v128.load(pb, 32);
-      kr = v128.load(p0, 32);
-      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
-      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
-      kr = v128.load(p1, 32);
-      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
-      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
-      kr = v128.load(p2, 32);
-      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
-      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
-      kr = v128.load(p3, 32);
-      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
-      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
-      x0 = v128.load(pa, 48);
-      x1 = v128.load(pb, 48);
-      kr = v128.load(p0, 48);
-      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
-      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
-      kr = v128.load(p1, 48);
-      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
-      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
-      kr = v128.load(p2, 48);
-      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
-      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
-      kr = v128.load(p3, 48);
-      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
-      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
-    }
-    for (let c = hd16; c < hd4; c += 4) {
+    // A plain 4-column loop: unrolled by hand (immediate offsets) TurboFan hoisted
+    // the loads and spilled accumulators, which was slower.
+    for (let c = 0; c < hd4; c += 4) {
       const off = (<usize>c) << 2;
       const x0 = v128.load(qa + off);
       const x1 = v128.load(qb + off);
