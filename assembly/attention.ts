@@ -369,9 +369,27 @@ function accumulate4(o: usize, alpha: v128, p: v128, v0: usize, stride: usize, h
 }
 
 /** accumulate4 for two output rows from the same four v rows (each v load serves both); same bits per row. */
-// rescale = false skips the ·alpha when both alphas are exactly 1 (neither running
-// max moved, the common case): x·1 = x, so the bits are the same either way.
-function accumulatePair4(oa: usize, ob: usize, alphaA: v128, alphaB: v128, pa: v128, pb: v128, v0: usize, stride: usize, hd: i32, rescale: bool): void {
+/** o ← o·alpha over hd floats (alpha splat): the rescale of a running output row. */
+function scaleRow(o: usize, alpha: v128, hd: i32): void {
+  const hd4 = hd & ~3;
+  for (let c = 0; c < hd4; c += 4) {
+    const off = (<usize>c) << 2;
+    v128.store(o + off, f32x4.mul(v128.load(o + off), alpha));
+  }
+  const al = f32x4.extract_lane(alpha, 0);
+  for (let c = hd4; c < hd; c++) {
+    const off = (<usize>c) << 2;
+    store<f32>(o + off, load<f32>(o + off) * al);
+  }
+}
+
+/**
+ * oa ← oa + Σ_m pa_m·v_m and ob ← ob + Σ_m pb_m·v_m (m = 0..3, in that order), each v
+ * load serving both rows. With a preceding scaleRow this is accumulate4's
+ * arithmetic exactly. Keeping the rescale out of this loop leaves the eight
+ * broadcast p values in registers (with it, V8 spilled some).
+ */
+function accumulatePair4(oa: usize, ob: usize, pa: v128, pb: v128, v0: usize, stride: usize, hd: i32): void {
   const a0 = v128.shuffle<f32>(pa, pa, 0, 0, 0, 0);
   const a1 = v128.shuffle<f32>(pa, pa, 1, 1, 1, 1);
   const a2 = v128.shuffle<f32>(pa, pa, 2, 2, 2, 2);
@@ -386,10 +404,6 @@ function accumulatePair4(oa: usize, ob: usize, alphaA: v128, alphaB: v128, pa: v
     const off = (<usize>c) << 2;
     let x = v128.load(oa + off);
     let y = v128.load(ob + off);
-    if (rescale) {
-      x = f32x4.mul(x, alphaA);
-      y = f32x4.mul(y, alphaB);
-    }
     let w = v128.load(v0 + off);
     x = f32x4.add(x, f32x4.mul(a0, w));
     y = f32x4.add(y, f32x4.mul(b0, w));
@@ -406,10 +420,11 @@ function accumulatePair4(oa: usize, ob: usize, alphaA: v128, alphaB: v128, pa: v
     v128.store(ob + off, y);
   }
   if (hd4 < hd) {
-    // the single-row scalar tail, same arithmetic per element
+    // the single-row scalar tail (alpha 1: already applied), same arithmetic per element
     const off = (<usize>hd4) << 2;
-    accumulate4(oa + off, alphaA, pa, v0 + off, stride, hd - hd4);
-    accumulate4(ob + off, alphaB, pb, v0 + off, stride, hd - hd4);
+    const one = f32x4.splat(1);
+    accumulate4(oa + off, one, pa, v0 + off, stride, hd - hd4);
+    accumulate4(ob + off, one, pb, v0 + off, stride, hd - hd4);
   }
 }
 
@@ -518,18 +533,19 @@ function forwardPair(qa: usize, qb: usize, oa: usize, ob: usize, kBase: usize, v
     // When neither max moved both alphas are exp(0) = 1 exactly, and skipping the
     // rescale gives the same bits; after the first blocks that is the usual case.
     const moved = v128.any_true(v128.or(f32x4.ne(mA, ma), f32x4.ne(mB, mb)));
-    let alphaA = f32x4.splat(1), alphaB = f32x4.splat(1);
     if (moved) {
       // both rescale factors from one exp4 (lanes are independent: bits as finishRow's)
       const alphas = exp4(v128.shuffle<f32>(f32x4.sub(ma, mA), f32x4.sub(mb, mB), 0, 1, 4, 5));
-      alphaA = v128.shuffle<f32>(alphas, alphas, 0, 0, 0, 0);
-      alphaB = v128.shuffle<f32>(alphas, alphas, 2, 2, 2, 2);
+      const alphaA = v128.shuffle<f32>(alphas, alphas, 0, 0, 0, 0);
+      const alphaB = v128.shuffle<f32>(alphas, alphas, 2, 2, 2, 2);
       la = f32x4.mul(la, alphaA);
       lb = f32x4.mul(lb, alphaB);
+      scaleRow(oa, alphaA, hd);
+      scaleRow(ob, alphaB, hd);
     }
     la = f32x4.add(la, pa);
     lb = f32x4.add(lb, pb);
-    accumulatePair4(oa, ob, alphaA, alphaB, pa, pb, vBase + (<usize>j) * stride, stride, hd, moved);
+    accumulatePair4(oa, ob, pa, pb, vBase + (<usize>j) * stride, stride, hd);
     ma = mA;
     mb = mB;
   }
