@@ -58,6 +58,17 @@ function roundUp16(x: i32): i32 {
 }
 
 /**
+ * Floats between score rows in the chunk buffers: t rounded up to a panel, plus
+ * one panel so rows are not 2^k bytes apart (at t = 256 the 32 rows of a
+ * column read by the dk/dv products would otherwise share a few L1 sets).
+ */
+// @ts-ignore: decorator
+@inline
+function scoreRowFloats(t: i32): i32 {
+  return roundUp16(t) + PANEL;
+}
+
+/**
  * Scratch bytes one unit needs (see the header). groupSize is accepted so that
  * callers size scratch from the unit's full shape; the size does not depend on it.
  */
@@ -66,7 +77,7 @@ export function attentionScratchBytes(t: i32, hd: i32, groupSize: i32): usize {
   const hP = <usize>roundUp16(hd);
   const R = <usize>CHUNK_ROWS;
   // kT and vT key panels, k or v row panels, two score row buffers, two packed chunks, a sink.
-  return ((2 * tP * <usize>hd) + hP * tP + 2 * R * tP + 2 * hP * R + <usize>PANEL) << 2;
+  return ((2 * tP * <usize>hd) + hP * tP + 2 * R * <usize>scoreRowFloats(t) + 2 * hP * R + <usize>PANEL) << 2;
 }
 
 /** Writes (or adds, when `add`) a 16-wide row of results, only the first `cols` columns. */
@@ -232,11 +243,10 @@ function lseOffset(r: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32): usize {
 
 /**
  * Raw scores (q_r·k_j, unscaled) of chunk rows [r0, r0 + R) against keys
- * [0, 16·panels) into rows of `sBuf` (tP floats apart). `x` is q (or dout, with
+ * [0, 16·panels) into rows of `sBuf` (rowBytes apart). `x` is q (or dout, with
  * vT panels, for dp). Panels outer so one panel stays in L1 across the chunk.
  */
-function chunkScores(sBuf: usize, tP: i32, x: usize, kT: usize, panels: i32, r0: i32, R: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32, sink: usize): void {
-  const rowBytes = (<usize>tP) << 2;
+function chunkScores(sBuf: usize, rowBytes: usize, x: usize, kT: usize, panels: i32, r0: i32, R: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32, sink: usize): void {
   const panelBytes = (<usize>hd) << 6;
   for (let p = 0; p < panels; p++) {
     const bp = kT + (<usize>p) * panelBytes;
@@ -621,13 +631,13 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
   const tP = roundUp16(t);
   const hP = roundUp16(hd);
   const colPanels = hP >> 4;
-  const rowBytes = (<usize>tP) << 2;
+  const rowBytes = (<usize>scoreRowFloats(t)) << 2;
   const R = CHUNK_ROWS;
   // scratch layout, in the order of attentionScratchBytes
   const kT = scratch;
   const vT = kT + (<usize>tP) * (<usize>hd << 2);
   const kR = vT + (<usize>tP) * (<usize>hd << 2);
-  const sBuf = kR + (<usize>hP) * rowBytes;
+  const sBuf = kR + (<usize>hP) * ((<usize>tP) << 2);
   const dsBuf = sBuf + (<usize>R) * rowBytes;
   const qC = dsBuf + (<usize>R) * rowBytes;
   const doC = qC + ((<usize>hP * <usize>R) << 2);
@@ -647,8 +657,8 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
       const nMax = (r0 + n - 1) / G + 1; // keys seen by the chunk's last row
       const panels = (nMax + 15) >> 4;
       // raw scores s = q·kᵀ into sBuf, dp = dout·vᵀ into dsBuf
-      chunkScores(sBuf, tP, q, kT, panels, r0, n, bi, g, G, t, heads, hd, sink);
-      chunkScores(dsBuf, tP, dout, vT, panels, r0, n, bi, g, G, t, heads, hd, sink);
+      chunkScores(sBuf, rowBytes, q, kT, panels, r0, n, bi, g, G, t, heads, hd, sink);
+      chunkScores(dsBuf, rowBytes, dout, vT, panels, r0, n, bi, g, G, t, heads, hd, sink);
       // p and dS = scale·P∘(dP − D), zero past each row's diagonal
       for (let rr = 0; rr < n; rr++) {
         const r = r0 + rr;
