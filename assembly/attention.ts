@@ -27,9 +27,12 @@
 // head) pairs in position-major order, two at a time, so the two rows share every
 // k and v load (for G ≥ 2 they are two heads of one position). Keys go in blocks
 // of 4: the scores of the block (4-lane dot products over hd), the running max m
-// and sum l, and out ← out·exp(m_old − m_new) + Σ p_j·v_j directly in the out row.
-// At the end out is divided by l and lse = m + log l. The block structure depends
-// only on the row's own length, so a row's bits never depend on its pair.
+// and sum l (as f32x4), and out ← out·exp(m_old − m_new) + Σ p_j·v_j directly in
+// the out row (the rescale is skipped when m did not move: it would multiply by
+// exactly 1). At the end out is divided by l and lse = m + log l. The block
+// structure depends only on the row's own length, so a row's bits never depend
+// on its pair. This is slower per flop than the packed micro-kernel of the
+// backward, but the forward has no scratch to pack k into.
 //
 // Backward: a unit packs its k and v once into 16-wide panels; its query rows (in
 // the same position-major order, so the G heads of a position share every k/v
@@ -80,152 +83,6 @@ export function attentionScratchBytes(t: i32, hd: i32, groupSize: i32): usize {
   return ((2 * tP * <usize>hd) + hP * tP + 2 * R * <usize>scoreRowFloats(t) + 2 * hP * R + <usize>PANEL) << 2;
 }
 
-/** Writes (or adds, when `add`) a 16-wide row of results, only the first `cols` columns. */
-// @ts-ignore: decorator
-@inline
-function storeRow(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  if (cols == PANEL) {
-    if (add) {
-      v0 = f32x4.add(v128.load(c), v0);
-      v1 = f32x4.add(v128.load(c, 16), v1);
-      v2 = f32x4.add(v128.load(c, 32), v2);
-      v3 = f32x4.add(v128.load(c, 48), v3);
-    }
-    v128.store(c, v0);
-    v128.store(c, v1, 16);
-    v128.store(c, v2, 32);
-    v128.store(c, v3, 48);
-  } else {
-    storePartial(c, cols, add, v0, v1, v2, v3);
-  }
-}
-
-function storePartial(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  for (let q = 0; q < cols; q++) {
-    const v = q < 4 ? v0 : q < 8 ? v1 : q < 12 ? v2 : v3;
-    let x: f32;
-    switch (q & 3) {
-      case 0: x = f32x4.extract_lane(v, 0); break;
-      case 1: x = f32x4.extract_lane(v, 1); break;
-      case 2: x = f32x4.extract_lane(v, 2); break;
-      default: x = f32x4.extract_lane(v, 3);
-    }
-    const dst = c + ((<usize>q) << 2);
-    if (add) x = load<f32>(dst) + x;
-    store<f32>(dst, x);
-  }
-}
-
-/**
- * The one micro-kernel: for rows m = 0, 1 and columns c < 16,
- *   d_m[c] (+)= Σ_{p < depth} A_m[p] · B[p][c]     (one f32 sum, p increasing)
- * where A_m[p] is the f32 at a_m + p·aStep and B[p] is the 16-float row at
- * bp + 64·p (a packed panel). Only the first `cols` columns are stored.
- * A lone row passes a1 = a0 and a sink for d1; the order per element is the same.
- */
-function micro2x16(d0: usize, d1: usize, cols: i32, add: bool, a0: usize, a1: usize, aStep: usize, bp: usize, depth: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  const end = bp + ((<usize>depth) << 6);
-  while (bp < end) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
-    const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
-    c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
-    c02 = f32x4.add(c02, f32x4.mul(x0, b2)); c03 = f32x4.add(c03, f32x4.mul(x0, b3));
-    c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
-    c12 = f32x4.add(c12, f32x4.mul(x1, b2)); c13 = f32x4.add(c13, f32x4.mul(x1, b3));
-    a0 += aStep;
-    a1 += aStep;
-    bp += 64;
-  }
-  storeRow(d0, cols, add, c00, c01, c02, c03);
-  storeRow(d1, cols, add, c10, c11, c12, c13);
-}
-
-/**
- * Packs t rows of hd floats (row j at src + j·stride) transposed into key panels:
- * panel p at dst + p·hd·64 holds [c][16] = row (16p + jj), column c; rows past t are 0.
- */
-function packKeyPanels(dst: usize, src: usize, stride: usize, t: i32, hd: i32): void {
-  const tP = roundUp16(t);
-  const panelBytes = (<usize>hd) << 6;
-  for (let j = 0; j < tP; j++) {
-    const col = dst + (<usize>(j >> 4)) * panelBytes + ((<usize>(j & 15)) << 2);
-    if (j < t) {
-      const row = src + (<usize>j) * stride;
-      for (let c = 0; c < hd; c++) store<f32>(col + ((<usize>c) << 6), load<f32>(row + ((<usize>c) << 2)));
-    } else {
-      for (let c = 0; c < hd; c++) store<f32>(col + ((<usize>c) << 6), 0);
-    }
-  }
-}
-
-/**
- * Packs `rows` rows of hd floats (row j at src + j·stride) into column panels:
- * panel cp at dst + cp·rowsCap·64 holds [j][16] = columns 16cp.., zero past hd.
- */
-function packRowPanels(dst: usize, src: usize, stride: usize, rows: i32, rowsCap: i32, hd: i32): void {
-  const panels = roundUp16(hd) >> 4;
-  for (let cp = 0; cp < panels; cp++) {
-    const c0 = cp << 4;
-    const cols = min(PANEL, hd - c0);
-    let out = dst + (<usize>cp) * (<usize>rowsCap << 6);
-    for (let j = 0; j < rows; j++) {
-      const row = src + (<usize>j) * stride + ((<usize>c0) << 2);
-      if (cols == PANEL) {
-        v128.store(out, v128.load(row));
-        v128.store(out, v128.load(row, 16), 16);
-        v128.store(out, v128.load(row, 32), 32);
-        v128.store(out, v128.load(row, 48), 48);
-      } else {
-        for (let c = 0; c < PANEL; c++) store<f32>(out + ((<usize>c) << 2), c < cols ? load<f32>(row + ((<usize>c) << 2)) : 0);
-      }
-      out += 64;
-    }
-  }
-}
-
-/** ⟨x, y⟩ over hd floats: four lanes over the first hd & ~3, combined (l0+l1)+(l2+l3), then the tail in order. */
-function dot(x: usize, y: usize, hd: i32): f32 {
-  let a = f32x4.splat(0);
-  const hd4 = hd & ~3;
-  for (let c = 0; c < hd4; c += 4) {
-    const off = (<usize>c) << 2;
-    a = f32x4.add(a, f32x4.mul(v128.load(x + off), v128.load(y + off)));
-  }
-  let s = (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
-  for (let c = hd4; c < hd; c++) s += load<f32>(x + ((<usize>c) << 2)) * load<f32>(y + ((<usize>c) << 2));
-  return s;
-}
-
-/**
- * Backward row step: from raw scores s and dp_j = dout·v_j (in place in p and ds),
- * p_j = exp(scale·s_j − lse) and ds_j = scale·p_j·(dp_j − D) for j < n, and both
- * are 0 for j in [n, nEnd) so the chunk products see exact zeros past the diagonal.
- */
-function gradRow(p: usize, ds: usize, n: i32, nEnd: i32, scale: f32, lse: f32, D: f32): void {
-  const n4 = n & ~3;
-  const vs = f32x4.splat(scale);
-  const vl = f32x4.splat(lse);
-  const vd = f32x4.splat(D);
-  for (let j = 0; j < n4; j += 4) {
-    const off = (<usize>j) << 2;
-    const e = exp4(f32x4.sub(f32x4.mul(v128.load(p + off), vs), vl));
-    v128.store(p + off, e);
-    v128.store(ds + off, f32x4.mul(f32x4.mul(e, f32x4.sub(v128.load(ds + off), vd)), vs));
-  }
-  for (let j = n4; j < n; j++) {
-    const off = (<usize>j) << 2;
-    const e = exp1(load<f32>(p + off) * scale - lse);
-    store<f32>(p + off, e);
-    store<f32>(ds + off, (e * (load<f32>(ds + off) - D)) * scale);
-  }
-  if (nEnd > n) {
-    memory.fill(p + ((<usize>n) << 2), 0, (<usize>(nEnd - n)) << 2);
-    memory.fill(ds + ((<usize>n) << 2), 0, (<usize>(nEnd - n)) << 2);
-  }
-}
-
 /** Byte offset of query row r of a unit (r = position·G + head in group) in a [b, t, heads, hd] tensor. */
 // @ts-ignore: decorator
 @inline
@@ -239,26 +96,6 @@ function rowOffset(r: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32)
 @inline
 function lseOffset(r: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32): usize {
   return ((<usize>(bi * heads + g * G + r % G)) * <usize>t + <usize>(r / G)) << 2;
-}
-
-/**
- * Raw scores (q_r·k_j, unscaled) of chunk rows [r0, r0 + R) against keys
- * [0, 16·panels) into rows of `sBuf` (rowBytes apart). `x` is q (or dout, with
- * vT panels, for dp). Panels outer so one panel stays in L1 across the chunk.
- */
-function chunkScores(sBuf: usize, rowBytes: usize, x: usize, kT: usize, panels: i32, r0: i32, R: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32, sink: usize): void {
-  const panelBytes = (<usize>hd) << 6;
-  for (let p = 0; p < panels; p++) {
-    const bp = kT + (<usize>p) * panelBytes;
-    const col = (<usize>p) << 6;
-    for (let rr = 0; rr < R; rr += 2) {
-      const lone = rr + 1 == R;
-      const a0 = x + rowOffset(r0 + rr, bi, g, G, t, heads, hd);
-      const a1 = lone ? a0 : x + rowOffset(r0 + rr + 1, bi, g, G, t, heads, hd);
-      const d0 = sBuf + (<usize>rr) * rowBytes + col;
-      micro2x16(d0, lone ? sink : d0 + rowBytes, PANEL, false, a0, a1, 4, bp, hd);
-    }
-  }
 }
 
 // ---------------------------------------------------------------- forward
@@ -595,6 +432,172 @@ export function attentionForward(out: usize, lse: usize, q: usize, k: usize, v: 
 }
 
 // ---------------------------------------------------------------- backward
+
+/** Writes (or adds, when `add`) a 16-wide row of results, only the first `cols` columns. */
+// @ts-ignore: decorator
+@inline
+function storeRow(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  if (cols == PANEL) {
+    if (add) {
+      v0 = f32x4.add(v128.load(c), v0);
+      v1 = f32x4.add(v128.load(c, 16), v1);
+      v2 = f32x4.add(v128.load(c, 32), v2);
+      v3 = f32x4.add(v128.load(c, 48), v3);
+    }
+    v128.store(c, v0);
+    v128.store(c, v1, 16);
+    v128.store(c, v2, 32);
+    v128.store(c, v3, 48);
+  } else {
+    storePartial(c, cols, add, v0, v1, v2, v3);
+  }
+}
+
+function storePartial(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  for (let q = 0; q < cols; q++) {
+    const v = q < 4 ? v0 : q < 8 ? v1 : q < 12 ? v2 : v3;
+    let x: f32;
+    switch (q & 3) {
+      case 0: x = f32x4.extract_lane(v, 0); break;
+      case 1: x = f32x4.extract_lane(v, 1); break;
+      case 2: x = f32x4.extract_lane(v, 2); break;
+      default: x = f32x4.extract_lane(v, 3);
+    }
+    const dst = c + ((<usize>q) << 2);
+    if (add) x = load<f32>(dst) + x;
+    store<f32>(dst, x);
+  }
+}
+
+/**
+ * The one micro-kernel: for rows m = 0, 1 and columns c < 16,
+ *   d_m[c] (+)= Σ_{p < depth} A_m[p] · B[p][c]     (one f32 sum, p increasing)
+ * where A_m[p] is the f32 at a_m + p·aStep and B[p] is the 16-float row at
+ * bp + 64·p (a packed panel). Only the first `cols` columns are stored.
+ * A lone row passes a1 = a0 and a sink for d1; the order per element is the same.
+ */
+function micro2x16(d0: usize, d1: usize, cols: i32, add: bool, a0: usize, a1: usize, aStep: usize, bp: usize, depth: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  const end = bp + ((<usize>depth) << 6);
+  while (bp < end) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+    const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
+    c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
+    c02 = f32x4.add(c02, f32x4.mul(x0, b2)); c03 = f32x4.add(c03, f32x4.mul(x0, b3));
+    c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
+    c12 = f32x4.add(c12, f32x4.mul(x1, b2)); c13 = f32x4.add(c13, f32x4.mul(x1, b3));
+    a0 += aStep;
+    a1 += aStep;
+    bp += 64;
+  }
+  storeRow(d0, cols, add, c00, c01, c02, c03);
+  storeRow(d1, cols, add, c10, c11, c12, c13);
+}
+
+/**
+ * Packs t rows of hd floats (row j at src + j·stride) transposed into key panels:
+ * panel p at dst + p·hd·64 holds [c][16] = row (16p + jj), column c; rows past t are 0.
+ */
+function packKeyPanels(dst: usize, src: usize, stride: usize, t: i32, hd: i32): void {
+  const tP = roundUp16(t);
+  const panelBytes = (<usize>hd) << 6;
+  for (let j = 0; j < tP; j++) {
+    const col = dst + (<usize>(j >> 4)) * panelBytes + ((<usize>(j & 15)) << 2);
+    if (j < t) {
+      const row = src + (<usize>j) * stride;
+      for (let c = 0; c < hd; c++) store<f32>(col + ((<usize>c) << 6), load<f32>(row + ((<usize>c) << 2)));
+    } else {
+      for (let c = 0; c < hd; c++) store<f32>(col + ((<usize>c) << 6), 0);
+    }
+  }
+}
+
+/**
+ * Packs `rows` rows of hd floats (row j at src + j·stride) into column panels:
+ * panel cp at dst + cp·rowsCap·64 holds [j][16] = columns 16cp.., zero past hd.
+ */
+function packRowPanels(dst: usize, src: usize, stride: usize, rows: i32, rowsCap: i32, hd: i32): void {
+  const panels = roundUp16(hd) >> 4;
+  for (let cp = 0; cp < panels; cp++) {
+    const c0 = cp << 4;
+    const cols = min(PANEL, hd - c0);
+    let out = dst + (<usize>cp) * (<usize>rowsCap << 6);
+    for (let j = 0; j < rows; j++) {
+      const row = src + (<usize>j) * stride + ((<usize>c0) << 2);
+      if (cols == PANEL) {
+        v128.store(out, v128.load(row));
+        v128.store(out, v128.load(row, 16), 16);
+        v128.store(out, v128.load(row, 32), 32);
+        v128.store(out, v128.load(row, 48), 48);
+      } else {
+        for (let c = 0; c < PANEL; c++) store<f32>(out + ((<usize>c) << 2), c < cols ? load<f32>(row + ((<usize>c) << 2)) : 0);
+      }
+      out += 64;
+    }
+  }
+}
+
+/** ⟨x, y⟩ over hd floats: four lanes over the first hd & ~3, combined (l0+l1)+(l2+l3), then the tail in order. */
+function dot(x: usize, y: usize, hd: i32): f32 {
+  let a = f32x4.splat(0);
+  const hd4 = hd & ~3;
+  for (let c = 0; c < hd4; c += 4) {
+    const off = (<usize>c) << 2;
+    a = f32x4.add(a, f32x4.mul(v128.load(x + off), v128.load(y + off)));
+  }
+  let s = (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
+  for (let c = hd4; c < hd; c++) s += load<f32>(x + ((<usize>c) << 2)) * load<f32>(y + ((<usize>c) << 2));
+  return s;
+}
+
+/**
+ * Backward row step: from raw scores s and dp_j = dout·v_j (in place in p and ds),
+ * p_j = exp(scale·s_j − lse) and ds_j = scale·p_j·(dp_j − D) for j < n, and both
+ * are 0 for j in [n, nEnd) so the chunk products see exact zeros past the diagonal.
+ */
+function gradRow(p: usize, ds: usize, n: i32, nEnd: i32, scale: f32, lse: f32, D: f32): void {
+  const n4 = n & ~3;
+  const vs = f32x4.splat(scale);
+  const vl = f32x4.splat(lse);
+  const vd = f32x4.splat(D);
+  for (let j = 0; j < n4; j += 4) {
+    const off = (<usize>j) << 2;
+    const e = exp4(f32x4.sub(f32x4.mul(v128.load(p + off), vs), vl));
+    v128.store(p + off, e);
+    v128.store(ds + off, f32x4.mul(f32x4.mul(e, f32x4.sub(v128.load(ds + off), vd)), vs));
+  }
+  for (let j = n4; j < n; j++) {
+    const off = (<usize>j) << 2;
+    const e = exp1(load<f32>(p + off) * scale - lse);
+    store<f32>(p + off, e);
+    store<f32>(ds + off, (e * (load<f32>(ds + off) - D)) * scale);
+  }
+  if (nEnd > n) {
+    memory.fill(p + ((<usize>n) << 2), 0, (<usize>(nEnd - n)) << 2);
+    memory.fill(ds + ((<usize>n) << 2), 0, (<usize>(nEnd - n)) << 2);
+  }
+}
+
+/**
+ * Raw scores (q_r·k_j, unscaled) of chunk rows [r0, r0 + R) against keys
+ * [0, 16·panels) into rows of `sBuf` (rowBytes apart). `x` is q (or dout, with
+ * vT panels, for dp). Panels outer so one panel stays in L1 across the chunk.
+ */
+function chunkScores(sBuf: usize, rowBytes: usize, x: usize, kT: usize, panels: i32, r0: i32, R: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32, sink: usize): void {
+  const panelBytes = (<usize>hd) << 6;
+  for (let p = 0; p < panels; p++) {
+    const bp = kT + (<usize>p) * panelBytes;
+    const col = (<usize>p) << 6;
+    for (let rr = 0; rr < R; rr += 2) {
+      const lone = rr + 1 == R;
+      const a0 = x + rowOffset(r0 + rr, bi, g, G, t, heads, hd);
+      const a1 = lone ? a0 : x + rowOffset(r0 + rr + 1, bi, g, G, t, heads, hd);
+      const d0 = sBuf + (<usize>rr) * rowBytes + col;
+      micro2x16(d0, lone ? sink : d0 + rowBytes, PANEL, false, a0, a1, 4, bp, hd);
+    }
+  }
+}
 
 /** Packs chunk rows [r0, r0 + R) of a [b, t, heads, hd] tensor into column panels [cp][rr][16] (CHUNK_ROWS rows per panel), zero past hd. */
 function packChunk(dst: usize, x: usize, r0: i32, R: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32): void {
