@@ -1,12 +1,15 @@
 // Bundles the TypeScript host into dist/ as ESM. The WASM binaries are embedded
 // (esbuild's binary loader), so the same files load in Node, Deno and browsers
-// without any file-system or fetch logic for the modules themselves.
+// without any file-system or fetch logic for the modules themselves. The WGSL
+// shaders are embedded the same way, as text.
 import { build } from "esbuild";
 import { existsSync, rmSync } from "node:fs";
 
 const entryPoints = [
   "host/index.ts",
   "host/backend/wasm/worker.ts",
+  // the WebGPU backend on its own, for its tests and benchmarks
+  "host/backend/webgpu/webgpu-backend.ts",
   "host/cli/main.ts",
   "host/tokenizer/index.ts",
 ].filter((p) => existsSync(p));
@@ -24,8 +27,9 @@ await build({
   platform: "neutral",
   target: "es2022",
   mainFields: ["module", "main"],
-  loader: { ".wasm": "binary" },
-  external: ["node:*"],
+  loader: { ".wasm": "binary", ".wgsl": "text" },
+  // "webgpu" (Dawn) is imported only in Node, where no navigator.gpu exists.
+  external: ["node:*", "webgpu"],
   sourcemap: true,
   logLevel: "warning",
 });
