@@ -77,23 +77,23 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   let g = h / (params.heads / params.kvHeads);
   let hd = params.headDim;
   let i = wid.x * BLOCK_ROWS + lid;
-  let active = i < params.t;
+  let inRange = i < params.t;
   var qRow: array<f32, MAX_HEAD_DIM>;
   var acc: array<f32, MAX_HEAD_DIM>;
-  if (active) {
+  if (inRange) {
     let o = queryOffset(bi, i, h);
     for (var d = 0u; d < hd; d++) { qRow[d] = q[o + d]; }
   }
-  var rowMax = -3.40282347e38;
+  var rowMax = -3.0e38;
   var rowSum = 0.0;
   // causal: no key after the block's last query row
   let keyEnd = min(params.t, (wid.x + 1u) * BLOCK_ROWS);
   for (var j0 = 0u; j0 < keyEnd; j0 += TILE_ROWS) {
     stageKeyValues(lid, bi, g, j0);
     workgroupBarrier();
-    if (active && j0 <= i) {
+    if (inRange && j0 <= i) {
       var scores: array<f32, TILE_ROWS>;
-      var tileMax = -3.40282347e38;
+      var tileMax = -3.0e38;
       for (var jj = 0u; jj < TILE_ROWS; jj++) {
         let j = j0 + jj;
         if (j <= i) {
@@ -119,7 +119,7 @@ fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
     }
     workgroupBarrier();
   }
-  if (active) {
+  if (inRange) {
     let o = queryOffset(bi, i, h);
     for (var d = 0u; d < hd; d++) { out[o + d] = acc[d] / rowSum; }
     lse[rowIndex(bi, h, i)] = rowMax + log(rowSum);
@@ -148,13 +148,13 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   let g = h / (params.heads / params.kvHeads);
   let hd = params.headDim;
   let i = wid.x * BLOCK_ROWS + lid;
-  let active = i < params.t;
+  let inRange = i < params.t;
   var qRow: array<f32, MAX_HEAD_DIM>;
   var doutRow: array<f32, MAX_HEAD_DIM>;
   var acc: array<f32, MAX_HEAD_DIM>;
   var rowLse = 0.0;
   var rowD = 0.0;
-  if (active) {
+  if (inRange) {
     let o = queryOffset(bi, i, h);
     for (var d = 0u; d < hd; d++) { qRow[d] = q[o + d]; doutRow[d] = dout[o + d]; }
     rowLse = lseRead[rowIndex(bi, h, i)];
@@ -164,7 +164,7 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   for (var j0 = 0u; j0 < keyEnd; j0 += TILE_ROWS) {
     stageKeyValues(lid, bi, g, j0);
     workgroupBarrier();
-    if (active) {
+    if (inRange) {
       for (var jj = 0u; jj < TILE_ROWS; jj++) {
         if (j0 + jj <= i) {
           var sc = 0.0;
@@ -181,7 +181,7 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
     }
     workgroupBarrier();
   }
-  if (active) {
+  if (inRange) {
     let o = queryOffset(bi, i, h);
     for (var d = 0u; d < hd; d++) { dq[o + d] = dq[o + d] + acc[d] * params.scale; }
   }
@@ -195,12 +195,12 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
   let group = params.heads / params.kvHeads;
   let hd = params.headDim;
   let j = wid.x * BLOCK_ROWS + lid;
-  let active = j < params.t;
+  let inRange = j < params.t;
   var kRow: array<f32, MAX_HEAD_DIM>;
   var vRow: array<f32, MAX_HEAD_DIM>;
   var dkAcc: array<f32, MAX_HEAD_DIM>;
   var dvAcc: array<f32, MAX_HEAD_DIM>;
-  if (active) {
+  if (inRange) {
     let o = kvOffset(bi, j, g);
     for (var d = 0u; d < hd; d++) { kRow[d] = k[o + d]; vRow[d] = v[o + d]; }
   }
@@ -224,7 +224,7 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
         tileRowDot[lid] = rowDotRead[rowIndex(bi, h, i0 + lid)];
       }
       workgroupBarrier();
-      if (active) {
+      if (inRange) {
         for (var ii = 0u; ii < DKDV_TILE_ROWS; ii++) {
           let i = i0 + ii;
           if (i >= j && i < params.t) {
@@ -246,7 +246,7 @@ fn attention_backward_dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local
       workgroupBarrier();
     }
   }
-  if (active) {
+  if (inRange) {
     let o = kvOffset(bi, j, g);
     for (var d = 0u; d < hd; d++) {
       dk[o + d] = dk[o + d] + dkAcc[d] * params.scale;

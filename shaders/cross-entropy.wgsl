@@ -5,6 +5,8 @@
 // Backward, in place (one thread per element): x ← (exp(x − lse) − [j = target])·scale.
 
 const WORKGROUP_SIZE = 256u;
+// A quiet NaN for invalid targets/tokens (a private var: WGSL rejects NaN constants).
+var<private> nanBits: u32 = 0x7fc00000u;
 
 struct Params {
   n: u32,
@@ -25,14 +27,13 @@ struct Params {
 
 var<workgroup> scratch: array<f32, WORKGROUP_SIZE>;
 
-const NAN_BITS = 0x7fc00000u;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= params.n) { return; }
   let base = row * params.v;
-  var m = -3.40282347e38;
+  var m = -3.0e38;
   for (var j = lid; j < params.v; j += WORKGROUP_SIZE) { m = max(m, logits[base + j]); }
   scratch[lid] = m;
   workgroupBarrier();
@@ -55,7 +56,7 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     lse[row] = l;
     let t = targets[row];
     if (t >= 0 && u32(t) < params.v) { losses[row] = l - logits[base + u32(t)]; }
-    else { losses[row] = bitcast<f32>(NAN_BITS); }
+    else { losses[row] = bitcast<f32>(nanBits); }
   }
 }
 

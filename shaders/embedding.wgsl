@@ -9,6 +9,8 @@
 //   embedding_backward dtable[v, col] += Σ dout[sorted[..], col] in position order
 
 const WORKGROUP_SIZE = 256u;
+// A quiet NaN for invalid targets/tokens (a private var: WGSL rejects NaN constants).
+var<private> nanBits: u32 = 0x7fc00000u;
 
 struct Params {
   n: u32,      // tokens
@@ -43,7 +45,7 @@ fn embedding_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let i = e / params.c;
   let col = e % params.c;
   let tok = tokens[i];
-  if (tok < 0 || u32(tok) >= params.vocab) { out[e] = bitcast<f32>(0x7fc00000u); return; }
+  if (tok < 0 || u32(tok) >= params.vocab) { out[e] = bitcast<f32>(nanBits); return; }
   out[e] = table[u32(tok) * params.c + col];
 }
 

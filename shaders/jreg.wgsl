@@ -10,7 +10,6 @@
 const WORKGROUP_SIZE = 256u;
 const COS_EPS = 1e-8;
 const PI = 3.14159265358979;
-const NAN_BITS = 0x7fc00000u;
 
 struct Params {
   n: u32,
