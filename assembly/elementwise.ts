@@ -1,10 +1,10 @@
-// Elementwise kernels over flat f32 arrays: the residual add, gradient
-// accumulation, copies, fills and scaling (gradient clipping, loss scaling).
+// Elementwise kernels over flat f32 arrays: gradient accumulation, copies and
+// fills. (Clipping scales the gradient inside the fused optimizer, optimizer.ts.)
 // Each works on f32x4 lanes with a scalar tail, so any length is accepted and
 // every element is computed the same way whatever the length.
 
 /** out[i] = a[i] + b[i]. out may alias a or b. */
-export function add(out: usize, a: usize, b: usize, n: i32): void {
+function add(out: usize, a: usize, b: usize, n: i32): void {
   const bytes = (<usize>n) << 2;
   const vecBytes = bytes & ~(<usize>15);
   let o: usize = 0;
@@ -35,14 +35,4 @@ export function fill(dst: usize, n: i32, value: f32): void {
   let o: usize = 0;
   for (; o < vecBytes; o += 16) v128.store(dst + o, v);
   for (; o < bytes; o += 4) store<f32>(dst + o, value);
-}
-
-/** dst[i] *= s. */
-export function scale(dst: usize, n: i32, s: f32): void {
-  const bytes = (<usize>n) << 2;
-  const vecBytes = bytes & ~(<usize>15);
-  const sv = f32x4.splat(s);
-  let o: usize = 0;
-  for (; o < vecBytes; o += 16) v128.store(dst + o, f32x4.mul(v128.load(dst + o), sv));
-  for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(dst + o) * s);
 }

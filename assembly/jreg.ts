@@ -140,14 +140,17 @@ export function distanceFromCos(out: usize, cos: usize, n: i32, kind: i32): void
 }
 
 /**
- * WRITES dcos[i] = scale · dD/dcos for the distance `kind`: kind 0 gives −scale;
- * kinds 1 and 2 give −scale/(π·sqrt(1 − c²)) inside the clamp and 0 outside it
- * (PyTorch's clamp gradient, which passes at the bounds themselves). Kind 1 is
- * infinite at |cos| = 1, which is why the loss uses kind 2.
+ * WRITES dcos[i] = coef · scale · dD/dcos for the distance `kind`, where coef =
+ * scalars[index] (α·dR/dD_l, written on the device by jregScalars): kind 0 gives
+ * −coef·scale; kinds 1 and 2 give −coef·scale/(π·sqrt(1 − c²)) inside the clamp and
+ * 0 outside it (PyTorch's clamp gradient, which passes at the bounds themselves).
+ * Kind 1 is infinite at |cos| = 1, which is why the loss uses kind 2. coef·scale
+ * is rounded to f32 once, as the host used to pass it.
  */
-export function distanceGrad(dcos: usize, cos: usize, n: i32, kind: i32, scale: f32): void {
+export function distanceGrad(dcos: usize, cos: usize, n: i32, kind: i32, scalars: usize, index: i32, scale: f32): void {
+  const k: f32 = <f32>(<f64>load<f32>(scalars + ((<usize>index) << 2)) * <f64>scale);
   if (kind == DISTANCE_COSINE) {
-    for (let i = 0; i < n; i++) store<f32>(dcos + (<usize>i << 2), -scale);
+    for (let i = 0; i < n; i++) store<f32>(dcos + (<usize>i << 2), -k);
     return;
   }
   if (kind != DISTANCE_ANGULAR && kind != DISTANCE_ANGULAR_CLAMPED) abort("distanceGrad: kind must be 0, 1 or 2");
@@ -157,7 +160,7 @@ export function distanceGrad(dcos: usize, cos: usize, n: i32, kind: i32, scale: 
     let g: f64 = 0;
     if (c >= -lim && c <= lim) {
       const c64 = <f64>c;
-      g = -<f64>scale / (Math.PI * Math.sqrt(1 - c64 * c64));
+      g = -<f64>k / (Math.PI * Math.sqrt(1 - c64 * c64));
     } else if (c != c) g = NaN;
     store<f32>(dcos + (<usize>i << 2), <f32>g);
   }

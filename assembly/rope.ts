@@ -2,7 +2,8 @@
 // is paired with i + hd/2 (not with its neighbour), and
 //   out = x·cos + rotate_half(x)·sin,  rotate_half(x) = [−x₂, x₁].
 // The cos/sin tables hold hd/2 columns per position because HF's table repeats
-// the same angles for both halves.
+// the same angles for both halves. The tables are made once on the host CPU path
+// (host/cpu) with ropeTable and uploaded to whichever backend runs the model.
 
 /**
  * Fills cos and sin ([t, hd/2]) with angle(pos, i) = pos · inv_freq[i], where
@@ -25,16 +26,21 @@ export function ropeTable(cos: usize, sin: usize, t: i32, hd: i32, theta: f32): 
 }
 
 /**
- * Rotates x ([b, t, heads, hd]) into out. out may equal x: both halves are
- * loaded before either is stored.
+ * Rotates x ([b, t, heads, hd]) in place by +angle (inverse = 0, the forward) or by
+ * −angle (inverse ≠ 0). The rotation is orthogonal, so rotating by −angle is its
+ * transpose: the backward of the forward rotation, applied to the gradient.
+ *   forward:  x₁' = x₁·cos − x₂·sin,  x₂' = x₂·cos + x₁·sin
+ *   inverse:  x₁' = x₁·cos + x₂·sin,  x₂' = x₂·cos − x₁·sin
+ * Both halves are loaded before either is stored.
  */
-export function ropeForward(
-  out: usize, x: usize, cos: usize, sin: usize, b: i32, t: i32, heads: i32, hd: i32,
-): void {
+export function ropeInPlace(x: usize, cos: usize, sin: usize, b: i32, t: i32, heads: i32, hd: i32, inverse: i32): void {
   const half = hd >> 1;
   const halfBytes = (<usize>half) << 2;
   const vecBytes = halfBytes & ~(<usize>15);
   const headBytes = (<usize>hd) << 2;
+  // The inverse negates sin; negation is exact, so both directions round alike.
+  const sign: f32 = inverse != 0 ? -1.0 : 1.0;
+  const signV = f32x4.splat(sign);
   for (let bi = 0; bi < b; bi++) {
     for (let pos = 0; pos < t; pos++) {
       const cr = cos + (<usize>pos) * halfBytes;
@@ -42,66 +48,22 @@ export function ropeForward(
       const rowBase = ((<usize>bi) * (<usize>t) + (<usize>pos)) * (<usize>heads) * headBytes;
       for (let h = 0; h < heads; h++) {
         const xa = x + rowBase + (<usize>h) * headBytes;
-        const oa = out + rowBase + (<usize>h) * headBytes;
         let o: usize = 0;
         for (; o < vecBytes; o += 16) {
           const c = v128.load(cr + o);
-          const s = v128.load(sr + o);
+          const s = f32x4.mul(v128.load(sr + o), signV);
           const x1 = v128.load(xa + o);
           const x2 = v128.load(xa + halfBytes + o);
-          v128.store(oa + o, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
-          v128.store(oa + halfBytes + o, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
+          v128.store(xa + o, f32x4.sub(f32x4.mul(x1, c), f32x4.mul(x2, s)));
+          v128.store(xa + halfBytes + o, f32x4.add(f32x4.mul(x2, c), f32x4.mul(x1, s)));
         }
         for (; o < halfBytes; o += 4) {
           const c = load<f32>(cr + o);
-          const s = load<f32>(sr + o);
+          const s = load<f32>(sr + o) * sign;
           const x1 = load<f32>(xa + o);
           const x2 = load<f32>(xa + halfBytes + o);
-          store<f32>(oa + o, x1 * c - x2 * s);
-          store<f32>(oa + halfBytes + o, x2 * c + x1 * s);
-        }
-      }
-    }
-  }
-}
-
-/**
- * dx += Rᵀ·dout: the rotation by −angle,
- *   dx₁ += dout₁·cos + dout₂·sin,   dx₂ += dout₂·cos − dout₁·sin.
- */
-export function ropeBackward(
-  dx: usize, dout: usize, cos: usize, sin: usize, b: i32, t: i32, heads: i32, hd: i32,
-): void {
-  const half = hd >> 1;
-  const halfBytes = (<usize>half) << 2;
-  const vecBytes = halfBytes & ~(<usize>15);
-  const headBytes = (<usize>hd) << 2;
-  for (let bi = 0; bi < b; bi++) {
-    for (let pos = 0; pos < t; pos++) {
-      const cr = cos + (<usize>pos) * halfBytes;
-      const sr = sin + (<usize>pos) * halfBytes;
-      const rowBase = ((<usize>bi) * (<usize>t) + (<usize>pos)) * (<usize>heads) * headBytes;
-      for (let h = 0; h < heads; h++) {
-        const da = dout + rowBase + (<usize>h) * headBytes;
-        const xa = dx + rowBase + (<usize>h) * headBytes;
-        let o: usize = 0;
-        for (; o < vecBytes; o += 16) {
-          const c = v128.load(cr + o);
-          const s = v128.load(sr + o);
-          const d1 = v128.load(da + o);
-          const d2 = v128.load(da + halfBytes + o);
-          const g1 = f32x4.add(f32x4.mul(d1, c), f32x4.mul(d2, s));
-          const g2 = f32x4.sub(f32x4.mul(d2, c), f32x4.mul(d1, s));
-          v128.store(xa + o, f32x4.add(v128.load(xa + o), g1));
-          v128.store(xa + halfBytes + o, f32x4.add(v128.load(xa + halfBytes + o), g2));
-        }
-        for (; o < halfBytes; o += 4) {
-          const c = load<f32>(cr + o);
-          const s = load<f32>(sr + o);
-          const d1 = load<f32>(da + o);
-          const d2 = load<f32>(da + halfBytes + o);
-          store<f32>(xa + o, load<f32>(xa + o) + (d1 * c + d2 * s));
-          store<f32>(xa + halfBytes + o, load<f32>(xa + halfBytes + o) + (d2 * c - d1 * s));
+          store<f32>(xa + o, x1 * c - x2 * s);
+          store<f32>(xa + halfBytes + o, x2 * c + x1 * s);
         }
       }
     }

@@ -7,7 +7,7 @@
 //   import { run } from "./matmul.bench.mjs"; await run()   (returns the rows too)
 import { Bench } from "tinybench";
 import { pathToFileURL } from "node:url";
-import { instantiateEngine, Arena, ThreadPool, WasmMatmul } from "../dist/index.js";
+import { instantiateEngine, Arena, ThreadPool, WasmMatmul } from "../dist/internal.js";
 
 export const SHAPES = [
   { m: 256, k: 256, n: 256 },
@@ -23,9 +23,10 @@ export async function run({ threads = [1, 2], time = 400, print = true } = {}) {
     const pool = await ThreadPool.create(engine, t);
     const mm = new WasmMatmul(engine, arena, pool);
     const bench = new Bench({ time, warmupTime: 100 });
-    const mark = arena.mark();
+    const owned = [];
     for (const { m, k, n } of SHAPES) {
       const a = arena.alloc(m * k * 4), b = arena.alloc(k * n * 4), c = arena.alloc(m * n * 4);
+      owned.push(a, b, c);
       for (const [ptr, len] of [[a, m * k], [b, k * n]]) {
         const v = arena.f32(ptr, len);
         for (let i = 0; i < len; i++) v[i] = Math.sin(i * 0.618) * 0.5;
@@ -52,7 +53,7 @@ export async function run({ threads = [1, 2], time = 400, print = true } = {}) {
       });
     }
     await pool.terminate();
-    arena.reset(mark);
+    for (const ptr of owned) arena.free(ptr);
   }
   if (print) console.log(table(rows));
   return rows;

@@ -5,6 +5,7 @@
 //   const trainer = engine.createTrainer(model, { lr: 1e-3, jreg: { alpha: 3 } });
 //   const r = await trainer.step(batch);           // {loss, ce, jreg, gradNorm, lr}
 //   const p = await engine.jumpProfile(model, batch); // D_l, J, per-token statistics
+//   const e = await engine.evaluate(model, batch);    // CE, R, D_l, J, early-exit CE
 import type { Backend } from "./backend/backend.ts";
 import { WasmBackend } from "./backend/wasm/wasm-backend.ts";
 import type { Checkpoint } from "./io/checkpoint.ts";
@@ -13,6 +14,9 @@ import { LlamaModel } from "./model/model.ts";
 import type { TokenBatch } from "./model/batch.ts";
 import { Trainer, type TrainConfig } from "./train/trainer.ts";
 import { jumpProfile, type JumpProfile } from "./analysis/jump-profile.ts";
+import { earlyExitCe, evaluate, type Evaluation } from "./analysis/evaluate.ts";
+import { loadCpuModule } from "./cpu/cpu-module.ts";
+import type { JregOptions } from "./model/jreg.ts";
 
 export type BackendName = "wasm" | "webgpu" | "auto";
 
@@ -33,6 +37,9 @@ export interface Engine {
   loadModel(ckpt: Checkpoint): LlamaModel;
   createTrainer(model: LlamaModel, config?: Partial<Omit<TrainConfig, "jreg">> & { jreg?: Partial<TrainConfig["jreg"]> }): Trainer;
   jumpProfile(model: LlamaModel, batch: TokenBatch): Promise<JumpProfile>;
+  /** CE, R, loss, D_l, J and the early-exit CE of every layer on one batch */
+  evaluate(model: LlamaModel, batch: TokenBatch, jreg?: Partial<JregOptions>): Promise<Evaluation>;
+  earlyExitCe(model: LlamaModel, batch: TokenBatch): Promise<number[]>;
   dispose(): Promise<void>;
 }
 
@@ -45,12 +52,15 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     throw new BackendUnavailableError('the "webgpu" backend is not available in this build yet; use "wasm" or "auto"');
   }
   const backend = await WasmBackend.create({ threads: opts.threads });
+  const cpu = await loadCpuModule();
   return {
     backend,
-    createModel: (config, o = {}) => LlamaModel.create(backend, config, o.seed ?? 0),
-    loadModel: (ckpt) => LlamaModel.fromCheckpoint(backend, ckpt),
+    createModel: (config, o = {}) => LlamaModel.create(backend, cpu, config, o.seed ?? 0),
+    loadModel: (ckpt) => LlamaModel.fromCheckpoint(backend, cpu, ckpt),
     createTrainer: (model, config = {}) => new Trainer(model, config as Partial<TrainConfig>),
     jumpProfile: (model, batch) => jumpProfile(model, batch),
+    evaluate: (model, batch, jreg) => evaluate(model, batch, jreg),
+    earlyExitCe: (model, batch) => earlyExitCe(model, batch),
     dispose: () => backend.dispose(),
   };
 }

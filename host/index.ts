@@ -1,19 +1,18 @@
-// Public, runtime-neutral API of the JREG engine.
-export { instantiateEngine, Arena, sharedMemorySupported } from "./backend/wasm/engine-module.ts";
+// Public, runtime-neutral API of the JREG engine: the engine, models, trainer,
+// tokenizer and io. Internals (the wasm arena, thread pool, matmul driver, the CPU
+// module) are in internal.ts, for tests and benchmarks.
 export * from "./io/index.ts";
 export * from "./model/config.ts";
 export * from "./model/parameters.ts";
 export * from "./engine.ts";
-export type { Backend, Tensor, MatmulLayout, AdamWHyper } from "./backend/backend.ts";
+export type { Backend, BackendCapabilities, Tensor, MatmulLayout, AdamWHyper } from "./backend/backend.ts";
 export { DistanceKind } from "./backend/backend.ts";
-export { WasmBackend } from "./backend/wasm/wasm-backend.ts";
-export { LlamaModel, INIT_STD, type Evaluation } from "./model/model.ts";
-export { BatchError, validateBatch, splitInputsTargets } from "./model/batch.ts";
+export { LlamaModel, INIT_STD } from "./model/model.ts";
+export { BatchError, validateBatch, splitInputsTargets, type TokenBatch } from "./model/batch.ts";
 export * from "./model/jreg.ts";
-export { Trainer, DEFAULT_TRAIN, TrainConfigError, validateTrainConfig, type TrainConfig, type StepResult } from "./train/trainer.ts";
+export { Trainer, DEFAULT_TRAIN, TrainConfigError, validateTrainConfig, type TrainConfig, type StepResult, type TrainerState } from "./train/trainer.ts";
 export { learningRate, type ScheduleConfig } from "./train/schedule.ts";
+export { evaluate, earlyExitCe, type Evaluation } from "./analysis/evaluate.ts";
+export { forwardWithHiddenStates } from "./analysis/hidden-states.ts";
 export { jumpProfile, PROFILE_QUANTILES, HISTOGRAM_BINS, type JumpProfile, type TokenStats } from "./analysis/jump-profile.ts";
-export { CpuReducer } from "./analysis/cpu-reducer.ts";
-export { ThreadPool } from "./backend/wasm/thread-pool.ts";
-export { WasmMatmul } from "./backend/wasm/matmul.ts";
 export * from "./tokenizer/index.ts";

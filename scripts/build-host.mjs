@@ -7,6 +7,7 @@ import { existsSync, rmSync } from "node:fs";
 
 const entryPoints = [
   "host/index.ts",
+  "host/internal.ts",
   "host/backend/wasm/worker.ts",
   // the WebGPU backend on its own, for its tests and benchmarks
   "host/backend/webgpu/webgpu-backend.ts",

@@ -5,8 +5,8 @@ import { existsSync, mkdirSync } from "node:fs";
 import { main } from "assemblyscript/asc";
 
 const modules = [
-  { entry: "assembly/engine.ts", target: "engine" },
-  { entry: "assembly/engine.ts", target: "engine-threads" },
+  { entry: "assembly/kernels.ts", target: "engine" },
+  { entry: "assembly/kernels.ts", target: "engine-threads" },
   { entry: "assembly/tokenizer.ts", target: "tokenizer" },
 ];
 

@@ -65,7 +65,7 @@ test("bad batches get errors that name the problem", async () => {
   ];
   for (const [b, re] of bad) {
     try {
-      await model.evaluate(b);
+      await engine.evaluate(model, b);
       assert.unreachable(`should reject ${re}`);
     } catch (e) {
       assert.match(e.message, re);
@@ -136,7 +136,7 @@ test("writeCheckpoint refuses non-finite weights and keeps the previous checkpoi
   // and the model loads back to identical outputs
   const again = engine.loadModel(back);
   const b = batchOf(2, 9);
-  assert.is((await again.evaluate(b)).ce, (await model.evaluate(b)).ce);
+  assert.is((await engine.evaluate(again, b)).ce, (await engine.evaluate(model, b)).ce);
   await engine.dispose();
 });
 

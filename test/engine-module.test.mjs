@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { instantiateEngine, Arena } from "../dist/index.js";
+import { instantiateEngine, Arena } from "../dist/internal.js";
 
 test("plain build instantiates and the arena grows on demand", async () => {
   const engine = await instantiateEngine({ shared: false });

@@ -15,7 +15,7 @@ const CONFIG_KEYS = [
   "max_position_embeddings", "hidden_act", "attention_bias", "mlp_bias", "torch_dtype",
 ];
 const EXPECTED_KEYS = [
-  "batch", "seq", "logits", "ce", "cos", "D_angular", "D_cosine", "J_angular", "J_cosine", "R", "alpha",
+  "batch", "seq", "logits", "ce", "early_exit_ce", "cos", "D_angular", "D_cosine", "J_angular", "J_cosine", "R", "alpha",
   "loss", "gradNorm", "adamw", "sgd",
 ];
 const WEIGHT_FILES = ["model.safetensors", "grads.safetensors", "grads-angular-k2-middle.safetensors",
@@ -158,6 +158,10 @@ for (const name of CASES) {
       }
     }
     close(ce / (B * T), exp.ce, 1e-12, "ce from logits");
+    // the early-exit CE of h_L is the model's own CE
+    assert.is(exp.early_exit_ce.length, L);
+    assert.ok(exp.early_exit_ce.every(Number.isFinite));
+    close(exp.early_exit_ce[L - 1], exp.ce, 1e-12, "early_exit_ce[L-1] = ce");
 
     // layer profiles, J and R from the per-token cosines
     assert.is(exp.cos.length, L);

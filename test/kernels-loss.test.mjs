@@ -296,14 +296,17 @@ test("distanceFromCos: cosine, angular (clamp ±1) and loss angular (clamp 1−1
   assert.throws(() => k.distanceFromCos(out, pCos, n, 3), /aborted/);
 });
 
-test("distanceGrad: −scale for cosine; angular derivative with zero gradient where clamped", () => {
+test("distanceGrad: −coef·scale for cosine (coef from the scalars tensor); angular derivative with zero gradient where clamped", () => {
   const cos = Float32Array.from([0, 0.5, -0.7, 0.99, LIMIT, -LIMIT, 1, -1, 0.99999994]);
   const n = cos.length;
   const pCos = h.f32(cos), d = h.zeros(n);
+  // the coefficient sits at slot 3 of a scalars tensor; the others must not be read
+  const scalars = h.f32([7, 7, 7, 0.5, 7]);
+  const one = h.f32([1]);
   h.write(d, new Float32Array(n).fill(5));
-  k.distanceGrad(d, pCos, n, 0, 0.25);
+  k.distanceGrad(d, pCos, n, 0, scalars, 3, 0.5);
   assert.equal(Array.from(h.read(d, n)), new Array(n).fill(-0.25));
-  k.distanceGrad(d, pCos, n, 2, 0.25);
+  k.distanceGrad(d, pCos, n, 2, scalars, 3, 0.5);
   const g = h.read(d, n);
   for (let i = 0; i < n; i++) {
     const c = cos[i];
@@ -316,7 +319,7 @@ test("distanceGrad: −scale for cosine; angular derivative with zero gradient w
   // finite differences of the wasm forward inside the clamp
   const inside = Float32Array.from([0.1, -0.6, 0.9]);
   const pIn = h.f32(inside), dist = h.zeros(3), dg = h.zeros(3);
-  k.distanceGrad(dg, pIn, 3, 2, 1);
+  k.distanceGrad(dg, pIn, 3, 2, one, 0, 1);
   const grads = h.read(dg, 3);
   const eps = 1e-3;
   inside.forEach((c, i) => {
@@ -327,7 +330,7 @@ test("distanceGrad: −scale for cosine; angular derivative with zero gradient w
     h.write(pIn, all);
     assert.ok(Math.abs(numeric - grads[i]) < 2e-3 * Math.abs(grads[i]), `fd at ${c}: ${numeric} vs ${grads[i]}`);
   });
-  assert.throws(() => k.distanceGrad(d, pCos, n, 7, 1), /aborted/);
+  assert.throws(() => k.distanceGrad(d, pCos, n, 7, one, 0, 1), /aborted/);
 });
 
 test.run();

@@ -1,5 +1,6 @@
-// CPU kernels for parameters: initNormal (assembly/init.ts) and the optimizer
-// updates adamwStep / sgdStep (assembly/optimizer.ts).
+// CPU kernels for parameters: initNormal (assembly/init.ts) and the fused
+// optimizer updates adamwStep / sgdStep (assembly/optimizer.ts), which read the
+// clip scale, the skip flag and the update count from the step scalars.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHarness, rng, maxRelError } from "./helpers/engine.mjs";
@@ -89,6 +90,22 @@ test("initNormal streams and seeds are independent", () => {
 // ---------------------------------------------------------------- adamw
 
 const HP = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8 };
+// StepSlot (host/backend/backend.ts)
+const CLIP_SCALE = 5, SKIP = 6, UPDATES = 7;
+
+/** A step-scalars tensor with the optimizer's inputs set. */
+function stepScalars({ clipScale = 1, skip = 0, updates = 1 } = {}) {
+  const s = new Float32Array(16).fill(777); // other slots must not matter
+  s[CLIP_SCALE] = clipScale;
+  s[SKIP] = skip;
+  s[UPDATES] = updates;
+  return h.f32(s);
+}
+/** adamwStep over [0, n) with decay on [0, decayLength) (default: all). */
+function adamw(pp, pg, pm, pv, n, wd, step, { decayLength = n, clipScale = 1, skip = 0, ranges = [[0, n]] } = {}) {
+  const s = stepScalars({ clipScale, skip, updates: step });
+  for (const [a, b] of ranges) k.adamwStep(pp, pg, pm, pv, HP.lr, HP.beta1, HP.beta2, HP.eps, wd, decayLength, s, a, b);
+}
 
 /** PyTorch's AdamW (single-tensor path) in float64. */
 function adamw64(p, m, v, g, { lr, beta1, beta2, eps }, wd, step) {
@@ -128,7 +145,7 @@ test("adamwStep follows PyTorch's AdamW over 3 steps (float64 reference and floa
         const g = r.array(n);
         g[0] = 0; // a zero gradient still moves p through the momentum
         h.write(pg, g);
-        k.adamwStep(pp, pg, pm, pv, n, HP.lr, HP.beta1, HP.beta2, HP.eps, wd, step);
+        adamw(pp, pg, pm, pv, n, wd, step);
         adamw64(p64, m64, v64, g, HP, wd, step);
         adamw32(p32, m32, v32, g, HP, wd, step);
         const p = h.read(pp, n), m = h.read(pm, n), v = h.read(pv, n);
@@ -151,7 +168,7 @@ test("adamwStep: weight decay 0 leaves p unscaled; weight decay scales p by 1 �
   const n = 37, p0 = r.array(n);
   const run = (wd) => {
     const pp = h.f32(p0);
-    k.adamwStep(pp, h.zeros(n), h.zeros(n), h.zeros(n), n, HP.lr, HP.beta1, HP.beta2, HP.eps, wd, 1);
+    adamw(pp, h.zeros(n), h.zeros(n), h.zeros(n), n, wd, 1);
     return h.read(pp, n);
   };
   // With g = m = v = 0 the Adam part is exactly zero, so only the decay can move p.
@@ -163,7 +180,7 @@ test("adamwStep: weight decay 0 leaves p unscaled; weight decay scales p by 1 �
 test("adamwStep: bias correction makes the first step ≈ lr·sign(g)", () => {
   const n = 9, g = Float32Array.from([1, -2, 3, -4, 5, -6, 7, -8, 0.5]);
   const pp = h.zeros(n);
-  k.adamwStep(pp, h.f32(g), h.zeros(n), h.zeros(n), n, HP.lr, HP.beta1, HP.beta2, HP.eps, 0, 1);
+  adamw(pp, h.f32(g), h.zeros(n), h.zeros(n), n, 0, 1);
   const p = h.read(pp, n);
   p.forEach((x, i) => assert.ok(Math.abs(x + HP.lr * Math.sign(g[i])) < 1e-7, `p[${i}] = ${x}`));
 });
@@ -173,9 +190,71 @@ test("sgdStep: p −= lr·g in float32, any length", () => {
   for (const n of [1, 3, 7, 33]) {
     const p0 = r.array(n), g = r.array(n), lr = 0.05;
     const pp = h.f32(p0);
-    k.sgdStep(pp, h.f32(g), n, lr);
+    k.sgdStep(pp, h.f32(g), lr, stepScalars(), 0, n);
     assert.equal(bits(h.read(pp, n)), bits(p0.map((x, i) => f(x - f(f(lr) * g[i])))), `n=${n}`);
   }
+});
+
+test("adamwStep: weight decay only on [0, decayLength), also when the boundary splits a SIMD group", () => {
+  const r = rng(64);
+  const n = 41, p0 = r.array(n), g = r.array(n);
+  for (const decayLength of [0, 1, 13, 16, 40, 41]) {
+    const pp = h.f32(p0), pm = h.zeros(n), pv = h.zeros(n);
+    adamw(pp, h.f32(g), pm, pv, n, 0.1, 1, { decayLength });
+    // reference: decayed prefix, undecayed rest, element by element
+    const p32 = Float32Array.from(p0), m32 = new Float32Array(n), v32 = new Float32Array(n);
+    const head = [p32.subarray(0, decayLength), m32.subarray(0, decayLength), v32.subarray(0, decayLength)];
+    const tail = [p32.subarray(decayLength), m32.subarray(decayLength), v32.subarray(decayLength)];
+    adamw32(...head, g.subarray(0, decayLength), HP, 0.1, 1);
+    adamw32(...tail, g.subarray(decayLength), HP, 0, 1);
+    assert.equal(bits(h.read(pp, n)), bits(p32), `decayLength ${decayLength}`);
+  }
+});
+
+test("adamwStep: any split of [0, n) into ranges gives the same bits (threads)", () => {
+  const r = rng(65);
+  const n = 103, p0 = r.array(n), g = r.array(n);
+  const run = (ranges) => {
+    const pp = h.f32(p0), pm = h.f32(r.array(n).fill(0.01)), pv = h.f32(new Float32Array(n).fill(0.02));
+    adamw(pp, h.f32(g), pm, pv, n, 0.1, 3, { decayLength: 50, ranges });
+    return [...bits(h.read(pp, n)), ...bits(h.read(pm, n)), ...bits(h.read(pv, n))];
+  };
+  const whole = run([[0, n]]);
+  for (const ranges of [[[0, 1], [1, n]], [[0, 50], [50, 51], [51, n]], [[0, 6], [6, 64], [64, n]]]) assert.equal(run(ranges), whole, JSON.stringify(ranges));
+});
+
+test("adamwStep and sgdStep: the skip flag leaves p, m, v bit-untouched", () => {
+  const r = rng(66);
+  const n = 37, p0 = r.array(n), m0 = r.array(n, 0.1), v0 = r.array(n, 0.1).map(Math.abs), g = r.array(n);
+  for (const skip of [1, 2]) {
+    const pp = h.f32(p0), pm = h.f32(m0), pv = h.f32(v0);
+    adamw(pp, h.f32(g), pm, pv, n, 0.1, 4, { skip });
+    assert.equal(bits(h.read(pp, n)), bits(p0), `adamw p, skip ${skip}`);
+    assert.equal(bits(h.read(pm, n)), bits(m0), `adamw m, skip ${skip}`);
+    assert.equal(bits(h.read(pv, n)), bits(v0), `adamw v, skip ${skip}`);
+    const ps = h.f32(p0);
+    k.sgdStep(ps, h.f32(g), 0.05, stepScalars({ skip }), 0, n);
+    assert.equal(bits(h.read(ps, n)), bits(p0), `sgd p, skip ${skip}`);
+  }
+});
+
+test("adamwStep and sgdStep: the clip scale multiplies g first (as clip_grad_norm_ scaling g in place)", () => {
+  const r = rng(67);
+  const n = 29, p0 = r.array(n), g = r.array(n), c = 0.37;
+  const scaled = g.map((x) => f(x * f(c)));
+  const run = (grad, clipScale) => {
+    const pp = h.f32(p0), pm = h.f32(new Float32Array(n).fill(0.01)), pv = h.f32(new Float32Array(n).fill(0.03));
+    adamw(pp, h.f32(grad), pm, pv, n, 0.1, 2, { clipScale });
+    return [...bits(h.read(pp, n)), ...bits(h.read(pm, n)), ...bits(h.read(pv, n))];
+  };
+  assert.equal(run(g, c), run(scaled, 1), "adamw");
+  const sgd = (grad, clipScale) => {
+    const pp = h.f32(p0);
+    k.sgdStep(pp, h.f32(grad), 0.05, stepScalars({ clipScale }), 0, n);
+    return bits(h.read(pp, n));
+  };
+  assert.equal(sgd(g, c), sgd(scaled, 1), "sgd");
+  assert.equal(sgd(g, c), bits(p0.map((x, i) => f(x - f(f(0.05) * scaled[i])))), "sgd float32 op order");
 });
 
 test.run();

@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { instantiateEngine, Arena, ThreadPool, WasmMatmul } from "../dist/index.js";
+import { instantiateEngine, Arena, ThreadPool, WasmMatmul } from "../dist/internal.js";
 import { rng } from "./helpers/engine.mjs";
 
 const engine = await instantiateEngine({ shared: true });
@@ -189,7 +189,7 @@ const CROSS_RUNTIME_CHECK = `
 `;
 
 async function runCheckHere() {
-  const DIST = new URL("../dist/index.js", import.meta.url).href;
+  const DIST = new URL("../dist/internal.js", import.meta.url).href;
   const fn = new Function("DIST", `return (async () => { ${CROSS_RUNTIME_CHECK} return RESULT; })();`);
   return fn(DIST);
 }
@@ -198,7 +198,7 @@ test("Deno runs the same matmul on 2 threads with identical bits", async () => {
   const here = await runCheckHere();
   assert.is(here.size, 2);
   const deno = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
-  const DIST = new URL("../dist/index.js", import.meta.url).href;
+  const DIST = new URL("../dist/internal.js", import.meta.url).href;
   const script = `const DIST = ${JSON.stringify(DIST)};\n${CROSS_RUNTIME_CHECK}\n` +
     `const h = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint32Array(RESULT.bits))); ` +
     `console.log(JSON.stringify({ size: RESULT.size, hash: Array.from(h, (x) => x.toString(16).padStart(2, "0")).join("") }));`;

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { createEngine, readCheckpoint, parseTokens, parseSafetensors } from "../dist/index.js";
+import { createEngine, readCheckpoint, parseTokens, parseSafetensors, forwardWithHiddenStates } from "../dist/index.js";
 
 const CASES = ["tiny-untied", "tiny-tied", "tiny-l2", "tiny-l3"];
 const dir = (c) => new URL(`./fixtures/${c}/`, import.meta.url).pathname;
@@ -45,11 +45,11 @@ for (const c of CASES) {
   test(`${c}: logits, CE, jump profile and R for every option`, async () => {
     const exp = expected(c);
     const { engine, batch, model } = await setup(c);
-    const { logits } = await model.forwardWithHiddenStates(batch);
+    const { logits } = await forwardWithHiddenStates(model, batch);
     closeTensor(logits, exp.logits, "logits");
     for (const key of Object.keys(exp.R)) {
       const [distance, k, normalize] = key.split("/");
-      const e = await model.evaluate(batch, { alpha: 3, distance, lastK: Number(k), normalize });
+      const e = await engine.evaluate(model, batch, { alpha: 3, distance, lastK: Number(k), normalize });
       close(e.ce, exp.ce, "ce");
       close(e.R, exp.R[key], `R ${key}`);
       close(e.loss, exp.ce + 3 * exp.R[key], `loss ${key}`);
@@ -58,6 +58,12 @@ for (const c of CASES) {
       close(e.J_angular, exp.J_angular, "J_angular");
       close(e.J_cosine, exp.J_cosine, "J_cosine");
     }
+    // early-exit CE of every layer (PyTorch reference), and h_L's is the model's CE exactly
+    const e = await engine.evaluate(model, batch);
+    assert.is(e.early_exit_ce.length, exp.early_exit_ce.length);
+    exp.early_exit_ce.forEach((want, l) => close(e.early_exit_ce[l], want, `early_exit_ce[${l}]`));
+    assert.is(e.early_exit_ce[e.early_exit_ce.length - 1], e.ce);
+    assert.equal(await engine.earlyExitCe(model, batch), e.early_exit_ce);
     const profile = await engine.jumpProfile(model, batch);
     close(profile.J_cosine, exp.J_cosine, "profile J_cosine");
     close(profile.J_angular, exp.J_angular, "profile J_angular");
@@ -164,11 +170,11 @@ test("causality: changing a future token leaves earlier logits bit-identical", a
   const { engine, batch, model } = await setup("tiny-untied");
   const V = model.config.vocabSize;
   const T = batch.length - 1;
-  const before = (await model.forwardWithHiddenStates(batch)).logits;
+  const before = (await forwardWithHiddenStates(model, batch)).logits;
   for (const s of [0, 4, T - 2]) {
     const ids = batch.ids.slice();
     ids[s + 1] = (ids[s + 1] + 1) % V; // row 0, input position s+1
-    const after = (await model.forwardWithHiddenStates({ ...batch, ids })).logits;
+    const after = (await forwardWithHiddenStates(model, { ...batch, ids })).logits;
     assert.equal(Array.from(after.subarray(0, (s + 1) * V)), Array.from(before.subarray(0, (s + 1) * V)), `positions ≤ ${s}`);
     assert.not.equal(Array.from(after.subarray((s + 1) * V, (s + 2) * V)), Array.from(before.subarray((s + 1) * V, (s + 2) * V)));
     // other rows are untouched

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { instantiateEngine, Arena, ThreadPool } from "../dist/index.js";
+import { instantiateEngine, Arena, ThreadPool } from "../dist/internal.js";
 
 const { chunkBounds } = ThreadPool;
 
@@ -106,7 +106,7 @@ test("a worker script that cannot load rejects create() instead of hanging", asy
 });
 
 test("a process that never terminates its pool still exits on its own", () => {
-  const dist = new URL("../dist/index.js", import.meta.url).href;
+  const dist = new URL("../dist/internal.js", import.meta.url).href;
   const code = `
     const { instantiateEngine, ThreadPool } = await import(${JSON.stringify(dist)});
     const engine = await instantiateEngine({ shared: true });

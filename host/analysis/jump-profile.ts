@@ -1,10 +1,12 @@
 // The layer-wise jump profile of a model on a batch: D_l for both distances, the
-// jump strength J, and per-token statistics of every transition.
+// jump strength J, and per-token statistics of every transition. The device makes
+// the per-token distances; the shared CPU module (host/cpu) reduces them.
 import { DistanceKind } from "../backend/backend.ts";
+import { loadCpuModule } from "../cpu/cpu-module.ts";
 import type { TokenBatch } from "../model/batch.ts";
 import { jumpStrength } from "../model/jreg.ts";
 import type { LlamaModel } from "../model/model.ts";
-import { CpuReducer } from "./cpu-reducer.ts";
+import { tokenDistances } from "./hidden-states.ts";
 
 export const PROFILE_QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95] as const;
 export const HISTOGRAM_BINS = 20;
@@ -31,24 +33,20 @@ export interface JumpProfile {
 }
 
 export async function jumpProfile(model: LlamaModel, batch: TokenBatch): Promise<JumpProfile> {
-  const a = model.run(batch);
-  const reducer = await CpuReducer.get();
-  const perLayer = {
-    angular: await model.tokenDistances(a, DistanceKind.Angular),
-    cosine: await model.tokenDistances(a, DistanceKind.Cosine),
-  };
-  const stats = (kind: "angular" | "cosine"): TokenStats[] =>
-    perLayer[kind].map((d) => {
-      const q = reducer.quantiles(d, [0, ...PROFILE_QUANTILES, 1]);
+  const cpu = await loadCpuModule();
+  const [angular, cosine, losses] = await tokenDistancesAndLosses(model, batch);
+  const stats = (perLayer: Float32Array[], kind: "angular" | "cosine"): TokenStats[] =>
+    perLayer.map((d) => {
+      const q = cpu.quantiles(d, [0, ...PROFILE_QUANTILES, 1]);
       return {
-        mean: reducer.mean(d),
+        mean: cpu.mean(d),
         min: q[0]!,
         max: q[q.length - 1]!,
         quantiles: q.slice(1, -1),
-        histogram: reducer.histogram(d, 0, kind === "angular" ? 1 : 2, HISTOGRAM_BINS),
+        histogram: cpu.histogram(d, 0, kind === "angular" ? 1 : 2, HISTOGRAM_BINS),
       };
     });
-  const perToken = { angular: stats("angular"), cosine: stats("cosine") };
+  const perToken = { angular: stats(angular, "angular"), cosine: stats(cosine, "cosine") };
   // D_l is the token mean, reduced on the CPU like the other statistics.
   const D_angular = perToken.angular.map((t) => t.mean);
   const D_cosine = perToken.cosine.map((t) => t.mean);
@@ -57,8 +55,17 @@ export async function jumpProfile(model: LlamaModel, batch: TokenBatch): Promise
     D_cosine,
     J_angular: jumpStrength(D_angular),
     J_cosine: jumpStrength(D_cosine),
-    ce: await model.backend.mean(a.losses),
-    tokens: a.tokens,
+    ce: cpu.mean(losses),
+    tokens: losses.length,
     perToken,
   };
+}
+
+/** Per-token angular and cosine distances of every transition, and the per-token losses, of one forward. */
+async function tokenDistancesAndLosses(model: LlamaModel, batch: TokenBatch): Promise<[Float32Array[], Float32Array[], Float32Array]> {
+  const a = model.run(batch);
+  const distances = tokenDistances(model.backend, a, [DistanceKind.Angular, DistanceKind.Cosine]);
+  const losses = model.backend.read(a.losses);
+  const [angular, cosine] = await distances;
+  return [angular!, cosine!, await losses];
 }

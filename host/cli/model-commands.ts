@@ -1,5 +1,6 @@
 // `jreg eval` and `jreg step`: the contract users check the engine against their
 // own PyTorch pipelines with (README "CLI").
+import { evaluate } from "../analysis/evaluate.ts";
 import { createEngine, type BackendName } from "../engine.ts";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.ts";
 import { readText } from "../io/files.ts";
@@ -65,7 +66,7 @@ export async function evalCommand(argv: string[], out: (s: string) => void): Pro
   const { ckpt, batch, engine } = await loadInputs(v);
   try {
     const model = engine.loadModel(ckpt);
-    const e = await model.evaluate(batch, jreg);
+    const e = await evaluate(model, batch, jreg);
     const result = { ce: e.ce, R: e.R, loss: e.loss, D_angular: e.D_angular, D_cosine: e.D_cosine, J_angular: e.J_angular, J_cosine: e.J_cosine };
     out(v.json ? JSON.stringify(result) : formatEval(result));
     return 0;

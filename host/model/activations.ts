@@ -1,5 +1,6 @@
 // Saved activations and backward scratch for one (batch, sequence) shape.
-// Allocated once per shape and reused every step, so training does not grow memory.
+// Allocated once per shape and reused every step; freed when the shape changes,
+// so alternating shapes does not grow memory.
 import type { Backend, Tensor } from "../backend/backend.ts";
 import { headDim, type ModelConfig } from "./config.ts";
 
@@ -11,8 +12,8 @@ export interface LayerActivations {
   q: Tensor;
   k: Tensor;
   v: Tensor;
-  /** softmax probabilities [B, heads, T, T] */
-  probs: Tensor;
+  /** what attentionForward saves for the backward; its size is the backend's choice */
+  attState: Tensor;
   /** attention output before o_proj */
   att: Tensor;
   /** residual after the attention block */
@@ -30,6 +31,11 @@ export interface Activations {
   seq: number;
   /** B·T */
   tokens: number;
+  /**
+   * Rows of the LM head per chunk: all tokens when [tokens, vocab] fits one binding,
+   * else a multiple of 64 (so row views stay 256-byte aligned).
+   */
+  headRows: number;
   inputs: Tensor;
   targets: Tensor;
   /** residual stream h_0..h_L, each [B·T, hidden] */
@@ -37,10 +43,11 @@ export interface Activations {
   layers: LayerActivations[];
   lnf: Tensor;
   lnfRstd: Tensor;
-  /** [B·T, vocab]; overwritten in place by dlogits in the backward pass */
+  /** [headRows, vocab]: one chunk's logits; overwritten in place by its dlogits in the backward */
   logits: Tensor;
   losses: Tensor;
   lse: Tensor;
+  /** RoPE tables [seq, headDim/2], made on the host and uploaded (host/cpu) */
   ropeCos: Tensor;
   ropeSin: Tensor;
   /** per transition l (0-based): per-token cos(h_l, h_{l+1}) and the two norms */
@@ -49,24 +56,41 @@ export interface Activations {
   normB: Tensor[];
   /** per-token distance scratch [B·T] */
   distance: Tensor;
+  /** every allocation above, for freeActivations */
+  owned: Tensor[];
 }
 
 export interface GradScratch {
+  tokens: number;
   /** gradient of the residual stream at the current level */
   dh: Tensor;
   /** JREG gradient waiting for the next level down */
   pending: Tensor;
   dln: Tensor;
+  /** gradients of q and k (rotated back in place), and of v */
   dq: Tensor;
   dk: Tensor;
   dv: Tensor;
-  dqRot: Tensor;
-  dkRot: Tensor;
   datt: Tensor;
   dact: Tensor;
   dgate: Tensor;
   dup: Tensor;
   dcos: Tensor;
+  owned: Tensor[];
+}
+
+/** Rows per LM-head chunk so that [rows, vocab] f32 fits the backend's binding limit. */
+export function lmHeadRows(be: Backend, tokens: number, vocab: number): number {
+  const limit = Math.min(be.capabilities.maxBindingBytes, be.capabilities.maxBufferBytes);
+  const fit = Math.floor(limit / (vocab * 4));
+  if (fit >= tokens) return tokens;
+  const rows = Math.floor(fit / 64) * 64;
+  if (rows < 64) {
+    throw new RangeError(
+      `the LM head needs at least 64 rows of ${vocab} logits (${64 * vocab * 4} bytes) per chunk, over the backend's binding limit of ${limit} bytes`,
+    );
+  }
+  return rows;
 }
 
 export function allocateActivations(be: Backend, c: ModelConfig, batch: number, seq: number): Activations {
@@ -74,7 +98,13 @@ export function allocateActivations(be: Backend, c: ModelConfig, batch: number, 
   const hd = headDim(c);
   const qw = c.numHeads * hd;
   const kvw = c.numKvHeads * hd;
-  const f = (len: number, label: string) => be.alloc(len, "f32", label);
+  const owned: Tensor[] = [];
+  const f = (len: number, label: string, dtype: "f32" | "i32" = "f32") => {
+    const t = be.alloc(len, dtype, label);
+    owned.push(t);
+    return t;
+  };
+  const stateLength = be.attentionStateLength(batch, seq, c.numHeads, c.numKvHeads, hd);
   const layers: LayerActivations[] = [];
   for (let l = 0; l < c.numLayers; l++) {
     layers.push({
@@ -83,7 +113,7 @@ export function allocateActivations(be: Backend, c: ModelConfig, batch: number, 
       q: f(N * qw, `L${l}.q`),
       k: f(N * kvw, `L${l}.k`),
       v: f(N * kvw, `L${l}.v`),
-      probs: f(batch * c.numHeads * seq * seq, `L${l}.probs`),
+      attState: f(stateLength, `L${l}.attState`),
       att: f(N * qw, `L${l}.att`),
       hMid: f(N * c.hiddenSize, `L${l}.hMid`),
       ln2: f(N * c.hiddenSize, `L${l}.ln2`),
@@ -94,17 +124,19 @@ export function allocateActivations(be: Backend, c: ModelConfig, batch: number, 
     });
   }
   const perTransition = (label: string) => Array.from({ length: c.numLayers }, (_, l) => f(N, `${label}${l + 1}`));
+  const headRows = lmHeadRows(be, N, c.vocabSize);
   return {
     batch,
     seq,
     tokens: N,
-    inputs: be.alloc(N, "i32", "inputs"),
-    targets: be.alloc(N, "i32", "targets"),
+    headRows,
+    inputs: f(N, "inputs", "i32"),
+    targets: f(N, "targets", "i32"),
     h: Array.from({ length: c.numLayers + 1 }, (_, l) => f(N * c.hiddenSize, `h${l}`)),
     layers,
     lnf: f(N * c.hiddenSize, "lnf"),
     lnfRstd: f(N, "lnfRstd"),
-    logits: f(N * c.vocabSize, "logits"),
+    logits: f(headRows * c.vocabSize, "logits"),
     losses: f(N, "losses"),
     lse: f(N, "lse"),
     ropeCos: f(seq * (hd / 2), "ropeCos"),
@@ -113,25 +145,37 @@ export function allocateActivations(be: Backend, c: ModelConfig, batch: number, 
     normA: perTransition("normA"),
     normB: perTransition("normB"),
     distance: f(N, "distance"),
+    owned,
   };
 }
 
 export function allocateGradScratch(be: Backend, c: ModelConfig, tokens: number): GradScratch {
   const hd = headDim(c);
-  const f = (len: number, label: string) => be.alloc(len, "f32", label);
+  const owned: Tensor[] = [];
+  const f = (len: number, label: string) => {
+    const t = be.alloc(len, "f32", label);
+    owned.push(t);
+    return t;
+  };
   return {
+    tokens,
     dh: f(tokens * c.hiddenSize, "dh"),
     pending: f(tokens * c.hiddenSize, "pending"),
     dln: f(tokens * c.hiddenSize, "dln"),
     dq: f(tokens * c.numHeads * hd, "dq"),
     dk: f(tokens * c.numKvHeads * hd, "dk"),
     dv: f(tokens * c.numKvHeads * hd, "dv"),
-    dqRot: f(tokens * c.numHeads * hd, "dqRot"),
-    dkRot: f(tokens * c.numKvHeads * hd, "dkRot"),
     datt: f(tokens * c.numHeads * hd, "datt"),
     dact: f(tokens * c.intermediateSize, "dact"),
     dgate: f(tokens * c.intermediateSize, "dgate"),
     dup: f(tokens * c.intermediateSize, "dup"),
     dcos: f(tokens, "dcos"),
+    owned,
   };
+}
+
+/** Frees every tensor of an activation set or a gradient scratch. */
+export function freeAll(be: Backend, set: { owned: Tensor[] }): void {
+  for (let i = set.owned.length - 1; i >= 0; i--) be.free(set.owned[i]!);
+  set.owned.length = 0;
 }

@@ -1,6 +1,8 @@
 // The jump-suppressing regularizer on per-layer mean distances (DESIGN.md "JREG").
 // Per-token cosines come from the backend; this file holds the small scalar part:
-// which transitions count, R itself, and dR/dD_l for the backward pass.
+// which transitions count, R itself, and dR/dD_l for the backward pass (the host
+// reference `regularizer`, and `jregScalarsSpec`, its form for the device).
+import { DistanceKind, type JregScalarsSpec } from "../backend/backend.ts";
 
 export type JregDistance = "cosine" | "angular";
 export type JregNormalize = "none" | "middle";
@@ -83,4 +85,34 @@ export function regularizer(profile: readonly number[], opts: JregOptions): { R:
   for (const l of last) dR[l]! += 1 / (last.length * Mid);
   for (const l of mid) dR[l]! -= A / (mid.length * Mid * Mid);
   return { R: A / Mid, dR };
+}
+
+/**
+ * The device form of `regularizer`: the weights that turn the profile into R
+ * (backend jregScalars). R = Σ num[l]·D_l, divided by Σ den[l]·D_l for "middle".
+ */
+export function jregScalarsSpec(opts: JregOptions, numLayers: number): JregScalarsSpec {
+  const numerator = new Array<number>(numLayers).fill(0);
+  const last = lastLayers(numLayers, opts.lastK);
+  for (const l of last) numerator[l] = 1 / last.length;
+  let denominator: number[] | null = null;
+  if (opts.normalize === "middle") {
+    denominator = new Array<number>(numLayers).fill(0);
+    const mid = middleLayers(numLayers);
+    for (const l of mid) denominator[l] = 1 / mid.length;
+  }
+  return { numLayers, alpha: opts.alpha, numerator, denominator };
+}
+
+/**
+ * Transitions whose α·dR/dD_l is structurally nonzero: the last k, plus the middle
+ * set with normalize "middle"; none when α = 0, so α = 0 runs no JREG op at all.
+ */
+export function jregLayers(spec: JregScalarsSpec): boolean[] {
+  return Array.from({ length: spec.numLayers }, (_, l) => spec.alpha !== 0 && (spec.numerator[l] !== 0 || (spec.denominator?.[l] ?? 0) !== 0));
+}
+
+/** The distance kernel the loss uses (angular clamps away from ±1 for a finite gradient). */
+export function lossDistanceKind(opts: JregOptions): DistanceKind {
+  return opts.distance === "cosine" ? DistanceKind.Cosine : DistanceKind.AngularLoss;
 }

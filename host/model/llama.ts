@@ -1,7 +1,7 @@
 // The Llama forward and backward passes, written once against the Backend op set.
 // Read top to bottom, each is a list of op calls (llm.c style); no kernel lives here.
 // Semantics are Hugging Face LlamaForCausalLM's (DESIGN.md "Model").
-import { DistanceKind, type Backend } from "../backend/backend.ts";
+import { coefSlot, type Backend, type DistanceKind, type Tensor } from "../backend/backend.ts";
 import type { Activations, GradScratch } from "./activations.ts";
 import { headDim, type ModelConfig } from "./config.ts";
 import type { WeightSet } from "./weights.ts";
@@ -11,11 +11,38 @@ function dims(c: ModelConfig, a: Activations) {
   return { B: a.batch, T: a.seq, N: a.tokens, C: c.hiddenSize, F: c.intermediateSize, H: c.numHeads, G: c.numKvHeads, hd: headDim(c) };
 }
 
-/** Forward pass over inputs already in `a.inputs` / `a.targets`; fills every saved activation. */
-export function forward(be: Backend, c: ModelConfig, w: WeightSet, a: Activations): void {
+/** Row chunks [start, rows) of the LM head; starts are multiples of 64 (256-byte aligned views). */
+export function headChunks(a: Activations): Array<{ start: number; rows: number }> {
+  const out: Array<{ start: number; rows: number }> = [];
+  for (let start = 0; start < a.tokens; start += a.headRows) out.push({ start, rows: Math.min(a.headRows, a.tokens - start) });
+  return out;
+}
+
+/** Rows [start, start + rows) of a [tokens, width] tensor. */
+function rowsOf(be: Backend, t: Tensor, start: number, rows: number, width: number): Tensor {
+  return start === 0 && rows * width === t.length ? t : be.view(t, start * width, rows * width, `${t.label}[${start}:${start + rows}]`);
+}
+
+/**
+ * The loss head on a residual state h: final norm into a.lnf, then, chunk by chunk,
+ * the LM head into a.logits and the cross-entropy into a.losses / a.lse. `onChunk`
+ * runs after each chunk's logits are made (they are overwritten by the next chunk).
+ */
+export function lossHead(be: Backend, c: ModelConfig, w: WeightSet, a: Activations, h: Tensor, onChunk?: (logits: Tensor, start: number, rows: number) => void): void {
+  const { C } = dims(c, a);
+  const V = c.vocabSize;
+  be.rmsnormForward(a.lnf, a.lnfRstd, h, w.finalNorm, a.tokens, C, c.rmsEps);
+  for (const { start, rows } of headChunks(a)) {
+    be.matmul(a.logits, rowsOf(be, a.lnf, start, rows, C), w.lmHead, rows, V, C, "nt", false);
+    onChunk?.(a.logits, start, rows);
+    be.crossEntropyForward(rowsOf(be, a.losses, start, rows, 1), rowsOf(be, a.lse, start, rows, 1), a.logits, rowsOf(be, a.targets, start, rows, 1), rows, V);
+  }
+}
+
+/** Forward pass over inputs already in `a.inputs` / `a.targets` (and RoPE tables in a.rope*); fills every saved activation. */
+export function forward(be: Backend, c: ModelConfig, w: WeightSet, a: Activations, onLogits?: (logits: Tensor, start: number, rows: number) => void): void {
   const { B, T, N, C, F, H, G, hd } = dims(c, a);
 
-  be.ropeTable(a.ropeCos, a.ropeSin, T, hd, c.ropeTheta);
   be.embeddingForward(a.h[0]!, a.inputs, w.embed, N, C);
 
   for (let l = 0; l < c.numLayers; l++) {
@@ -29,9 +56,9 @@ export function forward(be: Backend, c: ModelConfig, w: WeightSet, a: Activation
     be.matmul(la.q, la.ln1, lw.q, N, H * hd, C, "nt", false);
     be.matmul(la.k, la.ln1, lw.k, N, G * hd, C, "nt", false);
     be.matmul(la.v, la.ln1, lw.v, N, G * hd, C, "nt", false);
-    be.ropeForward(la.q, la.q, a.ropeCos, a.ropeSin, B, T, H, hd);
-    be.ropeForward(la.k, la.k, a.ropeCos, a.ropeSin, B, T, G, hd);
-    be.attentionForward(la.att, la.probs, la.q, la.k, la.v, B, T, H, G, hd);
+    be.ropeInPlace(la.q, a.ropeCos, a.ropeSin, B, T, H, hd, false);
+    be.ropeInPlace(la.k, a.ropeCos, a.ropeSin, B, T, G, hd, false);
+    be.attentionForward(la.att, la.attState, la.q, la.k, la.v, B, T, H, G, hd);
     be.copy(la.hMid, hIn);
     be.matmul(la.hMid, la.att, lw.o, N, C, H * hd, "nt", true);
 
@@ -47,38 +74,42 @@ export function forward(be: Backend, c: ModelConfig, w: WeightSet, a: Activation
     be.cosineForward(a.cos[l]!, a.normA[l]!, a.normB[l]!, hIn, hOut, N, C);
   }
 
-  be.rmsnormForward(a.lnf, a.lnfRstd, a.h[c.numLayers]!, w.finalNorm, N, C, c.rmsEps);
-  be.matmul(a.logits, a.lnf, w.lmHead, N, c.vocabSize, C, "nt", false);
-  be.crossEntropyForward(a.losses, a.lse, a.logits, a.targets, N, c.vocabSize);
+  lossHead(be, c, w, a, a.h[c.numLayers]!, onLogits);
+}
+
+/** Which transitions carry a JREG gradient, and where its coefficients are. */
+export interface JregBackward {
+  /** per transition l (0-based): true where α·dR/dD_l can be nonzero (none when α = 0) */
+  layers: readonly boolean[];
+  kind: DistanceKind;
+  /** the step scalars, holding α·dR/dD_l at coefSlot(L, l) */
+  scalars: Tensor;
 }
 
 /**
- * Backward pass of CE + α·R. `dRdD[l]` is α·dR/dD_l for each transition (all zero
- * when α = 0, and then no JREG op runs at all, so the result is plain CE's).
- * Gradients accumulate into `g`, which the caller zeroes. Overwrites a.logits.
+ * Backward pass of CE + α·R. JREG ops run only on the transitions in `jreg.layers`,
+ * with their coefficients read from the device; with none, the result is plain
+ * CE's exactly. Gradients accumulate into `g`, which the caller zeroes.
+ * Overwrites a.logits (and a.lnf's chunk logits when the head is chunked).
  */
-export function backward(
-  be: Backend,
-  c: ModelConfig,
-  w: WeightSet,
-  g: WeightSet,
-  a: Activations,
-  s: GradScratch,
-  dRdD: readonly number[],
-  lossDistance: DistanceKind,
-): void {
+export function backward(be: Backend, c: ModelConfig, w: WeightSet, g: WeightSet, a: Activations, s: GradScratch, jreg: JregBackward): void {
   const { B, T, N, C, F, H, G, hd } = dims(c, a);
   const L = c.numLayers;
+  const V = c.vocabSize;
 
-  // loss head: dlogits (in place of logits) → lm_head and final norm
-  be.crossEntropyBackward(a.logits, a.logits, a.lse, a.targets, N, c.vocabSize, 1 / N);
-  const dlogits = a.logits;
-  be.matmul(g.lmHead, dlogits, a.lnf, c.vocabSize, C, N, "tn", true);
-  be.matmul(s.dln, dlogits, w.lmHead, N, C, c.vocabSize, "nn", false);
+  // loss head, chunk by chunk: dlogits (in place of logits) → lm_head and final norm.
+  // A single chunk still holds the forward's logits; more chunks recompute theirs.
+  const chunks = headChunks(a);
+  for (const { start, rows } of chunks) {
+    const lnf = rowsOf(be, a.lnf, start, rows, C);
+    if (chunks.length > 1) be.matmul(a.logits, lnf, w.lmHead, rows, V, C, "nt", false);
+    be.crossEntropyBackwardInPlace(a.logits, rowsOf(be, a.lse, start, rows, 1), rowsOf(be, a.targets, start, rows, 1), rows, V, 1 / N);
+    be.matmul(g.lmHead, a.logits, lnf, V, C, rows, "tn", true);
+    be.matmul(rowsOf(be, s.dln, start, rows, C), a.logits, w.lmHead, rows, C, V, "nn", false);
+  }
   be.fill(s.dh, 0);
   be.rmsnormBackward(s.dh, g.finalNorm, s.dln, a.h[L]!, w.finalNorm, a.lnfRstd, N, C);
 
-  be.fill(s.pending, 0);
   for (let l = L - 1; l >= 0; l--) {
     const lw = w.layers[l]!;
     const lg = g.layers[l]!;
@@ -86,12 +117,12 @@ export function backward(
     const hIn = a.h[l]!;
     const hOut = a.h[l + 1]!;
 
-    // JREG: transition l+1's gradient w.r.t. h_{l+1} (as its "a") was parked in
+    // JREG: transition l+2's gradient w.r.t. h_{l+1} (its "a") was parked in
     // `pending`; add it now, then this transition's parts: "b" → dh, "a" → pending.
-    be.accumulate(s.dh, s.pending);
-    be.fill(s.pending, 0);
-    if (dRdD[l] !== 0) {
-      be.distanceGrad(s.dcos, a.cos[l]!, N, lossDistance, dRdD[l]! / N);
+    if (jreg.layers[l + 1]) be.accumulate(s.dh, s.pending);
+    if (jreg.layers[l]) {
+      be.fill(s.pending, 0);
+      be.distanceGrad(s.dcos, a.cos[l]!, N, jreg.kind, jreg.scalars, coefSlot(L, l), 1 / N);
       be.cosineBackward(s.pending, s.dh, s.dcos, hIn, hOut, a.cos[l]!, a.normA[l]!, a.normB[l]!, N, C);
     }
 
@@ -107,17 +138,15 @@ export function backward(
     be.matmul(s.dln, s.dup, lw.up, N, C, F, "nn", true);
     be.rmsnormBackward(s.dh, lg.postAttentionNorm, s.dln, la.hMid, lw.postAttentionNorm, la.ln2Rstd, N, C);
 
-    // attention block
+    // attention block: gradients w.r.t. the rotated q, k, rotated back in place
     be.matmul(lg.o, s.dh, la.att, C, H * hd, N, "tn", true);
     be.matmul(s.datt, s.dh, lw.o, N, H * hd, C, "nn", false);
-    be.fill(s.dqRot, 0);
-    be.fill(s.dkRot, 0);
-    be.fill(s.dv, 0);
-    be.attentionBackward(s.dqRot, s.dkRot, s.dv, s.datt, la.probs, la.q, la.k, la.v, B, T, H, G, hd);
     be.fill(s.dq, 0);
     be.fill(s.dk, 0);
-    be.ropeBackward(s.dq, s.dqRot, a.ropeCos, a.ropeSin, B, T, H, hd);
-    be.ropeBackward(s.dk, s.dkRot, a.ropeCos, a.ropeSin, B, T, G, hd);
+    be.fill(s.dv, 0);
+    be.attentionBackward(s.dq, s.dk, s.dv, s.datt, la.att, la.attState, la.q, la.k, la.v, B, T, H, G, hd);
+    be.ropeInPlace(s.dq, a.ropeCos, a.ropeSin, B, T, H, hd, true);
+    be.ropeInPlace(s.dk, a.ropeCos, a.ropeSin, B, T, G, hd, true);
     be.matmul(lg.q, s.dq, la.ln1, H * hd, C, N, "tn", true);
     be.matmul(lg.k, s.dk, la.ln1, G * hd, C, N, "tn", true);
     be.matmul(lg.v, s.dv, la.ln1, G * hd, C, N, "tn", true);
@@ -126,6 +155,6 @@ export function backward(
     be.matmul(s.dln, s.dv, lw.v, N, C, G * hd, "nn", true);
     be.rmsnormBackward(s.dh, lg.inputNorm, s.dln, hIn, lw.inputNorm, la.ln1Rstd, N, C);
   }
-  be.accumulate(s.dh, s.pending);
+  if (jreg.layers[0]) be.accumulate(s.dh, s.pending);
   be.embeddingBackward(g.embed, a.inputs, s.dh, N, C);
 }

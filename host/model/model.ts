@@ -1,26 +1,17 @@
-// A Llama model on a backend: its weights, activation buffers, and the passes
-// that read results back (evaluation, hidden states, jump profile).
-import { DistanceKind, type Backend } from "../backend/backend.ts";
+// A Llama model on a backend: its weights and the activations of the last batch
+// shape it ran. The graph itself is llama.ts; evaluation and analysis passes live
+// in host/analysis, training in host/train.
+import type { Backend, Tensor } from "../backend/backend.ts";
+import type { CpuModule } from "../cpu/cpu-module.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
-import { allocateActivations, type Activations } from "./activations.ts";
+import { allocateActivations, freeAll, type Activations } from "./activations.ts";
 import { splitInputsTargets, validateBatch, type TokenBatch } from "./batch.ts";
-import { validateConfig, type ModelConfig } from "./config.ts";
-import { jumpStrength, regularizer, validateJreg, type JregOptions } from "./jreg.ts";
+import { headDim, validateConfig, type ModelConfig } from "./config.ts";
 import { forward } from "./llama.ts";
-import { allocateWeightSet, parameterLayout, splitByName, type ParameterLayout, type WeightSet } from "./weights.ts";
+import { allocateWeightSet, joinByName, parameterLayout, splitByName, type ParameterLayout, type WeightSet } from "./weights.ts";
 
 /** Standard deviation of the normal init of matrices and embeddings (DESIGN.md). */
 export const INIT_STD = 0.02;
-
-export interface Evaluation {
-  ce: number;
-  R: number;
-  loss: number;
-  D_angular: number[];
-  D_cosine: number[];
-  J_angular: number;
-  J_cosine: number;
-}
 
 export class LlamaModel {
   readonly layout: ParameterLayout;
@@ -29,31 +20,32 @@ export class LlamaModel {
 
   private constructor(
     readonly backend: Backend,
+    /** the host CPU path: init values and RoPE tables come from here */
+    readonly cpu: CpuModule,
     readonly config: ModelConfig,
   ) {
     this.layout = parameterLayout(config);
     this.weights = allocateWeightSet(backend, config, this.layout, "weights");
   }
 
-  /** A fresh model: normal(0, 0.02) matrices and embeddings, norms 1; seeded and identical on every runtime. */
-  static create(backend: Backend, config: ModelConfig, seed = 0): LlamaModel {
-    const m = new LlamaModel(backend, validateConfig(config));
+  /**
+   * A fresh model: normal(0, 0.02) matrices and embeddings (stream = the tensor's
+   * index in the canonical order), norms 1; made on the host, identical on every backend.
+   */
+  static create(backend: Backend, cpu: CpuModule, config: ModelConfig, seed = 0): LlamaModel {
+    const m = new LlamaModel(backend, cpu, validateConfig(config));
+    const all = new Float32Array(m.layout.total);
     m.layout.specs.forEach((s, i) => {
-      const t = m.weights.byName.get(s.name)!;
-      if (s.kind === "norm") backend.fill(t, 1);
-      else backend.initNormal(t, INIT_STD, seed, i);
+      const values = s.kind === "norm" ? new Float32Array(s.size).fill(1) : cpu.normal(s.size, INIT_STD, seed, i);
+      all.set(values, m.layout.offsets[i]!);
     });
+    backend.write(m.weights.all, all);
     return m;
   }
 
-  static fromCheckpoint(backend: Backend, ckpt: Checkpoint): LlamaModel {
-    const m = new LlamaModel(backend, validateConfig(ckpt.config));
-    for (const s of m.layout.specs) {
-      const data = ckpt.tensors.get(s.name);
-      if (!data) throw new Error(`checkpoint is missing ${s.name}`);
-      if (data.length !== s.size) throw new Error(`checkpoint tensor ${s.name} has ${data.length} values, expected ${s.size}`);
-      backend.write(m.weights.byName.get(s.name)!, data);
-    }
+  static fromCheckpoint(backend: Backend, cpu: CpuModule, ckpt: Checkpoint): LlamaModel {
+    const m = new LlamaModel(backend, cpu, validateConfig(ckpt.config));
+    backend.write(m.weights.all, joinByName(m.layout, ckpt.tensors, "checkpoint"));
     return m;
   }
 
@@ -62,11 +54,20 @@ export class LlamaModel {
     return { config: { ...this.config }, tensors };
   }
 
-  /** Validates the batch, uploads it and returns activation buffers of its shape (reused across calls). */
+  /**
+   * Validates the batch, uploads it and returns activation buffers of its shape.
+   * A new shape frees the previous one's buffers and uploads its RoPE tables.
+   */
   prepare(batch: TokenBatch): Activations {
     const T = validateBatch(batch, this.config);
     if (!this.acts || this.acts.batch !== batch.batch || this.acts.seq !== T) {
-      this.acts = allocateActivations(this.backend, this.config, batch.batch, T);
+      if (this.acts) freeAll(this.backend, this.acts);
+      this.acts = undefined;
+      const a = allocateActivations(this.backend, this.config, batch.batch, T);
+      const { cos, sin } = this.cpu.ropeTables(T, headDim(this.config), this.config.ropeTheta);
+      this.backend.write(a.ropeCos, cos);
+      this.backend.write(a.ropeSin, sin);
+      this.acts = a;
     }
     const { inputs, targets } = splitInputsTargets(batch);
     this.backend.write(this.acts.inputs, inputs);
@@ -74,63 +75,20 @@ export class LlamaModel {
     return this.acts;
   }
 
-  /** Runs the forward pass on a batch and leaves its activations in place. */
-  run(batch: TokenBatch): Activations {
+  /**
+   * Runs the forward pass on a batch and leaves its activations in place.
+   * `onLogits(logits, start, rows)` sees each LM-head chunk's logits as they are made.
+   */
+  run(batch: TokenBatch, onLogits?: (logits: Tensor, start: number, rows: number) => void): Activations {
     const a = this.prepare(batch);
-    forward(this.backend, this.config, this.weights, a);
+    forward(this.backend, this.config, this.weights, a, onLogits);
     return a;
   }
 
-  /** Per-layer mean distance D_l for transitions 1..L. */
-  async layerDistances(a: Activations, kind: DistanceKind): Promise<number[]> {
-    const out: number[] = [];
-    for (let l = 0; l < this.config.numLayers; l++) {
-      this.backend.distanceFromCos(a.distance, a.cos[l]!, a.tokens, kind);
-      out.push(await this.backend.mean(a.distance));
-    }
-    return out;
-  }
-
-  /** CE, R, loss and the jump profile (both distances) of one batch. */
-  async evaluate(batch: TokenBatch, jreg: Partial<JregOptions> = {}): Promise<Evaluation> {
-    const opts = validateJreg(jreg, this.config.numLayers);
-    const a = this.run(batch);
-    return this.summarize(a, opts);
-  }
-
-  async summarize(a: Activations, opts: JregOptions): Promise<Evaluation & { dR: number[] }> {
-    const ce = await this.backend.mean(a.losses);
-    const D_angular = await this.layerDistances(a, DistanceKind.Angular);
-    const D_cosine = await this.layerDistances(a, DistanceKind.Cosine);
-    const lossProfile = opts.distance === "cosine" ? D_cosine : await this.layerDistances(a, DistanceKind.AngularLoss);
-    const { R, dR } = regularizer(lossProfile, opts);
-    return {
-      ce,
-      R,
-      loss: opts.alpha === 0 ? ce : ce + opts.alpha * R,
-      D_angular,
-      D_cosine,
-      J_angular: jumpStrength(D_angular),
-      J_cosine: jumpStrength(D_cosine),
-      dR,
-    };
-  }
-
-  /** Logits [B·T·V] and hidden states h_0..h_L (each [B·T·hidden]) of one batch. */
-  async forwardWithHiddenStates(batch: TokenBatch): Promise<{ logits: Float32Array; hiddenStates: Float32Array[] }> {
-    const a = this.run(batch);
-    const hiddenStates: Float32Array[] = [];
-    for (const h of a.h) hiddenStates.push(await this.backend.read(h));
-    return { logits: await this.backend.read(a.logits), hiddenStates };
-  }
-
-  /** Per-token distance of every transition, as [L][B·T] (the kernels' values, read back). */
-  async tokenDistances(a: Activations, kind: DistanceKind): Promise<Float32Array[]> {
-    const out: Float32Array[] = [];
-    for (let l = 0; l < this.config.numLayers; l++) {
-      this.backend.distanceFromCos(a.distance, a.cos[l]!, a.tokens, kind);
-      out.push(await this.backend.read(a.distance));
-    }
-    return out;
+  /** Frees the weights and activations; the model cannot be used afterwards. */
+  dispose(): void {
+    if (this.acts) freeAll(this.backend, this.acts);
+    this.acts = undefined;
+    this.backend.free(this.weights.all);
   }
 }

@@ -1,5 +1,7 @@
-// Parameters (and their gradients) live in one backend buffer each, addressed by a
-// layout table computed from the config, as llm.c does with its parameter block.
+// Parameters (and their gradients, and AdamW's moments) live in one backend buffer
+// each, addressed by a layout table computed from the config, as llm.c does with
+// its parameter block. The buffer order (decayed tensors first) is independent of
+// the checkpoint order, which stays the canonical one of parameters.ts.
 import type { Backend, Tensor } from "../backend/backend.ts";
 import type { ModelConfig } from "./config.ts";
 import { parameterSpecs, type ParameterSpec } from "./parameters.ts";
@@ -29,21 +31,35 @@ export interface WeightSet {
 }
 
 export interface ParameterLayout {
+  /** canonical (checkpoint) order, parameters.ts */
   specs: ParameterSpec[];
+  /** element offset of specs[i] in the buffer */
   offsets: number[];
   total: number;
+  /**
+   * Matrices and embeddings come first in the buffer and norms last, so weight
+   * decay is the one range [0, decayLength).
+   */
+  decayLength: number;
 }
+
+/** Every tensor starts on a 64-float (256-byte) boundary: WebGPU's binding offset rule, on every backend. */
+export const PARAMETER_ALIGNMENT = 64;
 
 export function parameterLayout(config: ModelConfig): ParameterLayout {
   const specs = parameterSpecs(config);
-  const offsets: number[] = [];
+  const offsets = new Array<number>(specs.length);
   let total = 0;
-  for (const s of specs) {
-    offsets.push(total);
-    // 16 floats (64 bytes) alignment keeps every tensor SIMD- and cache-line-aligned.
-    total += Math.ceil(s.size / 16) * 16;
-  }
-  return { specs, offsets, total };
+  const place = (decayed: boolean) =>
+    specs.forEach((s, i) => {
+      if ((s.kind !== "norm") !== decayed) return;
+      offsets[i] = total;
+      total += Math.ceil(s.size / PARAMETER_ALIGNMENT) * PARAMETER_ALIGNMENT;
+    });
+  place(true);
+  const decayLength = total;
+  place(false);
+  return { specs, offsets, total, decayLength };
 }
 
 export function allocateWeightSet(backend: Backend, config: ModelConfig, layout: ParameterLayout, label: string): WeightSet {
@@ -81,6 +97,18 @@ export function allocateWeightSet(backend: Backend, config: ModelConfig, layout:
     finalNorm: get("model.norm.weight"),
     lmHead: config.tiedEmbeddings ? embed : get("lm_head.weight"),
   };
+}
+
+/** Joins tensors by name into one parameter-shaped buffer (padding zero). */
+export function joinByName(layout: ParameterLayout, tensors: Map<string, Float32Array>, what: string): Float32Array {
+  const all = new Float32Array(layout.total);
+  layout.specs.forEach((s, i) => {
+    const t = tensors.get(s.name);
+    if (!t) throw new Error(`${what} is missing ${s.name}`);
+    if (t.length !== s.size) throw new Error(`${what}: ${s.name} has ${t.length} values, expected ${s.size}`);
+    all.set(t, layout.offsets[i]!);
+  });
+  return all;
 }
 
 /** Splits a read-back parameter-shaped buffer into tensors by name (copies). */

@@ -1,6 +1,6 @@
 // Shared helpers for kernel tests: an engine instance with an arena, typed views,
 // seeded random data, and a finite-difference gradient check.
-import { instantiateEngine, Arena } from "../../dist/index.js";
+import { instantiateEngine, Arena } from "../../dist/internal.js";
 
 export async function createHarness({ shared = false } = {}) {
   const engine = await instantiateEngine({ shared });

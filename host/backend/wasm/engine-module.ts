@@ -68,35 +68,56 @@ export async function instantiateEngine(
 }
 
 /**
- * Bump allocator over the engine's linear memory. Offsets are byte addresses that
- * kernels receive directly. Memory grows on demand and never shrinks; `reset`
- * rewinds to a mark so per-call scratch can be reused without growth.
+ * Allocator over the engine's linear memory. Offsets are byte addresses that
+ * kernels receive directly. Memory grows on demand and never shrinks (wasm cannot
+ * shrink a memory), but freed blocks are reused: a first-fit free list with
+ * coalescing of neighbours, and a freed block at the top lowers the top. So a
+ * program that frees what it no longer needs (e.g. activations of a previous
+ * batch shape) reaches a steady memory size instead of growing without bound.
  */
 export class Arena {
   private top: number;
+  /** free blocks [start, end), sorted by start, never adjacent (they coalesce) */
+  private readonly free_: { start: number; end: number }[] = [];
+  /** size of every live allocation by its start offset */
+  private readonly live = new Map<number, number>();
 
   constructor(readonly engine: EngineModule) {
-    this.top = align(engine.exports.heapBase(), 64);
+    this.top = align(engine.exports.heapBase(), ARENA_ALIGNMENT);
   }
 
-  /** Current top, for `reset`. */
-  mark(): number {
-    return this.top;
-  }
-
-  reset(mark: number): void {
-    this.top = mark;
-  }
-
+  /** Bytes below the top (live allocations plus holes). */
   get bytesUsed(): number {
     return this.top;
   }
 
-  /** Reserves `bytes` bytes aligned to `alignment` (default 64) and returns the offset. */
-  alloc(bytes: number, alignment = 64): number {
+  /** Bytes held by live allocations. */
+  get bytesLive(): number {
+    let n = 0;
+    for (const b of this.live.values()) n += b;
+    return n;
+  }
+
+  /**
+   * Reserves `bytes` bytes (rounded up to the alignment) at an offset aligned to
+   * `alignment` (a divisor of 256; default 256, WebGPU's binding offset rule, so
+   * that the wasm backend keeps the same layout discipline as the GPU).
+   */
+  alloc(bytes: number, alignment = ARENA_ALIGNMENT): number {
     if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`arena: invalid allocation size ${bytes}`);
-    const start = align(this.top, alignment);
-    const end = start + bytes;
+    if (ARENA_ALIGNMENT % alignment !== 0) throw new RangeError(`arena: alignment ${alignment} must divide ${ARENA_ALIGNMENT}`);
+    const size = Math.max(ARENA_ALIGNMENT, align(bytes, ARENA_ALIGNMENT));
+    for (let i = 0; i < this.free_.length; i++) {
+      const b = this.free_[i]!;
+      if (b.end - b.start < size) continue;
+      const start = b.start;
+      if (b.end - b.start === size) this.free_.splice(i, 1);
+      else b.start += size;
+      this.live.set(start, size);
+      return start;
+    }
+    const start = this.top;
+    const end = start + size;
     const memory = this.engine.memory;
     const have = memory.buffer.byteLength;
     if (end > have) {
@@ -109,7 +130,33 @@ export class Arena {
       memory.grow(pages);
     }
     this.top = end;
+    this.live.set(start, size);
     return start;
+  }
+
+  /** Returns a block that alloc gave out; it must not be used afterwards. */
+  free(offset: number): void {
+    const size = this.live.get(offset);
+    if (size === undefined) throw new RangeError(`arena: free of ${offset}, which is not a live allocation`);
+    this.live.delete(offset);
+    let start = offset;
+    let end = offset + size;
+    // index of the first free block after this one
+    let i = 0;
+    while (i < this.free_.length && this.free_[i]!.start < start) i++;
+    const prev = this.free_[i - 1];
+    const next = this.free_[i];
+    if (next && next.start === end) {
+      end = next.end;
+      this.free_.splice(i, 1);
+    }
+    if (prev && prev.end === start) {
+      start = prev.start;
+      this.free_.splice(i - 1, 1);
+      i--;
+    }
+    if (end === this.top) this.top = start;
+    else this.free_.splice(i, 0, { start, end });
   }
 
   f32(offset: number, length: number): Float32Array {
@@ -119,7 +166,14 @@ export class Arena {
   i32(offset: number, length: number): Int32Array {
     return new Int32Array(this.engine.memory.buffer, offset, length);
   }
+
+  f64(offset: number, length: number): Float64Array {
+    return new Float64Array(this.engine.memory.buffer, offset, length);
+  }
 }
+
+/** Every allocation starts on a 256-byte boundary (WebGPU's binding offset rule). */
+export const ARENA_ALIGNMENT = 256;
 
 export function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;

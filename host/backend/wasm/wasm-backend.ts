@@ -1,13 +1,25 @@
 // The CPU backend: every op is a call into the AssemblyScript kernels of
 // build/engine.wasm, on tensors that live in one linear memory (the arena).
-// Work runs synchronously, so `read` and the reductions resolve at once.
+// Work runs synchronously when an op is called, so "enqueued" work is already done
+// and `read` resolves with a copy taken at call time.
 // Row-parallel kernels and matmuls are split over a worker pool that shares the
 // memory; the splits never change a reduction order, so results are bit-identical
 // for any thread count.
-import type { AdamWHyper, Backend, DistanceKind, DType, MatmulLayout, Tensor } from "../backend.ts";
-import { Arena, instantiateEngine, sharedMemorySupported, type EngineExports } from "./engine-module.ts";
+import {
+  stepScalarsLength,
+  type AdamWHyper,
+  type Backend,
+  type BackendCapabilities,
+  type DistanceKind,
+  type DType,
+  type JregScalarsSpec,
+  type MatmulLayout,
+  type StepControlSpec,
+  type Tensor,
+} from "../backend.ts";
+import { ARENA_ALIGNMENT, Arena, instantiateEngine, sharedMemorySupported, type EngineExports } from "./engine-module.ts";
 import { ThreadPool } from "./thread-pool.ts";
-import { WasmMatmul } from "./matmul.ts";
+import { WasmMatmul } from "./wasm-matmul.ts";
 
 export class WasmTensor implements Tensor {
   constructor(
@@ -16,24 +28,47 @@ export class WasmTensor implements Tensor {
     readonly length: number,
     readonly dtype: DType,
     readonly label: string,
+    /** the allocation this is a view of (itself for an allocation) */
+    readonly base: WasmTensor | null,
   ) {}
 }
 
 export interface WasmBackendOptions {
   /** Threads including the calling one; default: 2 where shared memory works, else 1. */
   threads?: number;
+  /**
+   * Lowers capabilities.maxBindingBytes (default 2 GiB), e.g. to make the model
+   * chunk its LM head and cross-entropy the way a GPU's binding limit would.
+   */
+  maxBindingBytes?: number;
 }
+
+/** wasm32 addresses 4 GiB; one op binds at most half of it. */
+const DEFAULT_MAX_BINDING_BYTES = 2 ** 31;
 
 export class WasmBackend implements Backend {
   readonly name = "wasm" as const;
+  readonly capabilities: BackendCapabilities;
   private readonly k: EngineExports;
+  /** f64[2L] for jregScalars' numerator and denominator weights */
+  private jregWeights: WasmTensor | undefined;
+  private attentionScratch: WasmTensor | undefined;
 
   private constructor(
     readonly arena: Arena,
     private readonly pool: ThreadPool,
     private readonly mm: WasmMatmul,
+    maxBindingBytes: number,
   ) {
     this.k = arena.engine.exports;
+    this.capabilities = {
+      viewAlignment: ARENA_ALIGNMENT,
+      maxBindingBytes,
+      maxBufferBytes: DEFAULT_MAX_BINDING_BYTES,
+      maxWorkgroupsPerDimension: Infinity,
+      f16: false,
+      device: `CPU (WebAssembly SIMD, ${pool.size} thread${pool.size === 1 ? "" : "s"})`,
+    };
   }
 
   static async create(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
@@ -42,11 +77,15 @@ export class WasmBackend implements Backend {
     if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64) {
       throw new RangeError(`threads must be an integer in [1, 64], got ${opts.threads}`);
     }
+    const maxBinding = opts.maxBindingBytes ?? DEFAULT_MAX_BINDING_BYTES;
+    if (!Number.isInteger(maxBinding) || maxBinding < 1024 || maxBinding > DEFAULT_MAX_BINDING_BYTES) {
+      throw new RangeError(`maxBindingBytes must be an integer in [1024, 2^31], got ${opts.maxBindingBytes}`);
+    }
     const threads = canShare ? wanted : 1;
     const engine = await instantiateEngine({ shared: threads > 1 });
     const arena = new Arena(engine);
     const pool = await ThreadPool.create(engine, threads);
-    return new WasmBackend(arena, pool, new WasmMatmul(engine, arena, pool));
+    return new WasmBackend(arena, pool, new WasmMatmul(engine, arena, pool), maxBinding);
   }
 
   get threads(): number {
@@ -57,7 +96,7 @@ export class WasmBackend implements Backend {
   alloc(length: number, dtype: DType, label: string): WasmTensor {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc ${label}: invalid length ${length}`);
     try {
-      return new WasmTensor(this.arena.alloc(length * 4), length, dtype, label);
+      return new WasmTensor(this.arena.alloc(length * 4), length, dtype, label, null);
     } catch (e) {
       throw new RangeError(`allocating ${label} (${length} values): ${(e as Error).message}`);
     }
@@ -68,7 +107,16 @@ export class WasmBackend implements Backend {
     if (offset < 0 || length < 0 || offset + length > b.length) {
       throw new RangeError(`view ${label}: [${offset}, ${offset + length}) is outside ${b.label} (${b.length})`);
     }
-    return new WasmTensor(b.ptr + offset * 4, length, b.dtype, label);
+    if ((offset * 4) % ARENA_ALIGNMENT !== 0) {
+      throw new RangeError(`view ${label}: offset ${offset} of ${b.label} is not a multiple of ${ARENA_ALIGNMENT} bytes`);
+    }
+    return new WasmTensor(b.ptr + offset * 4, length, b.dtype, label, b.base ?? b);
+  }
+
+  free(t: Tensor): void {
+    const w = t as WasmTensor;
+    if (w.base) throw new RangeError(`free ${w.label}: a view cannot be freed (free ${w.base.label})`);
+    this.arena.free(w.ptr);
   }
 
   write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void {
@@ -81,23 +129,11 @@ export class WasmBackend implements Backend {
     else new Float32Array(mem, w.ptr + offset * 4, data.length).set(data);
   }
 
-  async read(t: Tensor): Promise<Float32Array> {
+  read(t: Tensor): Promise<Float32Array> {
     const w = t as WasmTensor;
-    return this.arena.f32(w.ptr, w.length).slice();
+    // The copy is taken now, so later ops cannot change what this resolves with.
+    return Promise.resolve(this.arena.f32(w.ptr, w.length).slice());
   }
-
-  async readInt(t: Tensor): Promise<Int32Array> {
-    const w = t as WasmTensor;
-    return this.arena.i32(w.ptr, w.length).slice();
-  }
-
-  /** Zero-copy view for host code that runs right now (valid until memory grows). */
-  f32View(t: Tensor): Float32Array {
-    const w = t as WasmTensor;
-    return this.arena.f32(w.ptr, w.length);
-  }
-
-  async sync(): Promise<void> {}
 
   memoryBytes(): number {
     return this.arena.engine.memory.buffer.byteLength;
@@ -115,20 +151,9 @@ export class WasmBackend implements Backend {
     sameLength(dst, src);
     this.k.copy(p(dst), p(src), src.length);
   }
-  add(out: Tensor, a: Tensor, b: Tensor): void {
-    sameLength(out, a);
-    sameLength(out, b);
-    this.k.add(p(out), p(a), p(b), out.length);
-  }
   accumulate(dst: Tensor, src: Tensor): void {
     sameLength(dst, src);
     this.k.accumulate(p(dst), p(src), dst.length);
-  }
-  scale(t: Tensor, s: number): void {
-    this.k.scale(p(t), t.length, s);
-  }
-  initNormal(t: Tensor, std: number, seed: number, stream: number): void {
-    this.k.initNormal(p(t), t.length, std, seed >>> 0, stream >>> 0);
   }
 
   // ---- model ops ----
@@ -156,28 +181,43 @@ export class WasmBackend implements Backend {
     else this.mm.tn(p(c), p(a), p(b), m, n, k, opts);
   }
 
-  ropeTable(cos: Tensor, sin: Tensor, t: number, headDim: number, theta: number): void {
-    this.k.ropeTable(p(cos), p(sin), t, headDim, theta);
-  }
-  ropeForward(out: Tensor, x: Tensor, cos: Tensor, sin: Tensor, b: number, t: number, heads: number, headDim: number): void {
-    this.k.ropeForward(p(out), p(x), p(cos), p(sin), b, t, heads, headDim);
-  }
-  ropeBackward(dx: Tensor, dout: Tensor, cos: Tensor, sin: Tensor, b: number, t: number, heads: number, headDim: number): void {
-    this.k.ropeBackward(p(dx), p(dout), p(cos), p(sin), b, t, heads, headDim);
+  ropeInPlace(x: Tensor, cos: Tensor, sin: Tensor, b: number, t: number, heads: number, headDim: number, inverse: boolean): void {
+    this.k.ropeInPlace(p(x), p(cos), p(sin), b, t, heads, headDim, inverse ? 1 : 0);
   }
 
-  attentionForward(out: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void {
-    const args = [p(out), p(probs), p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
+  /**
+   * The flash kernel (assembly/attention.ts exporting attentionScratchBytes) saves
+   * one log-sum-exp per query row; the earlier kernel saved the probabilities.
+   */
+  private get flashAttention(): boolean {
+    return typeof this.k.attentionScratchBytes === "function";
+  }
+
+  attentionStateLength(b: number, t: number, heads: number, _kvHeads: number, _headDim: number): number {
+    return this.flashAttention ? b * heads * t : b * heads * t * t;
+  }
+  attentionForward(out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void {
+    if (state.length < this.attentionStateLength(b, t, heads, kvHeads, headDim)) {
+      throw new RangeError(`attentionForward: state ${state.label} is smaller than attentionStateLength`);
+    }
+    const args = [p(out), p(state), p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
     this.rows("attentionForward", args, b * kvHeads, b * heads * t * t * headDim);
   }
-  private attentionScratch: WasmTensor | undefined;
-  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, probs: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void {
-    const need = b * kvHeads * t;
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void {
+    const units = b * kvHeads;
+    const unitBytes = this.flashAttention ? Number(this.k.attentionScratchBytes(t, headDim, heads / kvHeads)) : t * 4;
+    // one scratch slot per unit (unit u uses slot u), so any split of units works
+    const need = Math.ceil((units * unitBytes) / 4);
     if (!this.attentionScratch || this.attentionScratch.length < need) {
+      if (this.attentionScratch) this.free(this.attentionScratch);
+      this.attentionScratch = undefined;
       this.attentionScratch = this.alloc(need, "f32", "attention scratch");
     }
-    const args = [p(dq), p(dk), p(dv), this.attentionScratch.ptr, p(dout), p(probs), p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
-    this.rows("attentionBackward", args, b * kvHeads, b * heads * t * t * headDim);
+    const s = this.attentionScratch.ptr;
+    const args = this.flashAttention
+      ? [p(dq), p(dk), p(dv), s, p(dout), p(out), p(state), p(q), p(k), p(v), b, t, heads, kvHeads, headDim]
+      : [p(dq), p(dk), p(dv), s, p(dout), p(state), p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
+    this.rows("attentionBackward", args, units, b * heads * t * t * headDim);
   }
 
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void {
@@ -190,8 +230,9 @@ export class WasmBackend implements Backend {
   crossEntropyForward(losses: Tensor, lse: Tensor, logits: Tensor, targets: Tensor, n: number, v: number): void {
     this.rows("crossEntropyForward", [p(losses), p(lse), p(logits), p(targets), v], n, n * v * 8);
   }
-  crossEntropyBackward(dlogits: Tensor, logits: Tensor, lse: Tensor, targets: Tensor, n: number, v: number, scale: number): void {
-    this.rows("crossEntropyBackward", [p(dlogits), p(logits), p(lse), p(targets), v, scale], n, n * v * 8);
+  crossEntropyBackwardInPlace(logits: Tensor, lse: Tensor, targets: Tensor, n: number, v: number, scale: number): void {
+    // the kernel reads each element before writing it, so source and destination may be one buffer
+    this.rows("crossEntropyBackward", [p(logits), p(logits), p(lse), p(targets), v, scale], n, n * v * 8);
   }
 
   cosineForward(cos: Tensor, normA: Tensor, normB: Tensor, a: Tensor, b: Tensor, n: number, c: number): void {
@@ -203,24 +244,56 @@ export class WasmBackend implements Backend {
   distanceFromCos(out: Tensor, cos: Tensor, n: number, kind: DistanceKind): void {
     this.k.distanceFromCos(p(out), p(cos), n, kind);
   }
-  distanceGrad(dcos: Tensor, cos: Tensor, n: number, kind: DistanceKind, scale: number): void {
-    this.k.distanceGrad(p(dcos), p(cos), n, kind, scale);
+  distanceGrad(dcos: Tensor, cos: Tensor, n: number, kind: DistanceKind, scalars: Tensor, index: number, scale: number): void {
+    slotIndex("distanceGrad", scalars, index);
+    this.k.distanceGrad(p(dcos), p(cos), n, kind, p(scalars), index, scale);
+  }
+
+  // ---- reductions into device scalars ----
+  meanInto(out: Tensor, index: number, x: Tensor): void {
+    slotIndex("meanInto", out, index);
+    this.k.meanInto(p(out), index, p(x), x.length);
+  }
+  sumSquaresInto(out: Tensor, index: number, x: Tensor): void {
+    slotIndex("sumSquaresInto", out, index);
+    this.k.sumSquaresInto(p(out), index, p(x), x.length);
+  }
+  jregScalars(s: Tensor, spec: JregScalarsSpec): void {
+    const L = spec.numLayers;
+    if (s.length < stepScalarsLength(L)) throw new RangeError(`jregScalars: ${s.label} is shorter than stepScalarsLength(${L})`);
+    if (spec.numerator.length !== L || (spec.denominator && spec.denominator.length !== L)) {
+      throw new RangeError(`jregScalars: numerator and denominator need ${L} weights`);
+    }
+    if (!this.jregWeights || this.jregWeights.length < 4 * L) {
+      if (this.jregWeights) this.free(this.jregWeights);
+      this.jregWeights = undefined;
+      this.jregWeights = this.alloc(4 * L, "f32", "jreg weights (f64)");
+    }
+    const w = this.arena.f64(this.jregWeights.ptr, 2 * L);
+    w.set(spec.numerator);
+    w.fill(0, L);
+    if (spec.denominator) w.set(spec.denominator, L);
+    this.k.jregScalars(p(s), L, spec.alpha, this.jregWeights.ptr, this.jregWeights.ptr + 8 * L, spec.denominator ? 1 : 0);
+  }
+  stepControl(s: Tensor, spec: StepControlSpec): void {
+    if (s.length < stepScalarsLength(0)) throw new RangeError(`stepControl: ${s.label} is too short`);
+    this.k.stepControl(p(s), spec.clip);
   }
 
   // ---- optimizer ----
-  adamwStep(param: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamWHyper): void {
-    this.k.adamwStep(p(param), p(g), p(m), p(v), param.length, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.step);
+  adamwStep(param: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamWHyper, s: Tensor): void {
+    sameLength(param, g);
+    sameLength(param, m);
+    sameLength(param, v);
+    if (!(h.decayLength >= 0 && h.decayLength <= param.length)) {
+      throw new RangeError(`adamwStep: decayLength ${h.decayLength} outside [0, ${param.length}]`);
+    }
+    const args = [p(param), p(g), p(m), p(v), h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decayLength, p(s)];
+    this.elements("adamwStep", args, param.length);
   }
-  sgdStep(param: Tensor, g: Tensor, lr: number): void {
-    this.k.sgdStep(p(param), p(g), param.length, lr);
-  }
-
-  // ---- reductions ----
-  async sumSquares(t: Tensor): Promise<number> {
-    return this.k.sumSquares(p(t), t.length);
-  }
-  async mean(t: Tensor): Promise<number> {
-    return this.k.mean(p(t), t.length);
+  sgdStep(param: Tensor, g: Tensor, lr: number, s: Tensor): void {
+    sameLength(param, g);
+    this.elements("sgdStep", [p(param), p(g), lr, p(s)], param.length);
   }
 
   /**
@@ -231,10 +304,18 @@ export class WasmBackend implements Backend {
     if (this.pool.size > 1 && work >= PARALLEL_MIN_WORK && total > 1) this.pool.parallelFor(kernel, args, total, 1);
     else this.k[kernel](...args, 0, total);
   }
+
+  /** An elementwise kernel over [start, end) of n elements, split on SIMD-group boundaries. */
+  private elements(kernel: string, args: number[], n: number): void {
+    if (this.pool.size > 1 && n >= PARALLEL_MIN_WORK) this.pool.parallelFor(kernel, args, n, ELEMENT_GRAIN);
+    else this.k[kernel](...args, 0, n);
+  }
 }
 
 /** Below this many element-operations a worker hand-off costs more than it saves. */
 const PARALLEL_MIN_WORK = 1 << 15;
+/** Elementwise splits fall on multiples of this (whole cache lines of f32x4 groups). */
+const ELEMENT_GRAIN = 1024;
 
 function p(t: Tensor): number {
   return (t as WasmTensor).ptr;
@@ -242,6 +323,10 @@ function p(t: Tensor): number {
 
 function sameLength(a: Tensor, b: Tensor): void {
   if (a.length !== b.length) throw new RangeError(`length mismatch: ${a.label} (${a.length}) vs ${b.label} (${b.length})`);
+}
+
+function slotIndex(op: string, t: Tensor, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= t.length) throw new RangeError(`${op}: slot ${index} is outside ${t.label} (${t.length})`);
 }
 
 /** Cores the runtime reports (navigator in Deno and browsers, node:os in Node 20), at most 8. */

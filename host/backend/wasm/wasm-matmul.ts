@@ -57,7 +57,7 @@ export class WasmMatmul {
 
   /**
    * Allocates the packing scratch for the largest B (n columns, depth k) up front,
-   * so that later calls never allocate (the arena cannot free).
+   * so that later calls never allocate.
    */
   reserve(n: number, k: number): void {
     this.scratch(n, k);
@@ -70,7 +70,9 @@ export class WasmMatmul {
     const slotBytes = Number(exports.matmulScratchBytes());
     const bytes = bBytes + slotBytes * this.pool.size;
     if (bytes > this.packedBytes) {
-      this.packed = this.arena.alloc(bytes, 64);
+      if (this.packedBytes > 0) this.arena.free(this.packed);
+      this.packedBytes = 0;
+      this.packed = this.arena.alloc(bytes);
       this.packedBytes = bytes;
     }
     return { packed: this.packed, aSlots: this.packed + this.packedBytes - slotBytes * this.pool.size };

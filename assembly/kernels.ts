@@ -19,3 +19,4 @@ export * from "./attention";
 export * from "./cross-entropy";
 export * from "./jreg";
 export * from "./reduce";
+export * from "./step-scalars";
