@@ -49,10 +49,13 @@ echo "GPU: ${gpu_name:-none reported by nvidia-smi}${peak:+ (f32 peak ${peak} GF
 timeout 300 node bench/gpu.bench.mjs $quick --100m --json "$out" ${peak:+--peak $peak} 2>&1 | grep -v "artificially reduced"
 
 # 2. PyTorch eager f32 on the same GPU (or the CPU with --quick), same configs
-device=cuda
-[ -n "$quick" ] && device=cpu
-torch_tiny=$(timeout 120 "$PY" bench/torch_step.py --device "$device" --alpha 3 --steps ${quick:+1}${quick:-10} \
-  ${quick:+--layers 2 --vocab 512 --batch 1 --seq 32})
+if [ -n "$quick" ]; then
+  device=cpu
+  torch_tiny=$(timeout 120 "$PY" bench/torch_step.py --device cpu --alpha 3 --steps 1 --layers 2 --vocab 512 --batch 1 --seq 32)
+else
+  device=cuda
+  torch_tiny=$(timeout 120 "$PY" bench/torch_step.py --device cuda --alpha 3 --steps 10)
+fi
 if [ -n "$quick" ]; then
   torch_100m=$(timeout 120 "$PY" bench/torch_step.py --device "$device" --alpha 3 --steps 1 --warmup 0 \
     --vocab 16384 --hidden 768 --layers 2 --heads 12 --kv-heads 12 --intermediate 2048 --batch 1 --seq 64)

@@ -27,6 +27,8 @@ export interface EngineOptions {
   backend?: BackendName;
   /** wasm: threads including the calling one (default: up to 8, where shared memory works) */
   threads?: number;
+  /** webgpu: bind at most this many bytes per buffer (default: the device's limit); smaller splits more */
+  maxBindingBytes?: number;
 }
 
 export class BackendUnavailableError extends Error {
@@ -72,7 +74,7 @@ async function createBackend(name: BackendName, opts: EngineOptions): Promise<Ba
   if (name === "wasm") return WasmBackend.create({ threads: opts.threads });
   if (name === "webgpu") {
     try {
-      return await WebGpuBackend.create();
+      return await WebGpuBackend.create({ maxBindingBytes: opts.maxBindingBytes });
     } catch (e) {
       if (e instanceof NoAdapterError) {
         throw new BackendUnavailableError(`--backend webgpu: ${e.message}. Use --backend wasm (or auto) on this machine.`);
@@ -82,7 +84,7 @@ async function createBackend(name: BackendName, opts: EngineOptions): Promise<Ba
   }
   try {
     const { adapter } = await requestAdapter();
-    if (!isSoftwareAdapter(adapter)) return await WebGpuBackend.create({ adapter });
+    if (!isSoftwareAdapter(adapter)) return await WebGpuBackend.create({ adapter, maxBindingBytes: opts.maxBindingBytes });
   } catch {
     // no adapter, or it would not open: the CPU backend serves
   }

@@ -36,8 +36,8 @@ function closeTensor(actual, want, what, tol = 1e-4) {
   return bad / (scale || 1);
 }
 
-async function setup(c, backend) {
-  const engine = await createEngine({ backend, threads: 1 });
+async function setup(c, backend, maxBindingBytes) {
+  const engine = await createEngine({ backend, threads: 1, maxBindingBytes });
   const ckpt = await readCheckpoint(dir(c));
   const batch = parseTokens(readFileSync(dir(c) + "tokens.json", "utf8"), { vocabSize: ckpt.config.vocabSize });
   return { engine, ckpt, batch, model: engine.loadModel(ckpt) };
@@ -105,6 +105,34 @@ if (probe) {
       for (let i = 0; i < want.length; i++) bad = Math.max(bad, Math.abs(got[i] - want[i]));
       assert.ok(bad <= 1e-2 * h.lr + 1e-6, `${name}: worst |diff| ${bad} (lr ${h.lr})`);
     }
+  });
+
+  test("a 20 KiB binding limit: the model and the arena ops split their work, same step", async () => {
+    const c = "tiny-untied";
+    const cfg = { optimizer: "adamw", lr: 1e-2, minLr: 1e-2, weightDecay: 0.1, clip: 1, jreg: { alpha: 3 } };
+    const small = await setup(c, "webgpu", 20480);
+    assert.is(small.engine.backend.capabilities.maxBindingBytes, 20480);
+    const cpu = await setup(c, "wasm");
+    const ts = small.engine.createTrainer(small.model, cfg);
+    const tc = cpu.engine.createTrainer(cpu.model, cfg);
+    const rs = await ts.computeGradients(small.batch);
+    const rc = await tc.computeGradients(cpu.batch);
+    close(rs.loss, rc.loss, "loss", 1e-5);
+    close(rs.gradNorm, rc.gradNorm, "gradNorm (sum of squares over 7 chunks)", 1e-5);
+    const gs = await ts.readGradients(), gc = await tc.readGradients();
+    for (const [name, want] of gc) closeTensor(gs.get(name), want, `${name} vs wasm`, 1e-5);
+    const a = await ts.step(small.batch), b = await tc.step(cpu.batch);
+    close(a.loss, b.loss, "step loss", 1e-5);
+    const pa = (await small.model.toCheckpoint()).tensors, pb = (await cpu.model.toCheckpoint()).tensors;
+    // Adam's first steps move weights by ≈ lr·sign(g): compare in units of lr
+    for (const [name, want] of pb) {
+      const got = pa.get(name);
+      let bad = 0;
+      for (let i = 0; i < want.length; i++) bad = Math.max(bad, Math.abs(got[i] - want[i]));
+      assert.ok(bad <= 1e-3 * cfg.lr, `${name} after AdamW (split arena): worst |diff| ${bad}`);
+    }
+    await small.engine.dispose();
+    await cpu.engine.dispose();
   });
 
   test("20-step loss trace within 1e-4 of the wasm backend", async () => {

@@ -107,6 +107,12 @@ function paramWords(types: string, values: number[]): ArrayBuffer {
 export interface WebGpuBackendOptions {
   /** an adapter already chosen (e.g. by `backend: "auto"`); default: request one */
   adapter?: GPUAdapter;
+  /**
+   * Bind at most this many bytes per buffer binding (default: the device's
+   * maxStorageBufferBindingSize). Lower values make the backend and the model
+   * split their work into more pieces (tests use it to exercise the splits).
+   */
+  maxBindingBytes?: number;
 }
 
 export class WebGpuBackend implements Backend {
@@ -133,10 +139,12 @@ export class WebGpuBackend implements Backend {
     readonly device: GPUDevice,
     readonly adapterDescription: string,
     f16: boolean,
+    bindingLimit: number | undefined,
   ) {
+    const deviceBinding = device.limits.maxStorageBufferBindingSize;
     this.capabilities = {
       viewAlignment: VIEW_ALIGNMENT,
-      maxBindingBytes: device.limits.maxStorageBufferBindingSize,
+      maxBindingBytes: bindingLimit ? Math.min(deviceBinding, Math.max(VIEW_ALIGNMENT, Math.floor(bindingLimit / VIEW_ALIGNMENT) * VIEW_ALIGNMENT)) : deviceBinding,
       maxBufferBytes: device.limits.maxBufferSize,
       maxWorkgroupsPerDimension: Math.min(MAX_WORKGROUPS_PER_DIMENSION, device.limits.maxComputeWorkgroupsPerDimension),
       f16,
@@ -176,7 +184,7 @@ export class WebGpuBackend implements Backend {
         maxStorageBuffersPerShaderStage: a.maxStorageBuffersPerShaderStage,
       },
     });
-    return new WebGpuBackend(device, describeAdapter(adapter), f16);
+    return new WebGpuBackend(device, describeAdapter(adapter), f16, opts.maxBindingBytes);
   }
 
   // ---- memory ----
@@ -823,7 +831,7 @@ export class WebGpuBackend implements Backend {
       const bytes = b.bytes ?? b.tensor.length * 4;
       if (bytes > this.capabilities.maxBindingBytes) {
         throw new RangeError(
-          `${entry}: ${b.tensor.label} is ${bytes} bytes, more than the device's maxStorageBufferBindingSize (${this.capabilities.maxBindingBytes} bytes); use a smaller batch, sequence or vocabulary (or chunk the op over rows)`,
+          `${entry}: ${b.tensor.label} is ${bytes} bytes, more than the binding limit (maxStorageBufferBindingSize, ${this.capabilities.maxBindingBytes} bytes); use a smaller batch, sequence or vocabulary (or chunk the op over rows)`,
         );
       }
     }
