@@ -10,6 +10,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { openWebGpu, rng, maxRelError } from "./helpers/webgpu.mjs";
+import { WebGpuBackend } from "../dist/backend/webgpu/webgpu-backend.js";
 import * as ref from "./helpers/webgpu-reference.mjs";
 
 const gpu = await openWebGpu("webgpu-ops");
@@ -325,6 +326,28 @@ if (gpu) {
     assert.is(gpu.capabilities.viewAlignment, 256);
     assert.is(gpu.capabilities.maxWorkgroupsPerDimension, 65535);
     assert.ok(gpu.capabilities.device.length > 0);
+  });
+
+  test("an uncaptured error and a lost device are reported by the next op, naming the cause", async () => {
+    const other = await WebGpuBackend.create();
+    const t = other.alloc(16, "f32", "t");
+    other.device.createBuffer({ size: 4, usage: 0, label: "deliberately invalid" }); // a validation error
+    await other.device.queue.onSubmittedWorkDone();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.throws(() => other.fill(t, 1), /WebGPU error: .*deliberately invalid|WebGPU error/);
+    const lost = await WebGpuBackend.create();
+    const u = lost.alloc(16, "f32", "u");
+    lost.device.destroy();
+    await lost.device.lost;
+    assert.throws(() => lost.fill(u, 1), /device lost \(destroyed\)/);
+    try {
+      await lost.read(u);
+      assert.unreachable("read after device loss");
+    } catch (e) {
+      assert.match(e.message, /device lost/);
+    }
+    await other.dispose();
+    await lost.dispose();
   });
 
   test("print errors", async () => {
