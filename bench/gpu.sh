@@ -4,7 +4,7 @@
 # (hidden 768, 12 layers, 12 heads, intermediate 2048, seq 1024, batch 8), matmul
 # GFLOP/s against the GPU's f32 peak, and the same training step in PyTorch eager
 # f32 (bench/torch_step.py --device cuda) as a ratio. Budget: under 8 minutes.
-#   bash bench/gpu.sh            the real run (writes bench/gpu-results.json and a table)
+#   bash bench/gpu.sh            the real run (prints a table; JSON in $RESULTS, default /tmp/jreg-gpu-results.json)
 #   bash bench/gpu.sh --quick    tiny sizes on any adapter (lavapipe), to test the script
 # Needs: Node ≥ 20 with this repository built (npm ci && npm run build), PyTorch
 # with CUDA (python3), and a Vulkan loader: Dawn (npm "webgpu") drives the GPU
@@ -18,7 +18,7 @@ quick=""
 # a Python that has torch (PYTHON=… to choose; Debian's /usr/bin/python3 as a fallback)
 PY="${PYTHON:-python3}"
 "$PY" -c "import torch" 2>/dev/null || PY=/usr/bin/python3
-out="bench/gpu-results${quick:+-quick}.json"
+out="${RESULTS:-${TMPDIR:-/tmp}/jreg-gpu-results${quick:+-quick}.json}"
 
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
