@@ -86,6 +86,15 @@ if (probe) {
     });
   }
 
+  test('backend "auto" takes WebGPU only on a real adapter; "webgpu" forces it', async () => {
+    const forced = await createEngine({ backend: "webgpu" });
+    const software = /llvmpipe|lavapipe|swiftshader|software/i.test(forced.backend.capabilities.device);
+    await forced.dispose();
+    const auto = await createEngine({ backend: "auto", threads: 1 });
+    assert.is(auto.backend.name, software ? "wasm" : "webgpu", `adapter: ${forced.backend.capabilities.device}`);
+    await auto.dispose();
+  });
+
   test("one clipped AdamW step equals the wasm backend's", async () => {
     const c = "tiny-untied";
     const h = expected(c).adamw;
