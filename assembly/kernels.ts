@@ -16,6 +16,7 @@ export * from "./elementwise";
 export * from "./init";
 export * from "./optimizer";
 export * from "./attention";
+export * from "./attention-tasks";
 export * from "./cross-entropy";
 export * from "./jreg";
 export * from "./reduce";

@@ -8,7 +8,7 @@
 //   node bench/attention.bench.mjs          prints a markdown table
 import { Bench } from "tinybench";
 import { pathToFileURL } from "node:url";
-import { instantiateEngine, Arena } from "../dist/index.js";
+import { instantiateEngine, Arena } from "../dist/internal.js";
 
 export const SHAPES = [
   { b: 8, t: 256, heads: 4, kvHeads: 4, hd: 64 },

@@ -78,7 +78,7 @@ export async function instantiateEngine(
 export class Arena {
   private top: number;
   /** free blocks [start, end), sorted by start, never adjacent (they coalesce) */
-  private readonly free_: { start: number; end: number }[] = [];
+  private readonly holes: { start: number; end: number }[] = [];
   /** size of every live allocation by its start offset */
   private readonly live = new Map<number, number>();
 
@@ -107,11 +107,11 @@ export class Arena {
     if (!Number.isFinite(bytes) || bytes < 0) throw new RangeError(`arena: invalid allocation size ${bytes}`);
     if (ARENA_ALIGNMENT % alignment !== 0) throw new RangeError(`arena: alignment ${alignment} must divide ${ARENA_ALIGNMENT}`);
     const size = Math.max(ARENA_ALIGNMENT, align(bytes, ARENA_ALIGNMENT));
-    for (let i = 0; i < this.free_.length; i++) {
-      const b = this.free_[i]!;
+    for (let i = 0; i < this.holes.length; i++) {
+      const b = this.holes[i]!;
       if (b.end - b.start < size) continue;
       const start = b.start;
-      if (b.end - b.start === size) this.free_.splice(i, 1);
+      if (b.end - b.start === size) this.holes.splice(i, 1);
       else b.start += size;
       this.live.set(start, size);
       return start;
@@ -143,20 +143,20 @@ export class Arena {
     let end = offset + size;
     // index of the first free block after this one
     let i = 0;
-    while (i < this.free_.length && this.free_[i]!.start < start) i++;
-    const prev = this.free_[i - 1];
-    const next = this.free_[i];
+    while (i < this.holes.length && this.holes[i]!.start < start) i++;
+    const prev = this.holes[i - 1];
+    const next = this.holes[i];
     if (next && next.start === end) {
       end = next.end;
-      this.free_.splice(i, 1);
+      this.holes.splice(i, 1);
     }
     if (prev && prev.end === start) {
       start = prev.start;
-      this.free_.splice(i - 1, 1);
+      this.holes.splice(i - 1, 1);
       i--;
     }
     if (end === this.top) this.top = start;
-    else this.free_.splice(i, 0, { start, end });
+    else this.holes.splice(i, 0, { start, end });
   }
 
   f32(offset: number, length: number): Float32Array {

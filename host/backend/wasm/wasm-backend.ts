@@ -50,9 +50,8 @@ export class WasmBackend implements Backend {
   readonly name = "wasm" as const;
   readonly capabilities: BackendCapabilities;
   private readonly k: EngineExports;
-  /** f64[2L] for jregScalars' numerator and denominator weights */
-  private jregWeights: WasmTensor | undefined;
-  private attentionScratch: WasmTensor | undefined;
+  /** scratch blocks kept across calls, by label (attention backward, jregScalars' weights) */
+  private readonly scratch = new Map<string, WasmTensor>();
 
   private constructor(
     readonly arena: Arena,
@@ -185,16 +184,9 @@ export class WasmBackend implements Backend {
     this.k.ropeInPlace(p(x), p(cos), p(sin), b, t, heads, headDim, inverse ? 1 : 0);
   }
 
-  /**
-   * The flash kernel (assembly/attention.ts exporting attentionScratchBytes) saves
-   * one log-sum-exp per query row; the earlier kernel saved the probabilities.
-   */
-  private get flashAttention(): boolean {
-    return typeof this.k.attentionScratchBytes === "function";
-  }
-
+  /** One log-sum-exp per query row: the flash kernel (assembly/attention.ts) recomputes the probabilities. */
   attentionStateLength(b: number, t: number, heads: number, _kvHeads: number, _headDim: number): number {
-    return this.flashAttention ? b * heads * t : b * heads * t * t;
+    return b * heads * t;
   }
   attentionForward(out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void {
     if (state.length < this.attentionStateLength(b, t, heads, kvHeads, headDim)) {
@@ -205,19 +197,26 @@ export class WasmBackend implements Backend {
   }
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void {
     const units = b * kvHeads;
-    const unitBytes = this.flashAttention ? Number(this.k.attentionScratchBytes(t, headDim, heads / kvHeads)) : t * 4;
-    // one scratch slot per unit (unit u uses slot u), so any split of units works
-    const need = Math.ceil((units * unitBytes) / 4);
-    if (!this.attentionScratch || this.attentionScratch.length < need) {
-      if (this.attentionScratch) this.free(this.attentionScratch);
-      this.attentionScratch = undefined;
-      this.attentionScratch = this.alloc(need, "f32", "attention scratch");
-    }
-    const s = this.attentionScratch.ptr;
-    const args = this.flashAttention
-      ? [p(dq), p(dk), p(dv), s, p(dout), p(out), p(state), p(q), p(k), p(v), b, t, heads, kvHeads, headDim]
-      : [p(dq), p(dk), p(dv), s, p(dout), p(state), p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
-    this.rows("attentionBackward", args, units, b * heads * t * t * headDim);
+    const parallel = this.pool.size > 1 && units > 1 && b * heads * t * t * headDim >= PARALLEL_MIN_WORK;
+    // the kernel reuses one scratch region for the units of a call: one region per parallel task
+    const tasks = parallel ? Math.min(this.pool.size, units) : 1;
+    const unitsPerTask = Math.ceil(units / tasks);
+    const region = Number(this.k.attentionTaskScratchBytes(t, headDim, heads / kvHeads));
+    const scratch = this.scratchFor("attention scratch", tasks * region);
+    const tensors = [p(dq), p(dk), p(dv), scratch, p(dout), p(out), p(state), p(q), p(k), p(v)];
+    if (parallel) this.pool.parallelFor("attentionBackwardTasks", [...tensors, b, t, heads, kvHeads, headDim, unitsPerTask], tasks, 1);
+    else this.k.attentionBackward(...tensors, b, t, heads, kvHeads, headDim, 0, units);
+  }
+
+  /** A scratch block of at least `bytes`, kept across calls (grown by freeing the smaller one). */
+  private scratchFor(label: string, bytes: number): number {
+    const have = this.scratch.get(label);
+    if (have && have.length * 4 >= bytes) return have.ptr;
+    if (have) this.free(have);
+    this.scratch.delete(label);
+    const t = this.alloc(Math.ceil(bytes / 4), "f32", label);
+    this.scratch.set(label, t);
+    return t.ptr;
   }
 
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void {
@@ -264,16 +263,13 @@ export class WasmBackend implements Backend {
     if (spec.numerator.length !== L || (spec.denominator && spec.denominator.length !== L)) {
       throw new RangeError(`jregScalars: numerator and denominator need ${L} weights`);
     }
-    if (!this.jregWeights || this.jregWeights.length < 4 * L) {
-      if (this.jregWeights) this.free(this.jregWeights);
-      this.jregWeights = undefined;
-      this.jregWeights = this.alloc(4 * L, "f32", "jreg weights (f64)");
-    }
-    const w = this.arena.f64(this.jregWeights.ptr, 2 * L);
+    // numerator and denominator weights as f64[2L]
+    const ptr = this.scratchFor("jreg weights", 16 * L);
+    const w = this.arena.f64(ptr, 2 * L);
     w.set(spec.numerator);
     w.fill(0, L);
     if (spec.denominator) w.set(spec.denominator, L);
-    this.k.jregScalars(p(s), L, spec.alpha, this.jregWeights.ptr, this.jregWeights.ptr + 8 * L, spec.denominator ? 1 : 0);
+    this.k.jregScalars(p(s), L, spec.alpha, ptr, ptr + 8 * L, spec.denominator ? 1 : 0);
   }
   stepControl(s: Tensor, spec: StepControlSpec): void {
     if (s.length < stepScalarsLength(0)) throw new RangeError(`stepControl: ${s.label} is too short`);
