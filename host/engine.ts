@@ -8,6 +8,8 @@
 //   const e = await engine.evaluate(model, batch);    // CE, R, D_l, J, early-exit CE
 import type { Backend } from "./backend/backend.ts";
 import { WasmBackend } from "./backend/wasm/wasm-backend.ts";
+import { WebGpuBackend } from "./backend/webgpu/webgpu-backend.ts";
+import { isSoftwareAdapter, NoAdapterError, requestAdapter } from "./backend/webgpu/adapter.ts";
 import type { Checkpoint } from "./io/checkpoint.ts";
 import type { ModelConfig } from "./model/config.ts";
 import { LlamaModel } from "./model/model.ts";
@@ -25,6 +27,8 @@ export interface EngineOptions {
   backend?: BackendName;
   /** wasm: threads including the calling one (default: up to 8, where shared memory works) */
   threads?: number;
+  /** webgpu: bind at most this many bytes per buffer (default: the device's limit); smaller splits more */
+  maxBindingBytes?: number;
 }
 
 export class BackendUnavailableError extends Error {
@@ -48,10 +52,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   if (name !== "wasm" && name !== "webgpu" && name !== "auto") {
     throw new BackendUnavailableError(`backend must be "wasm", "webgpu" or "auto", got ${JSON.stringify(name)}`);
   }
-  if (name === "webgpu") {
-    throw new BackendUnavailableError('the "webgpu" backend is not available in this build yet; use "wasm" or "auto"');
-  }
-  const backend = await WasmBackend.create({ threads: opts.threads });
+  const backend = await createBackend(name, opts);
   const cpu = await loadCpuModule();
   return {
     backend,
@@ -63,4 +64,29 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     earlyExitCe: (model, batch) => earlyExitCe(model, batch),
     dispose: () => backend.dispose(),
   };
+}
+
+/**
+ * "webgpu": the WebGPU backend on any adapter, software ones included (a clear
+ * error when there is none). "auto": WebGPU only on a real GPU, else wasm.
+ */
+async function createBackend(name: BackendName, opts: EngineOptions): Promise<Backend> {
+  if (name === "wasm") return WasmBackend.create({ threads: opts.threads });
+  if (name === "webgpu") {
+    try {
+      return await WebGpuBackend.create({ maxBindingBytes: opts.maxBindingBytes });
+    } catch (e) {
+      if (e instanceof NoAdapterError) {
+        throw new BackendUnavailableError(`--backend webgpu: ${e.message}. Use --backend wasm (or auto) on this machine.`);
+      }
+      throw e;
+    }
+  }
+  try {
+    const { adapter } = await requestAdapter();
+    if (!isSoftwareAdapter(adapter)) return await WebGpuBackend.create({ adapter, maxBindingBytes: opts.maxBindingBytes });
+  } catch {
+    // no adapter, or it would not open: the CPU backend serves
+  }
+  return WasmBackend.create({ threads: opts.threads });
 }
