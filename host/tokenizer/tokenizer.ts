@@ -2,9 +2,10 @@
 // merging and decoding all run in WebAssembly; the host only moves bytes in and
 // ids out, and finds allowed special tokens.
 import { TokenizerModule } from "./module.ts";
-import { PATTERN_IDS, type PreTokenizerPattern } from "./pre-tokenizer.ts";
+import { PATTERN_IDS, PATTERN_NONE_ID, type PreTokenizerPattern } from "./pre-tokenizer.ts";
 import { SpecialMatcher } from "./special-tokens.ts";
-import type { BpeDefinition } from "./definition.ts";
+import type { BpeDefinition, PipelineInfo, TextPipeline } from "./definition.ts";
+import type { PostProcessorPlan } from "./post-processors.ts";
 
 export interface EncodeOptions {
   /**
@@ -12,6 +13,11 @@ export interface EncodeOptions {
    * Default none: special-token text is encoded as ordinary text.
    */
   allowedSpecial?: "all" | Iterable<string>;
+  /**
+   * Wrap the ids in the post-processor's special tokens (BOS, CLS/SEP, ...), as
+   * Hugging Face's add_special_tokens=True does. Default false.
+   */
+  addSpecialTokens?: boolean;
 }
 
 export interface StreamOptions extends EncodeOptions {
@@ -49,8 +55,20 @@ function pow2AtLeast(n: number): number {
 export class Tokenizer {
   /** Number of ids (largest id + 1), special tokens included. */
   readonly vocabSize: number;
-  readonly pattern: PreTokenizerPattern;
+  /** The native splitter ("none": pieces come whole, from the JavaScript pre-tokenizer or one per section). */
+  readonly pattern: PreTokenizerPattern | "none";
   readonly specialTokens: ReadonlyMap<string, number>;
+  /** What the tokenizer.json pipeline is made of (undefined for tokenizers not loaded from one). */
+  readonly info: PipelineInfo | undefined;
+  /**
+   * True when a pre-tokenizer regex runs as a JavaScript RegExp because the
+   * native splitter does not implement it (exact, slower).
+   */
+  readonly regexFallback: boolean;
+  /** The special tokens that addSpecialTokens wraps around a sequence (undefined: none). */
+  readonly postProcessor: PostProcessorPlan | undefined;
+  private readonly pipeline: TextPipeline | undefined;
+  private readonly specialNames: Map<number, string>;
   private readonly tokenBytes: ReadonlyArray<Uint8Array | null>;
   private readonly ioMark: number;
   private readonly matchers = new Map<string, SpecialMatcher>();
@@ -68,12 +86,18 @@ export class Tokenizer {
     this.specialTokens = specials;
     this.tokenBytes = tokens;
     this.ioMark = m.mark();
+    this.info = definition.info;
+    this.regexFallback = definition.info?.regexFallback ?? false;
+    this.postProcessor = definition.postProcessor;
+    this.pipeline = definition.pipeline;
+    this.specialNames = new Map([...specials].map(([name, id]) => [id, name]));
   }
 
   /** Builds the tables of a tokenizer. Errors name what is wrong with the definition. */
   static async create(definition: BpeDefinition, options: TokenizerOptions = {}): Promise<Tokenizer> {
     const pattern = definition.pattern;
-    if (!(pattern in PATTERN_IDS)) throw new Error(`tokenizer: unsupported pre-tokenizer pattern "${pattern}"`);
+    if (!(pattern in PATTERN_IDS) && pattern !== "none") throw new Error(`tokenizer: unsupported pre-tokenizer pattern "${pattern}"`);
+    const charLevel = definition.pipeline?.charLevel;
     const specials = new Map(Object.entries(definition.specialTokens ?? {}));
     const tokens: (Uint8Array | null)[] = definition.tokens.slice();
     for (const [text, id] of specials) {
@@ -105,7 +129,12 @@ export class Tokenizer {
     const byteIds = m.alloc(256 * 4);
     const flags = m.alloc(count);
     const k = m.exports;
-    k.bpeSetTables(bytesPtr, spansPtr, count, tokenTable, tokenSlots, byteIds, flags, PATTERN_IDS[pattern]);
+    k.bpeSetTables(bytesPtr, spansPtr, count, tokenTable, tokenSlots, byteIds, flags, pattern === "none" ? PATTERN_NONE_ID : PATTERN_IDS[pattern]);
+    if (charLevel) {
+      const fallbackPtr = m.alloc(256 * 4);
+      m.i32(fallbackPtr, 256).set(charLevel.byteFallback);
+      k.bpeSetCharLevel(fallbackPtr, charLevel.unkId);
+    }
 
     const heap = m.u8(bytesPtr, totalBytes);
     const spans = m.i32(spansPtr, count * 2);
@@ -131,7 +160,7 @@ export class Tokenizer {
       throw new Error(`tokenizer: tokens ${first} and ${duplicate} have the same bytes ${describeBytes(tokens[duplicate]!)}`);
     }
     const byteView = m.i32(byteIds, 256);
-    for (let b = 0; b < 256; b++) {
+    for (let b = 0; b < 256 && !charLevel; b++) {
       if (byteView[b] < 0) throw new Error(`tokenizer: byte-level BPE needs a token for every byte; byte 0x${b.toString(16).padStart(2, "0")} has none`);
     }
 
@@ -185,8 +214,27 @@ export class Tokenizer {
     return t.slice();
   }
 
-  /** Encodes text (a string, or UTF-8 bytes; invalid bytes are kept as bytes). */
+  /**
+   * Encodes text (a string, or UTF-8 bytes; invalid bytes are kept as bytes,
+   * except with a tokenizer.json normalizer or JavaScript pre-tokenizer, which
+   * read bytes as UTF-8 text with U+FFFD for invalid sequences).
+   */
   encode(text: TextInput, options: EncodeOptions = {}): Uint32Array {
+    const ids = this.pipeline ? this.encodePipeline(text, this.matcher(options)) : this.encodeDirect(text, options);
+    return options.addSpecialTokens ? this.wrapSpecial(ids) : ids;
+  }
+
+  private wrapSpecial(ids: Uint32Array): Uint32Array {
+    const post = this.postProcessor;
+    if (!post || post.before.length + post.after.length === 0) return ids;
+    const out = new Uint32Array(post.before.length + ids.length + post.after.length);
+    out.set(post.before, 0);
+    out.set(ids, post.before.length);
+    out.set(post.after, post.before.length + ids.length);
+    return out;
+  }
+
+  private encodeDirect(text: TextInput, options: EncodeOptions): Uint32Array {
     const m = this.m;
     m.reset(this.ioMark);
     const { ptr, len } = this.writeText(text);
@@ -197,6 +245,7 @@ export class Tokenizer {
 
   /** Encodes each document separately (no tokens span documents). */
   encodeBatch(docs: ReadonlyArray<TextInput>, options: EncodeOptions = {}): Uint32Array[] {
+    if (this.pipeline || options.addSpecialTokens) return docs.map((d) => this.encode(d, options));
     const matcher = this.matcher(options);
     const m = this.m;
     const result: Uint32Array[] = new Array(docs.length);
@@ -216,11 +265,37 @@ export class Tokenizer {
    * cannot change (a space after an ASCII letter) and never inside an allowed
    * special token, so the concatenated ids equal encode(whole text). Memory
    * stays near chunkBytes unless the text has no such position for longer.
+   * Tokenizers with a tokenizer.json pipeline (normalizer, JavaScript
+   * pre-tokenizer or character-level BPE) have no such safe positions in
+   * general: they gather the whole stream and yield its ids once.
+   * addSpecialTokens wraps the whole stream, not each chunk.
    */
   async *encodeStream(
     source: AsyncIterable<TextInput> | Iterable<TextInput>,
     options: StreamOptions = {},
   ): AsyncGenerator<Uint32Array> {
+    if (this.pipeline || options.addSpecialTokens) {
+      const parts: Uint8Array[] = [];
+      let pendingString = "";
+      for await (const chunk of source as AsyncIterable<TextInput>) {
+        if (typeof chunk === "string") pendingString += chunk;
+        else {
+          if (pendingString) parts.push(encoder.encode(pendingString));
+          pendingString = "";
+          parts.push(chunk);
+        }
+      }
+      if (pendingString) parts.push(encoder.encode(pendingString));
+      const total = parts.reduce((n, p) => n + p.length, 0);
+      const all = new Uint8Array(total);
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      yield this.encode(all, options);
+      return;
+    }
     const chunkBytes = Math.max(1024, options.chunkBytes ?? 1 << 20);
     const matcher = this.matcher(options);
     let pending = new Uint8Array(chunkBytes * 2);
@@ -269,8 +344,17 @@ export class Tokenizer {
     if (fill > 0) yield this.encodeBytesWith(pending.subarray(0, fill), matcher);
   }
 
-  /** Bytes of the ids. Throws a RangeError naming the first id that is not a token. */
+  /**
+   * Bytes of the ids. Throws a RangeError naming the first id that is not a
+   * token. Character-level tokenizers return the UTF-8 of decodeText (their
+   * tokens are text to be run through the tokenizer.json decoder).
+   */
   decode(ids: ArrayLike<number>): Uint8Array {
+    if (this.pipeline?.charLevel) return encoder.encode(this.decodeText(ids));
+    return this.decodeBytes(ids);
+  }
+
+  private decodeBytes(ids: ArrayLike<number>): Uint8Array {
     const m = this.m;
     const k = m.exports;
     m.reset(this.ioMark);
@@ -295,13 +379,135 @@ export class Tokenizer {
 
   /** Text of the ids. Throws a TypeError when their bytes are not valid UTF-8. */
   decodeText(ids: ArrayLike<number>): string {
-    const bytes = this.decode(ids);
+    const charLevel = this.pipeline?.charLevel;
+    if (charLevel) {
+      const tokens: string[] = new Array(ids.length);
+      for (let i = 0; i < ids.length; i++) {
+        const t = Number.isInteger(ids[i]) ? charLevel.tokenStrings[ids[i]] : undefined;
+        if (t === undefined) throw this.badId(ids[i], i);
+        tokens[i] = t;
+      }
+      return charLevel.decode(tokens).join("");
+    }
+    const bytes = this.decodeBytes(ids);
     try {
       // ignoreBOM: a leading U+FEFF is text here, not a byte-order mark to drop.
       return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
     } catch {
       throw new TypeError("tokenizer: decoded bytes are not valid UTF-8 (use decode() for bytes)");
     }
+  }
+
+  /**
+   * tokenizer.json pipeline: split at allowed special tokens (stripping
+   * whitespace beside those that ask for it), then per section normalize,
+   * pre-tokenize (natively or in JavaScript), and BPE the pieces in WASM.
+   */
+  private encodePipeline(text: TextInput, matcher: SpecialMatcher): Uint32Array {
+    const p = this.pipeline!;
+    const s = typeof text === "string" ? text : lenientDecoder.decode(text);
+    const sections: (string | number)[] = [];
+    if (matcher.empty) {
+      sections.push(s);
+    } else {
+      // Matching on UTF-8 bytes keeps one definition of "longest allowed special wins".
+      const bytes = encoder.encode(s);
+      let at = 0;
+      for (const match of matcher.find(bytes)) {
+        if (match.start > at) sections.push(lenientDecoder.decode(bytes.subarray(at, match.start)));
+        sections.push(match.id);
+        at = match.end;
+      }
+      if (at < bytes.length) sections.push(lenientDecoder.decode(bytes.subarray(at)));
+      if (p.strip) {
+        for (let i = 0; i < sections.length; i++) {
+          const id = sections[i];
+          if (typeof id !== "number") continue;
+          const rule = p.strip[this.specialNames.get(id) ?? ""];
+          if (!rule) continue;
+          if (rule.left && i > 0 && typeof sections[i - 1] === "string") sections[i - 1] = (sections[i - 1] as string).trimEnd();
+          if (rule.right && i + 1 < sections.length && typeof sections[i + 1] === "string") sections[i + 1] = (sections[i + 1] as string).trimStart();
+        }
+      }
+    }
+    const chunks: Uint32Array[] = [];
+    let total = 0;
+    for (let i = 0; i < sections.length; i++) {
+      const section = sections[i];
+      let ids: Uint32Array;
+      if (typeof section === "number") {
+        ids = Uint32Array.of(section);
+      } else {
+        if (section.length === 0) continue;
+        let x = p.normalize ? p.normalize(section) : section;
+        if (x.length === 0) continue;
+        if (p.split) ids = this.encodePieces(p.split(x, i));
+        else {
+          if (p.prefixSpace && !x.startsWith(" ")) x = " " + x;
+          ids = this.encodeDirect(x, {});
+        }
+        if (p.charLevel) ids = this.checkUnknown(ids, p.charLevel.unkId, p.charLevel.fuseUnk);
+      }
+      chunks.push(ids);
+      total += ids.length;
+    }
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint32Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  /** Encodes pieces that the JavaScript pre-tokenizer made (each one BPE word). */
+  private encodePieces(pieces: string[]): Uint32Array {
+    const m = this.m;
+    const k = m.exports;
+    m.reset(this.ioMark);
+    let utf16 = 0;
+    for (const piece of pieces) utf16 += piece.length;
+    const textPtr = m.alloc(utf16 * 3 + 8);
+    const endsPtr = m.alloc(pieces.length * 4 + 4);
+    const ends = m.i32(endsPtr, pieces.length);
+    const text = m.u8(textPtr, utf16 * 3);
+    let len = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      // One piece at a time: a lone surrogate at a piece's edge stays a lone one.
+      len += encoder.encodeInto(pieces[i], text.subarray(len)).written;
+      ends[i] = len;
+    }
+    const out = m.alloc(len * 4 + 4);
+    let n = 0;
+    let done = 0;
+    while (done < pieces.length) {
+      const mark = m.mark();
+      const scratch = m.alloc(this.scratchBytes);
+      const base = done === 0 ? 0 : m.i32(endsPtr + (done - 1) * 4, 1)[0];
+      // Ends are relative to the text start; shift the window to the first undone piece.
+      const view = m.i32(endsPtr + done * 4, pieces.length - done);
+      if (base) for (let i = 0; i < view.length; i++) view[i] -= base;
+      n += k.bpeEncodePieces(textPtr + base, endsPtr + done * 4, pieces.length - done, out + n * 4, scratch, this.scratchBytes);
+      if (base) for (let i = 0; i < view.length; i++) view[i] += base;
+      m.reset(mark);
+      done += k.bpeEncodedPieces();
+      const pending = k.bpePendingPiece();
+      if (pending > 0) this.scratchBytes = Math.max(this.scratchBytes * 2, pending * scratchPerByte(m) + 64);
+    }
+    return new Uint32Array(m.memory.buffer, out, n).slice();
+  }
+
+  /** Character-level BPE: fuse runs of unk (fuse_unk) and report characters with no id at all. */
+  private checkUnknown(ids: Uint32Array, unkId: number, fuse: boolean): Uint32Array {
+    const missing = ids.indexOf(0xffffffff);
+    if (missing >= 0) {
+      throw new Error("tokenizer: the text has a character that is not a token, has no <0xXX> byte tokens and the tokenizer has no unk_token");
+    }
+    if (!fuse || unkId < 0 || ids.indexOf(unkId) < 0) return ids;
+    const out: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (!(ids[i] === unkId && i > 0 && ids[i - 1] === unkId)) out.push(ids[i]);
+    return Uint32Array.from(out);
   }
 
   private badId(id: number, at: number): RangeError {
@@ -408,6 +614,7 @@ export class Tokenizer {
 }
 
 const EMPTY_MATCHER = new SpecialMatcher([]);
+const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** Scratch bytes that merging needs per byte of a piece (a constant of the wasm module). */
 function scratchPerByte(m: TokenizerModule): number {
