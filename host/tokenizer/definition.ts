@@ -40,6 +40,12 @@ export interface TextPipeline {
     /** Vocabulary strings by id (for the decoder). */
     tokenStrings: ReadonlyArray<string | undefined>;
     decode: DecodeChain;
+    /**
+     * Where a long piece may be cut without changing its BPE: before `char`,
+     * unless the character before it is in `blockedAfter` (some token holds
+     * that pair of characters, so a merge could join across the cut).
+     */
+    safeCut?: { char: string; blockedAfter: ReadonlySet<number>; blockedTable: Uint8Array };
   };
   /** Added tokens that strip whitespace beside them when recognised. */
   strip?: Record<string, { left: boolean; right: boolean }>;

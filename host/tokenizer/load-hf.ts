@@ -13,7 +13,7 @@
 import type { BpeDefinition } from "./definition.ts";
 import { byteLevelToBytes } from "./byte-level.ts";
 import { PATTERN_REGEX, type PreTokenizerPattern } from "./pre-tokenizer.ts";
-import { createTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { codePointBefore, createTokenizer, type Tokenizer } from "./tokenizer.ts";
 import { readNormalizer } from "./normalizers.ts";
 import { readPreTokenizer } from "./hf-pre-tokenizers.ts";
 import { readPostProcessor } from "./post-processors.ts";
@@ -159,6 +159,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
       if (has(name)) byteFallback[b] = idOfText(name);
     }
   }
+  const safeCut = charLevel ? safeCutOf(tokenStrings) : undefined;
   const needsPipeline = charLevel || normalizer !== undefined || pre.split !== undefined || pre.prefixSpace;
   return {
     tokens,
@@ -173,7 +174,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
           split: pre.split,
           prefixSpace: pre.prefixSpace,
           charLevel: charLevel
-            ? { byteFallback, unkId, fuseUnk: model.fuse_unk === true, tokenStrings, decode: decoder!.chain }
+            ? { byteFallback, unkId, fuseUnk: model.fuse_unk === true, tokenStrings, decode: decoder!.chain, safeCut }
             : undefined,
           strip,
         }
@@ -187,6 +188,32 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
       regexFallback: pre.regexFallback,
     },
   };
+}
+
+/**
+ * Character-level BPE without a pre-tokenizer sees a whole section as one
+ * word. A merge can only join two characters that sit side by side inside
+ * some token, so the word may be cut before "▁" (or " ") wherever the
+ * character before it never precedes it inside a token: BPE of the parts
+ * equals BPE of the whole. This keeps words short (and cacheable).
+ */
+function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; blockedTable: Uint8Array } | undefined {
+  let char: string | undefined;
+  for (const c of ["\u2581", " "]) {
+    if (tokenStrings.some((t) => t !== undefined && t.startsWith(c))) {
+      char = c;
+      break;
+    }
+  }
+  if (char === undefined) return undefined;
+  const blockedAfter = new Set<number>();
+  for (const t of tokenStrings) {
+    if (t === undefined) continue;
+    for (let i = t.indexOf(char, 1); i > 0; i = t.indexOf(char, i + 1)) blockedAfter.add(codePointBefore(t, i));
+  }
+  const blockedTable = new Uint8Array(65536);
+  for (const cp of blockedAfter) if (cp < 65536) blockedTable[cp] = 1;
+  return { char, blockedAfter, blockedTable };
 }
 
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */

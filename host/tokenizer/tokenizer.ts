@@ -441,8 +441,14 @@ export class Tokenizer {
         if (section.length === 0) continue;
         let x = p.normalize ? p.normalize(section) : section;
         if (x.length === 0) continue;
-        if (p.split) ids = this.encodePieces(p.split(x, i));
-        else {
+        if (p.charLevel && !isWellFormed(x)) {
+          ids = this.encodeWithLoneSurrogates(p.split ? p.split(x, i) : [x], p.charLevel.byteFallback, p.charLevel.unkId);
+        } else if (p.split) {
+          ids = this.encodePieces(p.split(x, i));
+        } else if (p.charLevel?.safeCut) {
+          const cut = p.charLevel.safeCut;
+          ids = this.encodeCut(x, cut.char.charCodeAt(0), cut.blockedTable, cut.blockedAfter);
+        } else {
           if (p.prefixSpace && !x.startsWith(" ")) x = " " + x;
           ids = this.encodeDirect(x, {});
         }
@@ -464,7 +470,6 @@ export class Tokenizer {
   /** Encodes pieces that the JavaScript pre-tokenizer made (each one BPE word). */
   private encodePieces(pieces: string[]): Uint32Array {
     const m = this.m;
-    const k = m.exports;
     m.reset(this.ioMark);
     let utf16 = 0;
     for (const piece of pieces) utf16 += piece.length;
@@ -478,17 +483,53 @@ export class Tokenizer {
       len += encoder.encodeInto(pieces[i], text.subarray(len)).written;
       ends[i] = len;
     }
+    return this.runPieces(textPtr, len, endsPtr, pieces.length);
+  }
+
+  /** Character-level BPE of one well-formed section, cut at safe points (see safeCut). */
+  private encodeCut(x: string, cutChar: number, blockedAfter: Uint8Array, blockedWide: ReadonlySet<number>): Uint32Array {
+    const m = this.m;
+    m.reset(this.ioMark);
+    const textPtr = m.alloc(x.length * 3 + 8);
+    const { written } = encoder.encodeInto(x, m.u8(textPtr, x.length * 3));
+    // Piece ends in bytes: before each cut character whose predecessor is not blocked.
+    const endsPtr = m.alloc(x.length * 4 + 8);
+    const ends = m.i32(endsPtr, x.length + 1);
+    let count = 0;
+    let bytes = 0;
+    let prev = -1;
+    for (let i = 0; i < x.length; i++) {
+      let c = x.charCodeAt(i);
+      if (c === cutChar && prev >= 0 && !(prev < 65536 ? blockedAfter[prev] : blockedWide.has(prev))) ends[count++] = bytes;
+      if (c < 0x80) bytes += 1;
+      else if (c < 0x800) bytes += 2;
+      else if (c >= 0xd800 && c < 0xdc00 && i + 1 < x.length) {
+        // Well-formed text: a high surrogate starts a pair.
+        c = ((c - 0xd800) << 10) + (x.charCodeAt(i + 1) - 0xdc00) + 0x10000;
+        i++;
+        bytes += 4;
+      } else bytes += 3;
+      prev = c;
+    }
+    ends[count++] = written;
+    return this.runPieces(textPtr, written, endsPtr, count);
+  }
+
+  /** BPE of `count` pieces of the text at textPtr (ends at endsPtr, in bytes, relative to textPtr). */
+  private runPieces(textPtr: number, len: number, endsPtr: number, count: number): Uint32Array {
+    const m = this.m;
+    const k = m.exports;
     const out = m.alloc(len * 4 + 4);
     let n = 0;
     let done = 0;
-    while (done < pieces.length) {
+    while (done < count) {
       const mark = m.mark();
       const scratch = m.alloc(this.scratchBytes);
       const base = done === 0 ? 0 : m.i32(endsPtr + (done - 1) * 4, 1)[0];
       // Ends are relative to the text start; shift the window to the first undone piece.
-      const view = m.i32(endsPtr + done * 4, pieces.length - done);
+      const view = m.i32(endsPtr + done * 4, count - done);
       if (base) for (let i = 0; i < view.length; i++) view[i] -= base;
-      n += k.bpeEncodePieces(textPtr + base, endsPtr + done * 4, pieces.length - done, out + n * 4, scratch, this.scratchBytes);
+      n += k.bpeEncodePieces(textPtr + base, endsPtr + done * 4, count - done, out + n * 4, scratch, this.scratchBytes);
       if (base) for (let i = 0; i < view.length; i++) view[i] += base;
       m.reset(mark);
       done += k.bpeEncodedPieces();
@@ -496,6 +537,41 @@ export class Tokenizer {
       if (pending > 0) this.scratchBytes = Math.max(this.scratchBytes * 2, pending * scratchPerByte(m) + 64);
     }
     return new Uint32Array(m.memory.buffer, out, n).slice();
+  }
+
+  /**
+   * Character-level BPE of pieces with lone surrogates. A lone surrogate is a
+   * character with no token (the reference byte-falls-back the UTF-8 of
+   * U+FFFD, EF BF BD, even where "\uFFFD" itself is a token). Such a character
+   * never merges, so the text on either side of it encodes independently.
+   */
+  private encodeWithLoneSurrogates(pieces: string[], byteFallback: Int32Array, unkId: number): Uint32Array {
+    const replacement = [0xef, 0xbf, 0xbd].map((b) => byteFallback[b]);
+    const lone = replacement.every((id) => id >= 0) ? replacement : [unkId < 0 ? 0xffffffff : unkId];
+    const out: number[] = [];
+    const words: string[] = [];
+    const flush = () => {
+      if (words.length) for (const id of this.encodePieces(words.splice(0))) out.push(id);
+    };
+    for (const piece of pieces) {
+      let start = 0;
+      for (let j = 0; j < piece.length; j++) {
+        const c = piece.charCodeAt(j);
+        if (c < 0xd800 || c > 0xdfff) continue;
+        const d = piece.charCodeAt(j + 1);
+        if (c < 0xdc00 && d >= 0xdc00 && d <= 0xdfff) {
+          j++; // a valid pair
+          continue;
+        }
+        if (j > start) words.push(piece.slice(start, j));
+        flush();
+        out.push(...lone);
+        start = j + 1;
+      }
+      if (start < piece.length) words.push(piece.slice(start));
+    }
+    flush();
+    return Uint32Array.from(out);
   }
 
   /** Character-level BPE: fuse runs of unk (fuse_unk) and report characters with no id at all. */
@@ -615,6 +691,22 @@ export class Tokenizer {
 
 const EMPTY_MATCHER = new SpecialMatcher([]);
 const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** The code point that ends just before index i (i > 0). */
+export function codePointBefore(s: string, i: number): number {
+  const c = s.charCodeAt(i - 1);
+  if (c >= 0xdc00 && c <= 0xdfff && i >= 2) {
+    const h = s.charCodeAt(i - 2);
+    if (h >= 0xd800 && h < 0xdc00) return ((h - 0xd800) << 10) + (c - 0xdc00) + 0x10000;
+  }
+  return c;
+}
+
+/** String.prototype.isWellFormed where the runtime has it (no lone surrogates). */
+function isWellFormed(s: string): boolean {
+  const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return f ? f.call(s) : !/\p{Cs}/u.test(s);
+}
 
 /** Scratch bytes that merging needs per byte of a piece (a constant of the wasm module). */
 function scratchPerByte(m: TokenizerModule): number {
