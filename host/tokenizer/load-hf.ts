@@ -217,6 +217,6 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
 }
 
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */
-export function loadTokenizerJson(input: string | Json): Promise<Tokenizer> {
+export async function loadTokenizerJson(input: string | Json): Promise<Tokenizer> {
   return createTokenizer(parseTokenizerJson(input));
 }
