@@ -70,6 +70,20 @@ test("qwen3: chat special tokens when allowed; ByteLevel post-processor adds not
   assert.match(ours.info.preTokenizer, /native qwen/);
 });
 
+test("llama2: encodeBatch, encodeStream and UTF-8 bytes give encode's ids", async () => {
+  const { ours } = await familyPair("llama2");
+  const some = docs.slice(0, 6);
+  const batch = ours.encodeBatch(some);
+  some.forEach((d, i) => assert.equal([...batch[i]], [...ours.encode(d)], `batch ${i}`));
+  const whole = some.join("\n");
+  const chunks = [];
+  for (let i = 0; i < whole.length; i += 777) chunks.push(whole.slice(i, i + 777));
+  const streamed = [];
+  for await (const ids of ours.encodeStream(chunks)) streamed.push(...ids);
+  assert.equal(streamed, [...ours.encode(whole)]);
+  assert.equal([...ours.encode(new TextEncoder().encode(whole))], [...ours.encode(whole)]);
+});
+
 test("gpt4o: the o200k regex runs through the RegExp fallback and says so", async () => {
   const { ours } = await familyPair("gpt4o");
   assert.is(ours.regexFallback, true);

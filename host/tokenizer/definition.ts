@@ -3,6 +3,7 @@
 import type { PreTokenizerPattern } from "./pre-tokenizer.ts";
 import type { PostProcessorPlan } from "./post-processors.ts";
 import type { DecodeChain } from "./decoders.ts";
+import type { Substitution } from "./normalizers.ts";
 
 /** What a tokenizer.json pipeline is made of, for reports (`analyze` names it). */
 export interface PipelineInfo {
@@ -26,6 +27,8 @@ export interface PipelineInfo {
 export interface TextPipeline {
   /** Applied to each section of text (between recognised special tokens). */
   normalize?: (text: string) => string;
+  /** The same normalizer as a byte substitution, when it has that form (see NormalizerPlan). */
+  substitution?: Substitution;
   /** JavaScript pre-tokenizer: the pieces of a normalized section. Absent: the native `pattern` splits. */
   split?: (section: string, sectionIndex: number) => string[];
   /** ByteLevel add_prefix_space with the native splitter: a space before a section that lacks one. */

@@ -171,6 +171,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
     pipeline: needsPipeline
       ? {
           normalize: normalizer?.normalize,
+          substitution: normalizer?.substitution,
           split: pre.split,
           prefixSpace: pre.prefixSpace,
           charLevel: charLevel

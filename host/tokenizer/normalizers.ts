@@ -11,6 +11,43 @@ export interface NormalizerPlan {
   normalize: Normalize;
   /** Readable summary, e.g. "Sequence(Prepend, Replace)". */
   description: string;
+  /**
+   * Set when the normalizer is `prefix + (each ASCII character c replaced by
+   * map[c])` on non-empty text (Prepend and one-character literal Replace, as
+   * SentencePiece-style files use): the tokenizer then applies it to UTF-8
+   * bytes while it writes them, without building the normalized string.
+   */
+  substitution?: Substitution;
+}
+
+export interface Substitution {
+  prefix: string;
+  /** Replacement character of each ASCII character (undefined: itself). */
+  map: (string | undefined)[];
+}
+
+function flattenNormalizers(config: Json): Json[] {
+  return config?.type === "Sequence" && Array.isArray(config.normalizers) ? config.normalizers.flatMap(flattenNormalizers) : [config];
+}
+
+/** The Substitution form of a normalizer, if it has one. */
+function substitutionOf(config: Json): Substitution | undefined {
+  let prefix = "";
+  const map: (string | undefined)[] = new Array(128).fill(undefined);
+  for (const step of flattenNormalizers(config)) {
+    if (step?.type === "Prepend" && typeof step.prepend === "string") {
+      prefix = step.prepend + prefix;
+      continue;
+    }
+    const from = step?.pattern?.String;
+    const to = step?.content;
+    if (step?.type !== "Replace" || typeof from !== "string" || typeof to !== "string") return undefined;
+    if (from.length !== 1 || from.charCodeAt(0) >= 0x80 || [...to].length !== 1) return undefined;
+    // Compose: what already became `from` (or is `from` itself) becomes `to`.
+    prefix = prefix.replaceAll(from, to);
+    for (let c = 0; c < 128; c++) if ((map[c] ?? String.fromCharCode(c)) === from) map[c] = to;
+  }
+  return { prefix, map };
 }
 
 function fail(problem: string): never {
@@ -101,5 +138,5 @@ function one(config: Json): NormalizerPlan {
 /** The normalizer of a tokenizer.json, or undefined when it has none. */
 export function readNormalizer(config: Json | null | undefined): NormalizerPlan | undefined {
   if (config == null) return undefined;
-  return one(config);
+  return { ...one(config), substitution: substitutionOf(config) };
 }

@@ -439,6 +439,13 @@ export class Tokenizer {
         ids = Uint32Array.of(section);
       } else {
         if (section.length === 0) continue;
+        const fast = p.charLevel?.safeCut && !p.split && (p.substitution || !p.normalize) ? this.encodeSubstituted(section, p) : undefined;
+        if (fast) {
+          ids = this.checkUnknown(fast, p.charLevel!.unkId, p.charLevel!.fuseUnk);
+          chunks.push(ids);
+          total += ids.length;
+          continue;
+        }
         let x = p.normalize ? p.normalize(section) : section;
         if (x.length === 0) continue;
         if (p.charLevel && !isWellFormed(x)) {
@@ -513,6 +520,78 @@ export class Tokenizer {
     }
     ends[count++] = written;
     return this.runPieces(textPtr, written, endsPtr, count);
+  }
+
+  /**
+   * Character-level BPE of a section whose normalizer is a Substitution (or
+   * none), cut at safe points: the UTF-8 bytes are substituted as they are
+   * copied, so the normalized string is never built. Returns undefined when
+   * the text may hold lone surrogates (the caller takes the general path).
+   */
+  private encodeSubstituted(section: string, p: TextPipeline): Uint32Array | undefined {
+    const cut = p.charLevel!.safeCut!;
+    const sub = p.substitution ?? { prefix: "", map: [] };
+    const m = this.m;
+    m.reset(this.ioMark);
+    const srcPtr = m.alloc(section.length * 3 + 8);
+    const { written } = encoder.encodeInto(section, m.u8(srcPtr, section.length * 3));
+    const prefix = encoder.encode(sub.prefix);
+    // Each byte becomes at most one 4-byte character.
+    const dstPtr = m.alloc(prefix.length + written * 4 + 8);
+    const endsPtr = m.alloc((written + prefix.length + 2) * 4);
+    const src = m.u8(srcPtr, written);
+    const dst = m.u8(dstPtr, prefix.length + written * 4);
+    const ends = m.i32(endsPtr, written + prefix.length + 2);
+    const mapBytes: (Uint8Array | undefined)[] = new Array(128);
+    const mapCp = new Int32Array(128);
+    for (let c = 0; c < 128; c++) {
+      const to = sub.map[c];
+      mapBytes[c] = to === undefined ? undefined : encoder.encode(to);
+      mapCp[c] = to === undefined ? c : to.codePointAt(0)!;
+    }
+    const cutCp = cut.char.codePointAt(0)!;
+    const table = cut.blockedTable;
+    const wide = cut.blockedAfter;
+    let count = 0;
+    let w = 0;
+    let prev = -1;
+    // A character `cp` is about to be written at w: cut before it when safe.
+    const visit = (cp: number) => {
+      if (cp === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
+      prev = cp;
+    };
+    let sawReplacement = false;
+    for (const cp of sub.prefix) {
+      const c = cp.codePointAt(0)!;
+      visit(c);
+      const b = encoder.encode(cp);
+      dst.set(b, w);
+      w += b.length;
+    }
+    for (let i = 0; i < written; ) {
+      const b0 = src[i];
+      if (b0 < 0x80) {
+        const to = mapBytes[b0];
+        visit(mapCp[b0]);
+        if (to === undefined) dst[w++] = b0;
+        else for (let k = 0; k < to.length; k++) dst[w++] = to[k];
+        i++;
+        continue;
+      }
+      // Valid UTF-8 from encodeInto: the lead byte gives the length.
+      const n = b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : 4;
+      let cp = n === 2 ? b0 & 0x1f : n === 3 ? b0 & 0x0f : b0 & 0x07;
+      for (let k = 1; k < n; k++) cp = (cp << 6) | (src[i + k] & 0x3f);
+      if (cp === 0xfffd) sawReplacement = true;
+      visit(cp);
+      for (let k = 0; k < n; k++) dst[w++] = src[i + k];
+      i += n;
+    }
+    // U+FFFD may stand for a lone surrogate, which needs the general path.
+    if (sawReplacement && !isWellFormed(section)) return undefined;
+    if (w === 0) return new Uint32Array(0);
+    ends[count++] = w;
+    return this.runPieces(dstPtr, w, endsPtr, count);
   }
 
   /** BPE of `count` pieces of the text at textPtr (ends at endsPtr, in bytes, relative to textPtr). */
