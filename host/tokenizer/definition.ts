@@ -31,6 +31,8 @@ export interface TextPipeline {
   substitution?: Substitution;
   /** JavaScript pre-tokenizer: the pieces of a normalized section. Absent: the native `pattern` splits. */
   split?: (section: string, sectionIndex: number) => string[];
+  /** Fast form of `split` (UTF-16 piece ends, or undefined to use split; see PreTokenizerPlan). */
+  splitEnds?: (section: string) => Int32Array | undefined;
   /** ByteLevel add_prefix_space with the native splitter: a space before a section that lacks one. */
   prefixSpace?: boolean;
   /** Character-level BPE (tokens are vocabulary strings, merges over characters). */

@@ -26,6 +26,13 @@ export interface PreTokenizerPlan {
   prefixSpace: boolean;
   /** The JavaScript splitter, when not native. */
   split?: (section: string, sectionIndex: number) => string[];
+  /**
+   * Fast form of `split` for a single regex Split (Isolated, or Removed with
+   * invert): the UTF-16 end of each piece when the pieces cover the section
+   * without gaps (the usual case: such regexes match every character), else
+   * undefined (then `split` is used).
+   */
+  splitEnds?: (section: string) => Int32Array | undefined;
   /** True when a regex runs as a JavaScript RegExp because the native splitter does not cover it. */
   regexFallback: boolean;
   description: string;
@@ -246,6 +253,45 @@ function nativePlan(steps: Json[]): { pattern: PreTokenizerPattern | "none"; pre
   return pattern ? { pattern, prefixSpace: false } : undefined;
 }
 
+/** The splitEnds fast form, for [Split(regex)] or [Split(regex), ByteLevel without regex or prefix]. */
+function contiguousSplit(steps: Json[]): ((section: string) => Int32Array | undefined) | undefined {
+  const last = steps[steps.length - 1];
+  const tail = last?.type === "ByteLevel" && last.use_regex === false && last.add_prefix_space !== true ? 1 : 0;
+  if (steps.length - tail !== 1) return undefined;
+  const split = steps[0];
+  if (split.type !== "Split" || typeof split.pattern?.Regex !== "string") return undefined;
+  const behavior = split.behavior ?? "Isolated";
+  const keepMatchesOnly = behavior === "Removed" && split.invert === true;
+  if (!keepMatchesOnly && !(behavior === "Isolated" && split.invert !== true)) return undefined;
+  const re = patternRegExp(split.pattern, "Split");
+  return (section) => {
+    const ends = new Int32Array(section.length + 1);
+    let n = 0;
+    let prev = 0;
+    re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(section)) !== null) {
+      const start = m.index;
+      const end = start + m[0].length;
+      if (end === start) {
+        re.lastIndex = start + (section.codePointAt(start)! > 0xffff ? 2 : 1);
+        continue;
+      }
+      if (start !== prev) {
+        if (keepMatchesOnly) return undefined; // a gap would be removed
+        ends[n++] = start;
+      }
+      ends[n++] = end;
+      prev = end;
+    }
+    if (prev !== section.length) {
+      if (keepMatchesOnly) return undefined;
+      ends[n++] = section.length;
+    }
+    return ends.subarray(0, n);
+  };
+}
+
 /** Reads a tokenizer.json pre_tokenizer (null: none). */
 export function readPreTokenizer(config: Json | null | undefined): PreTokenizerPlan {
   const steps = flatten(config);
@@ -261,6 +307,7 @@ export function readPreTokenizer(config: Json | null | undefined): PreTokenizerP
   return {
     byteLevel,
     prefixSpace: false,
+    splitEnds: contiguousSplit(steps),
     split: (section, sectionIndex) => {
       let pieces = [section];
       for (const f of fns) pieces = f(pieces, sectionIndex);

@@ -173,6 +173,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
           normalize: normalizer?.normalize,
           substitution: normalizer?.substitution,
           split: pre.split,
+          splitEnds: pre.splitEnds,
           prefixSpace: pre.prefixSpace,
           charLevel: charLevel
             ? { byteFallback, unkId, fuseUnk: model.fuse_unk === true, tokenStrings, decode: decoder!.chain, safeCut }

@@ -451,7 +451,8 @@ export class Tokenizer {
         if (p.charLevel && !isWellFormed(x)) {
           ids = this.encodeWithLoneSurrogates(p.split ? p.split(x, i) : [x], p.charLevel.byteFallback, p.charLevel.unkId);
         } else if (p.split) {
-          ids = this.encodePieces(p.split(x, i));
+          const ends = p.splitEnds?.(x);
+          ids = ends ? this.encodeAtEnds(x, ends) : this.encodePieces(p.split(x, i));
         } else if (p.charLevel?.safeCut) {
           const cut = p.charLevel.safeCut;
           ids = this.encodeCut(x, cut.char.charCodeAt(0), cut.blockedTable, cut.blockedAfter);
@@ -491,6 +492,38 @@ export class Tokenizer {
       ends[i] = len;
     }
     return this.runPieces(textPtr, len, endsPtr, pieces.length);
+  }
+
+  /** Encodes a string cut at UTF-16 piece ends (contiguous pieces covering it). */
+  private encodeAtEnds(x: string, utf16Ends: Int32Array): Uint32Array {
+    const m = this.m;
+    m.reset(this.ioMark);
+    const textPtr = m.alloc(x.length * 3 + 8);
+    const { written } = encoder.encodeInto(x, m.u8(textPtr, x.length * 3));
+    const endsPtr = m.alloc(utf16Ends.length * 4 + 4);
+    const ends = m.i32(endsPtr, utf16Ends.length);
+    // UTF-8 offset of each UTF-16 end, as encodeInto counts: a pair is 4 bytes,
+    // a lone surrogate 3 (U+FFFD). Pieces from a `u` regex never split a pair.
+    let bytes = 0;
+    let i = 0;
+    for (let k = 0; k < utf16Ends.length; k++) {
+      const end = utf16Ends[k];
+      for (; i < end; i++) {
+        const c = x.charCodeAt(i);
+        if (c < 0x80) bytes += 1;
+        else if (c < 0x800) bytes += 2;
+        else if (c >= 0xd800 && c < 0xdc00 && i + 1 < end) {
+          const d = x.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            bytes += 4;
+            i++;
+          } else bytes += 3;
+        } else bytes += 3;
+      }
+      ends[k] = bytes;
+    }
+    if (bytes !== written) return this.encodePieces(piecesAt(x, utf16Ends)); // a pair split across pieces
+    return this.runPieces(textPtr, written, endsPtr, utf16Ends.length);
   }
 
   /** Character-level BPE of one well-formed section, cut at safe points (see safeCut). */
@@ -779,6 +812,16 @@ export function codePointBefore(s: string, i: number): number {
     if (h >= 0xd800 && h < 0xdc00) return ((h - 0xd800) << 10) + (c - 0xdc00) + 0x10000;
   }
   return c;
+}
+
+function piecesAt(x: string, ends: Int32Array): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (const e of ends) {
+    out.push(x.slice(start, e));
+    start = e;
+  }
+  return out;
 }
 
 /** String.prototype.isWellFormed where the runtime has it (no lone surrogates). */
