@@ -6,6 +6,7 @@ import { PATTERN_IDS, PATTERN_NONE_ID, type PreTokenizerPattern } from "./pre-to
 import { SpecialMatcher } from "./special-tokens.ts";
 import type { BpeDefinition, PipelineInfo, TextPipeline } from "./definition.ts";
 import type { PostProcessorPlan } from "./post-processors.ts";
+import type { Substitution } from "./normalizers.ts";
 
 export interface EncodeOptions {
   /**
@@ -568,44 +569,37 @@ export class Tokenizer {
     m.reset(this.ioMark);
     const srcPtr = m.alloc(section.length * 3 + 8);
     const { written } = encoder.encodeInto(section, m.u8(srcPtr, section.length * 3));
-    const prefix = encoder.encode(sub.prefix);
+    const prefix = this.substitutionTables(sub).prefix;
     // Each byte becomes at most one 4-byte character.
     const dstPtr = m.alloc(prefix.length + written * 4 + 8);
     const endsPtr = m.alloc((written + prefix.length + 2) * 4);
     const src = m.u8(srcPtr, written);
     const dst = m.u8(dstPtr, prefix.length + written * 4);
     const ends = m.i32(endsPtr, written + prefix.length + 2);
-    const mapBytes: (Uint8Array | undefined)[] = new Array(128);
-    const mapCp = new Int32Array(128);
-    for (let c = 0; c < 128; c++) {
-      const to = sub.map[c];
-      mapBytes[c] = to === undefined ? undefined : encoder.encode(to);
-      mapCp[c] = to === undefined ? c : to.codePointAt(0)!;
-    }
+    const { mapBytes, mapCp } = this.substitutionTables(sub);
     const cutCp = cut.char.codePointAt(0)!;
     const table = cut.blockedTable;
     const wide = cut.blockedAfter;
     let count = 0;
     let w = 0;
     let prev = -1;
-    // A character `cp` is about to be written at w: cut before it when safe.
-    const visit = (cp: number) => {
-      if (cp === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
-      prev = cp;
-    };
     let sawReplacement = false;
-    for (const cp of sub.prefix) {
-      const c = cp.codePointAt(0)!;
-      visit(c);
-      const b = encoder.encode(cp);
-      dst.set(b, w);
-      w += b.length;
+    // Before writing each character: cut before it when it is the cut
+    // character and the one before it is not blocked (written inline: hot loop).
+    for (const ch of sub.prefix) {
+      const c = ch.codePointAt(0)!;
+      if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
+      prev = c;
+      w += encoder.encode(ch).length;
     }
+    dst.set(prefix, 0);
     for (let i = 0; i < written; ) {
       const b0 = src[i];
       if (b0 < 0x80) {
+        const c = mapCp[b0];
+        if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
+        prev = c;
         const to = mapBytes[b0];
-        visit(mapCp[b0]);
         if (to === undefined) dst[w++] = b0;
         else for (let k = 0; k < to.length; k++) dst[w++] = to[k];
         i++;
@@ -613,10 +607,11 @@ export class Tokenizer {
       }
       // Valid UTF-8 from encodeInto: the lead byte gives the length.
       const n = b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : 4;
-      let cp = n === 2 ? b0 & 0x1f : n === 3 ? b0 & 0x0f : b0 & 0x07;
-      for (let k = 1; k < n; k++) cp = (cp << 6) | (src[i + k] & 0x3f);
-      if (cp === 0xfffd) sawReplacement = true;
-      visit(cp);
+      let c = n === 2 ? b0 & 0x1f : n === 3 ? b0 & 0x0f : b0 & 0x07;
+      for (let k = 1; k < n; k++) c = (c << 6) | (src[i + k] & 0x3f);
+      if (c === 0xfffd) sawReplacement = true;
+      if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
+      prev = c;
       for (let k = 0; k < n; k++) dst[w++] = src[i + k];
       i += n;
     }
@@ -625,6 +620,23 @@ export class Tokenizer {
     if (w === 0) return new Uint32Array(0);
     ends[count++] = w;
     return this.runPieces(dstPtr, w, endsPtr, count);
+  }
+
+  private substitutionCache?: { mapBytes: (Uint8Array | undefined)[]; mapCp: Int32Array; prefix: Uint8Array };
+
+  /** UTF-8 of a Substitution's replacements and prefix (built once). */
+  private substitutionTables(sub: Substitution) {
+    if (!this.substitutionCache) {
+      const mapBytes: (Uint8Array | undefined)[] = new Array(128);
+      const mapCp = new Int32Array(128);
+      for (let c = 0; c < 128; c++) {
+        const to = sub.map[c];
+        mapBytes[c] = to === undefined ? undefined : encoder.encode(to);
+        mapCp[c] = to === undefined ? c : to.codePointAt(0)!;
+      }
+      this.substitutionCache = { mapBytes, mapCp, prefix: encoder.encode(sub.prefix) };
+    }
+    return this.substitutionCache;
   }
 
   /** BPE of `count` pieces of the text at textPtr (ends at endsPtr, in bytes, relative to textPtr). */
