@@ -55,6 +55,7 @@ let pattern: i32 = 0;
 let charLevel: bool = false;
 let fallbackIds: usize = 0;
 let unkId: i32 = -1;
+let charIds: usize = 0;
 
 /**
  * Registers the token tables. `tokenSlots` is a power of two, at least twice
@@ -90,6 +91,33 @@ export function bpeSetCharLevel(fallback: usize, unk: i32): void {
   charLevel = true;
   fallbackIds = fallback;
   unkId = unk;
+  charIds = 0;
+}
+
+/**
+ * Character-level mode: fills `table` (i32[65536]) with the id of each
+ * two- or three-byte character that is a token by itself (-1: none), so that
+ * splitting a piece into characters reads a table instead of probing the token
+ * table. Call after bpeIndexTokens.
+ */
+export function bpeBuildCharTable(table: usize): void {
+  memory.fill(table, 0xff, 65536 << 2);
+  for (let id = 0; id < tokenCount; id++) {
+    const len = spanLength(id);
+    if (len < 2 || len > 3 || load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) continue;
+    const p = spanStart(id);
+    if (<i32>(charInfo(p, p + <usize>len) >> INFO_LEN_SHIFT) != len) continue;
+    store<i32>(table + (<usize>codePoint23(p, len) << 2), id);
+  }
+  charIds = table;
+}
+
+/** Code point of a valid two- or three-byte UTF-8 character at p. */
+@inline function codePoint23(p: usize, len: i32): u32 {
+  const b0 = <u32>load<u8>(p);
+  const b1 = <u32>load<u8>(p, 1) & 0x3f;
+  if (len == 2) return ((b0 & 0x1f) << 6) | b1;
+  return ((b0 & 0x0f) << 12) | (b1 << 6) | (<u32>load<u8>(p, 2) & 0x3f);
 }
 
 /** Writes one symbol per UTF-8 character of [p, p + len) to ids; returns their number. */
@@ -99,7 +127,10 @@ function charSymbols(p: usize, len: i32, ids: usize): i32 {
   let k = p;
   while (k < end) {
     const clen = <i32>(charInfo(k, end) >> INFO_LEN_SHIFT);
-    let id = clen == 1 ? load<i32>(byteTokens + (<usize>load<u8>(k) << 2)) : bpeFindToken(k, clen);
+    let id: i32;
+    if (clen == 1) id = load<i32>(byteTokens + (<usize>load<u8>(k) << 2));
+    else if (clen <= 3 && charIds) id = load<i32>(charIds + (<usize>codePoint23(k, clen) << 2));
+    else id = bpeFindToken(k, clen);
     if (id >= 0 && load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) id = -1;
     if (id < 0) id = -2 - <i32>(k - p);
     store<i32>(ids + (<usize>n << 2), id);

@@ -31,6 +31,7 @@ export interface TokenizerExports {
   bpeEncode(textPtr: number, textLen: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedBytes(): number;
   bpeSetCharLevel(fallback: number, unk: number): void;
+  bpeBuildCharTable(table: number): void;
   bpeEncodePieces(textPtr: number, ends: number, count: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedPieces(): number;
   bpePendingPiece(): number;

@@ -160,6 +160,7 @@ export class Tokenizer {
       const first = tokens.findIndex((t, i) => i !== duplicate && t !== null && !specialIds(specials).has(i) && sameBytes(t, tokens[duplicate]!));
       throw new Error(`tokenizer: tokens ${first} and ${duplicate} have the same bytes ${describeBytes(tokens[duplicate]!)}`);
     }
+    if (charLevel) k.bpeBuildCharTable(m.alloc(65536 * 4));
     const byteView = m.i32(byteIds, 256);
     for (let b = 0; b < 256 && !charLevel; b++) {
       if (byteView[b] < 0) throw new Error(`tokenizer: byte-level BPE needs a token for every byte; byte 0x${b.toString(16).padStart(2, "0")} has none`);
