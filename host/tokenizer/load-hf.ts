@@ -98,7 +98,10 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
   const tokenStrings: (string | undefined)[] = [];
   const owner = new Map<number, string>();
   const utf8 = new TextEncoder();
+  // A Map: lookups in a 256k-key object (dictionary mode) cost more than the merges' own work.
+  const vocabIds = new Map<string, number>();
   for (const [text, id] of Object.entries(vocab)) {
+    vocabIds.set(text, id as number);
     if (!Number.isInteger(id) || (id as number) < 0) fail(`vocab token ${JSON.stringify(text)} has invalid id ${JSON.stringify(id)}`);
     const i = id as number;
     const prev = owner.get(i);
@@ -122,8 +125,8 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
   const rawMerges = model.merges;
   if (!Array.isArray(rawMerges)) fail('missing "model.merges" (a list of "a b" strings or [a, b] pairs)');
   const idOf = (t: unknown, i: number, m: unknown): number => {
-    const id = typeof t === "string" ? (vocab as Record<string, number>)[t] : undefined;
-    if (id === undefined || !Object.prototype.hasOwnProperty.call(vocab, t as string)) {
+    const id = typeof t === "string" ? vocabIds.get(t) : undefined;
+    if (id === undefined) {
       fail(`merge ${i} (${JSON.stringify(m)}) references unknown token ${JSON.stringify(t)}`);
     }
     return id;
