@@ -81,6 +81,25 @@ test("Split behaviors and invert follow tokenizers (Rust) semantics", () => {
   );
 });
 
+test("post-processors wrap ids only with addSpecialTokens: Bert (as the reference), Roberta, Sequence", async () => {
+  const bert = { type: "BertProcessing", cls: ["<s>", 1], sep: ["</s>", 2] };
+  const { ours, ref } = await familyPair("llama2", (j) => ({ ...j, post_processor: bert }));
+  const text = "Hello there, 42!";
+  same(ours.encode(text, { addSpecialTokens: true }), ref.encode(text, { add_special_tokens: true }), "BertProcessing");
+  const plain = [...ours.encode(text)];
+  assert.equal([...ours.encode(text, { addSpecialTokens: true })], [1, ...plain, 2]);
+  const { json } = familyFiles("llama2");
+  const roberta = await loadTokenizerJson({ ...json, post_processor: { ...bert, type: "RobertaProcessing" } });
+  assert.equal([...roberta.encode(text, { addSpecialTokens: true })], [1, ...plain, 2]);
+  const sequence = await loadTokenizerJson({
+    ...json,
+    post_processor: { type: "Sequence", processors: [{ type: "ByteLevel" }, { type: "TemplateProcessing", single: [{ SpecialToken: { id: "<s>", type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: "</s>", type_id: 0 } }], special_tokens: { "<s>": { id: "<s>", ids: [1], tokens: ["<s>"] }, "</s>": { id: "</s>", ids: [2], tokens: ["</s>"] } } }] },
+  });
+  assert.equal([...sequence.encode(text, { addSpecialTokens: true })], [1, ...plain, 2]);
+  assert.equal([...sequence.encode(text)], plain);
+  assert.is(sequence.info.postProcessor, "Sequence(ByteLevel, TemplateProcessing)");
+});
+
 test("unsupported components are errors that name them", async () => {
   const { json } = familyFiles("qwen3");
   const cases = [
