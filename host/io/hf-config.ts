@@ -23,6 +23,9 @@ const HF_KEYS: Record<keyof ModelConfig, string> = {
 const DEFAULT_ROPE_THETA = 10000;
 const DEFAULT_RMS_EPS = 1e-6;
 
+/** Keys whose null transformers reads as "derive it" (None): kv heads = heads, no sliding window, head_dim from hidden/heads. */
+const NULL_MEANS_DEFAULT = new Set(["num_key_value_heads", "sliding_window", "head_dim"]);
+
 /** Model types whose config and weights follow LlamaForCausalLM exactly. */
 const LLAMA_LIKE = ["llama", "mistral"];
 
@@ -50,6 +53,9 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
 
   const num = (key: string, fallback?: number): number => {
     const v = o[key];
+    // null is "not set" only where transformers treats None as "use the default";
+    // elsewhere (rms_norm_eps: null) it would crash transformers, so it is an error here too.
+    if (v === null && !NULL_MEANS_DEFAULT.has(key)) return fail(`${key} must be a number, got null`);
     if (!present(key)) {
       if (fallback !== undefined) return fallback;
       return fail(`${key} is required`);
@@ -89,6 +95,8 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
   let maxSeqLen = num("max_position_embeddings");
   if (present("sliding_window") && o.use_sliding_window !== false) {
     const w = num("sliding_window");
+    // Checked here: once it caps maxSeqLen, validateConfig would blame max_position_embeddings.
+    if (!Number.isSafeInteger(w) || w < 1) fail(`sliding_window must be an integer ≥ 1 (or null for none), got ${describe(w)}`);
     if (w < maxSeqLen) maxSeqLen = w;
   }
   const candidate = {
@@ -104,6 +112,11 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
     maxSeqLen,
   };
 
+  // RoPE frequencies are theta^(-2i/d): below 1 they grow with i, and a tiny theta
+  // (1e-300) overflows float32 angles to NaN. Every released model uses ≥ 10000.
+  if (Number.isFinite(ropeTheta) && ropeTheta > 0 && ropeTheta < 1) {
+    fail(`${present("rope_parameters") && (o.rope_parameters as Record<string, unknown>).rope_theta !== undefined ? "rope_parameters.rope_theta" : "rope_theta"} must be ≥ 1, got ${ropeTheta} (RoPE frequencies theta^(-2i/d) would grow with i and overflow)`);
+  }
   let config: ModelConfig;
   try {
     config = validateConfig(candidate);

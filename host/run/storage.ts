@@ -8,6 +8,31 @@
 export interface StorageEntryInfo {
   size: number;
   isDirectory: boolean;
+  /** False for what is neither a plain file nor a directory (a device such as /dev/zero, a pipe); absent where a store cannot tell. */
+  isFile?: boolean;
+}
+
+/**
+ * Reads a text file that a reader is about to parse whole, after checking that
+ * it is a plain file of at most `maxBytes` (so a directory, /dev/zero or a
+ * runaway file is refused instead of filling memory). `fail` builds the error.
+ */
+export async function readTextChecked(storage: Storage, path: string, maxBytes: number, fail: (why: string) => Error): Promise<string> {
+  let info: StorageEntryInfo | null;
+  try {
+    info = await storage.stat(path);
+  } catch (e) {
+    throw fail(describeStorageError(e));
+  }
+  if (!info) throw fail("it does not exist");
+  if (info.isDirectory) throw fail("it is a directory, not a file");
+  if (info.isFile === false) throw fail("it is not a regular file (a device, pipe or socket)");
+  if (info.size > maxBytes) throw fail(`it is ${info.size} bytes, more than the ${maxBytes} bytes this reader accepts`);
+  try {
+    return await storage.readText(path);
+  } catch (e) {
+    throw fail(describeStorageError(e));
+  }
 }
 
 /** An open file that is appended to (the metrics log). */
@@ -130,7 +155,7 @@ export class FileStorage implements Storage {
   async stat(path: string): Promise<StorageEntryInfo | null> {
     try {
       const info = await (await nodeFs()).stat(path);
-      return { size: info.size, isDirectory: info.isDirectory() };
+      return { size: info.size, isDirectory: info.isDirectory(), isFile: info.isFile() };
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") return null;
       throw e;
