@@ -110,13 +110,30 @@ function arraysEqual(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-function firstNonFinite(a: Float32Array): number {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
+/**
+ * The largest weight magnitude a checkpoint may hold. Trained Llama weights stay
+ * below ~1e4; a weight of 1e10 or more makes float32 attention scores and norms
+ * overflow to Inf and then NaN, so such a checkpoint is corruption, not a model.
+ */
+export const MAX_ABS_WEIGHT = 1e9;
+
+/** Index of the first value that is NaN, infinite or larger than MAX_ABS_WEIGHT in magnitude, or -1. */
+function firstUnusable(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!(Math.abs(a[i]!) <= MAX_ABS_WEIGHT)) return i;
   return -1;
 }
 
+function unusableReason(v: number): string {
+  return Number.isFinite(v) ? `${v}, beyond ±${MAX_ABS_WEIGHT}` : `a non-finite value (${v})`;
+}
+
 /** Checks file tensors against the config's parameter list and returns them in canonical order. */
-function matchParameters(config: ModelConfig, found: Map<string, SafetensorsTensor>, source: string): Map<string, Float32Array> {
+function matchParameters(
+  config: ModelConfig,
+  found: Map<string, SafetensorsTensor>,
+  source: string,
+  sourceOf: (tensor: string) => string = () => source,
+): Map<string, Float32Array> {
   const specs = parameterSpecs(config);
   const missing = specs.filter((s) => !found.has(s.name)).map((s) => s.name);
   if (missing.length > 0) throw new CheckpointError(`${source}: missing tensor${missing.length > 1 ? "s" : ""} ${listNames(missing)}`);
@@ -128,13 +145,13 @@ function matchParameters(config: ModelConfig, found: Map<string, SafetensorsTens
   for (const s of specs) {
     const t = found.get(s.name)!;
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
-      throw new CheckpointError(`${source}: tensor ${s.name} has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`);
+      throw new CheckpointError(`${sourceOf(s.name)}: tensor ${s.name} has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`);
     }
-    const bad = firstNonFinite(t.data);
+    const bad = firstUnusable(t.data);
     if (bad >= 0) {
       throw new CheckpointError(
-        `${source}: tensor ${s.name} has a non-finite value (${t.data[bad]}) at index ${bad}; ` +
-          `a model with NaN or infinite weights computes NaN, so it is refused (the engine never writes one)`,
+        `${sourceOf(s.name)}: tensor ${s.name} has ${unusableReason(t.data[bad]!)} at index ${bad}; ` +
+          `weights like that make the model compute NaN, so the checkpoint is refused (the engine never writes one)`,
       );
     }
     tensors.set(s.name, t.data);
@@ -167,8 +184,9 @@ export function checkpointFromFiles(files: Map<string, Uint8Array>): Checkpoint 
   }
   const indexBytes = files.get(INDEX_FILE);
   if (indexBytes === undefined) throw new CheckpointError(`checkpoint has neither ${WEIGHTS_FILE} nor ${INDEX_FILE}`);
-  const found = loadShards(files, parseShardIndex(indexBytes));
-  return { config, tensors: matchParameters(config, found, "sharded checkpoint") };
+  const weightMap = parseShardIndex(indexBytes);
+  const found = loadShards(files, weightMap);
+  return { config, tensors: matchParameters(config, found, `sharded checkpoint (${INDEX_FILE})`, (name) => weightMap.get(name) ?? INDEX_FILE) };
 }
 
 /** config.json and the index are a few kilobytes; anything this big is not one. */
@@ -262,11 +280,8 @@ export function checkpointToFiles(ckpt: Checkpoint): Map<string, Uint8Array> {
     if (!(data instanceof Float32Array) || data.length !== s.size) {
       throw new CheckpointError(`cannot write checkpoint: tensor ${s.name} has ${data?.length} values, expected ${s.size} for shape [${s.shape.join(", ")}]`);
     }
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) {
-        throw new CheckpointError(`cannot write checkpoint: tensor ${s.name} has a non-finite value (${data[i]}) at index ${i}`);
-      }
-    }
+    const bad = firstUnusable(data);
+    if (bad >= 0) throw new CheckpointError(`cannot write checkpoint: tensor ${s.name} has ${unusableReason(data[bad]!)} at index ${bad}`);
     return { name: s.name, shape: s.shape, data };
   });
   // transformers refuses safetensors files whose metadata lacks format "pt".

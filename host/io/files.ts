@@ -2,6 +2,8 @@
 // each function so that this file (and everything that imports it) still loads in
 // a browser; Node and Deno both provide node:fs/promises.
 
+import { removeStaleTemps } from "../run/storage.ts";
+
 type Fs = typeof import("node:fs/promises");
 
 let fsModule: Promise<Fs> | undefined;
@@ -128,6 +130,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  */
 export async function writeFilesAtomic(files: { path: string; data: Uint8Array | string }[]): Promise<void> {
   const f = await fs();
+  for (const { path } of files) await removeStaleTemps(path);
   const temps: string[] = [];
   let renamed = 0;
   try {
@@ -161,4 +164,58 @@ export async function writeFilesAtomic(files: { path: string; data: Uint8Array |
       /* directory fsync unsupported */
     }
   }
+}
+
+/** A file written piece by piece that appears at its path only when complete. */
+export interface AtomicWriter {
+  write(data: Uint8Array | string): Promise<void>;
+  /** fsync, rename into place, fsync the directory. */
+  commit(): Promise<void>;
+  /** Removes the temporary file; safe to call after a failed write or commit. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Opens a hidden temporary file beside `path` (.NAME.RANDOM.N.tmp) for a
+ * streamed write; commit() makes it `path` all at once, abort() leaves `path`
+ * as it was and no temporary file behind.
+ */
+export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
+  const f = await fs();
+  await removeStaleTemps(path);
+  const temp = tempPathFor(path);
+  const handle = await f.open(temp, "wx");
+  let open = true;
+  const close = async () => {
+    if (open) {
+      open = false;
+      await handle.close();
+    }
+  };
+  return {
+    write: async (data) => {
+      if (typeof data === "string") await handle.write(data);
+      else await handle.write(data);
+    },
+    commit: async () => {
+      await handle.sync();
+      await close();
+      await f.rename(temp, path);
+      const dir = splitPath(path).dir;
+      try {
+        const d = await f.open(dir, "r");
+        try {
+          await d.sync();
+        } finally {
+          await d.close();
+        }
+      } catch {
+        /* directory fsync unsupported */
+      }
+    },
+    abort: async () => {
+      await close().catch(() => {});
+      await f.rm(temp, { force: true }).catch(() => {});
+    },
+  };
 }

@@ -112,6 +112,31 @@ export function describeStorageError(e: unknown): string {
   return err?.message ?? String(e);
 }
 
+/**
+ * The temporary files that atomic writes of `base` make beside it
+ * (.BASE.HEX.tmp, .BASE.HEX.N.tmp, and BASE.tmp-MILLIS of older tokenize
+ * builds). A write killed before its rename leaves one behind; the next write
+ * of the same file removes them.
+ */
+export function staleTempPattern(base: string): RegExp {
+  const b = base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^(?:\\.${b}\\.[0-9a-f]+(?:\\.\\d+)?\\.tmp|${b}\\.tmp-\\d+)$`);
+}
+
+/** Removes what killed atomic writes of `path` left in its directory (best effort). */
+export async function removeStaleTemps(path: string): Promise<void> {
+  const fs = await nodeFs();
+  const dir = parentDir(path);
+  const pattern = staleTempPattern(baseName(path));
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (pattern.test(name)) await fs.rm(joinPath(dir, name), { force: true }).catch(() => {});
+}
+
 type Fs = typeof import("node:fs/promises");
 
 async function nodeFs(): Promise<Fs> {
@@ -196,6 +221,7 @@ export class FileStorage implements Storage {
     const fs = await nodeFs();
     const dir = parentDir(path);
     const temp = joinPath(dir, `.${baseName(path)}.${randomSuffix()}.tmp`);
+    await removeStaleTemps(path);
     try {
       const handle = await fs.open(temp, "wx");
       try {
