@@ -124,25 +124,33 @@ test("SIGKILL at random moments of writeCheckpoint: the directory always holds A
 test("SIGKILL during jreg init --out: the directory is absent or complete; a rerun succeeds and leaves nothing behind", async () => {
   let r = 777;
   const rand = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const args = [join(repo, "bin/jreg.mjs"), "init", "--set", "model=bench-tiny", "--vocab-size", "4096", "--out"];
+  const started = performance.now();
+  assert.is(spawnSync(process.execPath, [...args, fresh(false)]).status, 0);
+  const full = performance.now() - started;
+  let hit = false;
   for (let round = 0; round < 5; round++) {
     const out = fresh(false);
-    const child = spawn(process.execPath, [join(repo, "bin/jreg.mjs"), "init", "--out", out, "--set", "model=tiny", "--vocab-size", "256"], { stdio: "ignore" });
-    await new Promise((res) => setTimeout(res, 50 + rand() * 400));
+    const child = spawn(process.execPath, [...args, out], { stdio: "ignore" });
+    // Kill in the second half of a run's time, where the weights are written.
+    await new Promise((res) => setTimeout(res, full * (0.5 + 0.5 * rand())));
     child.kill("SIGKILL");
     await new Promise((res) => child.on("exit", res));
+    hit ||= leftovers(out).length > 0 || (existsSync(out) && !existsSync(join(out, "config.json")));
     if (existsSync(out)) {
       await readCheckpoint(out); // complete
     } else {
-      const again = jreg("init", "--out", out, "--set", "model=tiny", "--vocab-size", "256");
+      const again = jreg("init", "--out", out, "--set", "model=bench-tiny", "--vocab-size", "4096");
       assert.is(again.status, 0, again.stderr);
       await readCheckpoint(out);
     }
     assert.equal(leftovers(out), []);
   }
+  assert.ok(hit, "some kill struck mid-write (else this test proves nothing)");
 });
 
 const textDir = fresh();
-const text = Array.from({ length: 4000 }, (_, i) => `word${i % 97} and the quick brown fox ${i % 13}.`).join(" ");
+const text = Array.from({ length: 40000 }, (_, i) => `word${i % 97} and the quick brown fox ${i % 13}.`).join(" ");
 writeFileSync(join(textDir, "text.txt"), text);
 writeFileSync(join(textDir, "tokenizer.json"), tokenizerJsonText(await trainBpe(text.slice(0, 20000), { vocabSize: 300 })));
 const tokenize = (...args) => jreg("tokenize", "--tokenizer", join(textDir, "tokenizer.json"), "--file", join(textDir, "text.txt"), ...args);
@@ -152,13 +160,20 @@ test("SIGKILL during tokenize --out: ids.json is absent or complete, and the nex
   const rand = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const dir = fresh();
   const out = join(dir, "ids.json");
+  const started = performance.now();
+  assert.is(tokenize("--out", join(fresh(), "ids.json")).status, 0);
+  const full = performance.now() - started;
+  let tempSeen = false;
   for (let round = 0; round < 5; round++) {
+    rmSync(out, { force: true });
     const child = spawn(process.execPath, [join(repo, "bin/jreg.mjs"), "tokenize", "--tokenizer", join(textDir, "tokenizer.json"), "--file", join(textDir, "text.txt"), "--out", out], { stdio: "ignore" });
-    await new Promise((res) => setTimeout(res, 30 + rand() * 300));
+    await new Promise((res) => setTimeout(res, full * (0.4 + 0.5 * rand())));
     child.kill("SIGKILL");
     await new Promise((res) => child.on("exit", res));
     if (existsSync(out)) assert.ok(Array.isArray(JSON.parse(readFileSync(out, "utf8"))), "a complete JSON array");
+    tempSeen ||= readdirSync(dir).some((x) => x !== "ids.json");
   }
+  assert.ok(tempSeen, "some kill struck mid-write (else this test proves nothing)");
   const done = tokenize("--out", out);
   assert.is(done.status, 0, done.stderr);
   assert.equal(readdirSync(dir), ["ids.json"], "no temp files left");
