@@ -401,7 +401,7 @@ test("a write that fails midway (file size limit: EFBIG) leaves the previous che
       const ckpt = await readCheckpoint(process.argv[1]);
       for (const t of ckpt.tensors.values()) t.fill(0.5);
       try { await writeCheckpoint(process.argv[1], ckpt); console.log("written"); }
-      catch (e) { console.log("failed:", e.code, /EFBIG/.test(e.message)); }`;
+      catch (e) { console.log("failed: " + e.code + " " + /EFBIG/.test(e.message)); }`;
     const r = spawnSync("bash", ["-c", 'ulimit -f 100; exec "$0" --input-type=module -e "$1" "$2"', process.execPath, child, dir], { encoding: "utf8" });
     assert.is(r.stdout.trim(), "failed: EFBIG true", r.stderr);
     assert.equal(readdirSync(dir).sort(), [...before.keys()].sort(), "no temp files left");

@@ -8,8 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CheckpointError, ConfigError, TokensError, checkpointToFiles, configFromHF, configToHF, parameterSpecs, readCheckpoint, readTokensFile,
-  serializeSafetensors,
+  serializeSafetensors, parseSafetensors, SafetensorsError, parseShardIndex,
 } from "../dist/index.js";
+import { ShardError, decodeShard, encodeShard } from "../dist/data/index.js";
 import { fileStorage, latestCheckpoint, openRunDir, readMetrics } from "../dist/run/index.js";
 
 const root = mkdtempSync(join(tmpdir(), "jreg-harden-"));
@@ -153,6 +154,30 @@ test("run directory: an endless config.json, a metrics log that is a directory, 
   mkdirSync(big);
   writeFileSync(join(big, "trainer_state.json"), "{}");
   assert.is(await latestCheckpoint(fileStorage, dir), null, "a step that is not a safe integer is not one of this engine's checkpoints");
+});
+
+test("values nested 5,000 deep are reported, not a stack overflow in the error message", async () => {
+  const deep = "[".repeat(5000) + "]".repeat(5000);
+  const st = (header) => {
+    const h = new TextEncoder().encode(header);
+    const out = new Uint8Array(8 + h.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    return out;
+  };
+  for (const header of [`{"t":{"dtype":"F32","shape":${deep},"data_offsets":[0,0]}}`, `{"t":{"dtype":"F32","shape":[0],"data_offsets":[0,${deep}]}}`, `{"__metadata__":{"format":${deep}}}`]) {
+    assert.throws(() => parseSafetensors(st(header), { source: "w.safetensors" }), (e) => e instanceof SafetensorsError && /^w\.safetensors: /.test(e.message));
+  }
+  assert.throws(() => configFromHF(JSON.parse(JSON.stringify(hf({})).replace('"rope_scaling":null', `"rope_scaling":${deep}`))), (e) => e instanceof ConfigError && /rope_scaling \[\[\[/.test(e.message));
+  assert.throws(() => parseShardIndex(new TextEncoder().encode(`{"weight_map":{"a":${deep}}}`)), (e) => e instanceof CheckpointError && /weight_map\["a"\]/.test(e.message));
+  const shard = encodeShard({ documents: 1, eot: null, vocab_size: 10, tokenizer_sha256: "ab".repeat(32) }, new Uint16Array([1, 2]));
+  const text = new TextDecoder().decode(shard.subarray(12, 12 + new DataView(shard.buffer).getUint32(8, true))).replace('"version":1', `"version":${deep}`);
+  const h = new TextEncoder().encode(text);
+  const bytes = new Uint8Array(Math.ceil((12 + h.length) / 8) * 8 + 4);
+  bytes.set(shard.subarray(0, 8));
+  new DataView(bytes.buffer).setUint32(8, h.length, true);
+  bytes.set(h, 12);
+  assert.throws(() => decodeShard(bytes, "s.bin"), (e) => e instanceof ShardError && /s\.bin: unsupported shard version \[\[\[/.test(e.message));
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

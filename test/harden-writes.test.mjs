@@ -17,7 +17,7 @@ import { FileStorage } from "../dist/run/index.js";
 import { tokenizerJsonText, trainBpe } from "../dist/tokenizer/index.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const jreg = (...args) => spawnSync(process.execPath, [join(repo, "bin/jreg.mjs"), ...args], { encoding: "utf8", timeout: 60_000 });
+const jreg = (...args) => spawnSync(process.execPath, [join(repo, "bin/jreg.mjs"), ...args], { encoding: "utf8", timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
 const fixture = join(repo, "test/fixtures/tiny-untied");
 const root = mkdtempSync(join(tmpdir(), "jreg-writes-"));
 let n = 0;
@@ -105,11 +105,12 @@ test("SIGKILL at random moments of writeCheckpoint: the directory always holds A
   const seen = new Set();
   for (let round = 0; round < 10; round++) {
     const child = spawn(process.execPath, ["--input-type=module", "-e", WRITER, dir], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise((res) => child.once("exit", res));
     // Once the child has its checkpoints in memory, kill it at a random moment of its write loop.
-    await new Promise((res) => child.stdout.once("data", res));
+    await Promise.race([new Promise((res) => child.stdout.once("data", res)), exited]);
     await new Promise((res) => setTimeout(res, (round === 0 ? 300 : 0) + rand() * 150));
     child.kill("SIGKILL");
-    await new Promise((res) => child.on("exit", res));
+    await exited;
     const ckpt = await readCheckpoint(dir);
     const v = ckpt.tensors.get("model.embed_tokens.weight")[0];
     assert.ok(v === 0.25 || v === 0.5, `weights ${v}`);
@@ -129,13 +130,14 @@ test("SIGKILL during jreg init --out: the directory is absent or complete; a rer
   assert.is(spawnSync(process.execPath, [...args, fresh(false)]).status, 0);
   const full = performance.now() - started;
   let hit = false;
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < 12 && (round < 5 || !hit); round++) {
     const out = fresh(false);
     const child = spawn(process.execPath, [...args, out], { stdio: "ignore" });
+    const exited = new Promise((res) => child.once("exit", res));
     // Kill in the second half of a run's time, where the weights are written.
     await new Promise((res) => setTimeout(res, full * (0.5 + 0.5 * rand())));
     child.kill("SIGKILL");
-    await new Promise((res) => child.on("exit", res));
+    await exited;
     hit ||= leftovers(out).length > 0 || (existsSync(out) && !existsSync(join(out, "config.json")));
     if (existsSync(out)) {
       await readCheckpoint(out); // complete
@@ -164,12 +166,13 @@ test("SIGKILL during tokenize --out: ids.json is absent or complete, and the nex
   assert.is(tokenize("--out", join(fresh(), "ids.json")).status, 0);
   const full = performance.now() - started;
   let tempSeen = false;
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < 12 && (round < 5 || !tempSeen); round++) {
     rmSync(out, { force: true });
     const child = spawn(process.execPath, [join(repo, "bin/jreg.mjs"), "tokenize", "--tokenizer", join(textDir, "tokenizer.json"), "--file", join(textDir, "text.txt"), "--out", out], { stdio: "ignore" });
+    const exited = new Promise((res) => child.once("exit", res));
     await new Promise((res) => setTimeout(res, full * (0.4 + 0.5 * rand())));
     child.kill("SIGKILL");
-    await new Promise((res) => child.on("exit", res));
+    await exited;
     if (existsSync(out)) assert.ok(Array.isArray(JSON.parse(readFileSync(out, "utf8"))), "a complete JSON array");
     tempSeen ||= readdirSync(dir).some((x) => x !== "ids.json");
   }

@@ -17,6 +17,7 @@ import { ConfigError, parameterCount, validateConfig, type ModelConfig } from ".
 import { parameterSpecs } from "../model/parameters.ts";
 import { configFromHF, configToHF } from "./hf-config.ts";
 import { fileExists, joinPath, readBoundedFile } from "./files.ts";
+import { describeValue } from "./describe-value.ts";
 import { DirectoryWriteError, recoverDirectory, writeDirectory } from "../run/directory-swap.ts";
 import { describeStorageError, fileStorage, parentDir, type Storage } from "../run/storage.ts";
 import { parseSafetensors, serializeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
@@ -75,7 +76,7 @@ export function parseShardIndex(bytes: Uint8Array, source = INDEX_FILE): Map<str
   const out = new Map<string, string>();
   for (const [name, shard] of Object.entries(map)) {
     if (typeof shard !== "string" || shard === "" || /[/\\]/.test(shard) || shard === "." || shard === "..") {
-      throw new CheckpointError(`${source}: weight_map["${name}"] must be a shard file name in the same directory, got ${JSON.stringify(shard)}`);
+      throw new CheckpointError(`${source}: weight_map["${name}"] must be a shard file name in the same directory, got ${describeValue(shard)}`);
     }
     out.set(name, shard);
   }

@@ -4,6 +4,7 @@
 // rejected by name rather than silently ignored, because ignoring them would
 // produce a model that loads but computes something else.
 import { ConfigError, headDim, validateConfig, type ModelConfig } from "../model/config.ts";
+import { describeValue } from "./describe-value.ts";
 
 /** HF key for each ModelConfig field (used for loading and for error messages). */
 const HF_KEYS: Record<keyof ModelConfig, string> = {
@@ -71,7 +72,7 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
   for (const key of ["attention_bias", "mlp_bias"]) {
     if (present(key) && o[key] !== false) fail(`${key} ${describe(o[key])} is not supported; the engine's linear layers have no bias`);
   }
-  if (present("rope_scaling")) fail(`rope_scaling ${JSON.stringify(o.rope_scaling)} is not supported; only plain RoPE is`);
+  if (present("rope_scaling")) fail(`rope_scaling ${describeValue(o.rope_scaling)} is not supported; only plain RoPE is`);
   if (present("attention_dropout") && o.attention_dropout !== 0) {
     fail(`attention_dropout ${describe(o.attention_dropout)} is not supported; the engine has no dropout`);
   }

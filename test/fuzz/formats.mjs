@@ -10,9 +10,9 @@
 import {
   checkpointToFiles, configToHF, createEngine, evaluate, parameterSpecs, readCheckpoint, readTokensFile, serializeSafetensors,
 } from "../../dist/index.js";
-import { decodeShard, encodeShard, readShard } from "../../dist/data/index.js";
-import { fileStorage, openRunDir, readMetrics, latestCheckpoint } from "../../dist/run/index.js";
-import { DuplicateKeys, Raw, mutateBytes, mutateJson, stringify } from "./mutate.mjs";
+import { encodeShard, readShard } from "../../dist/data/index.js";
+import { fileStorage, openRunDir, readMetrics } from "../../dist/run/index.js";
+import { Raw, deepArray, deepObject, mutateBytes, mutateJson, stringify } from "./mutate.mjs";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -64,6 +64,7 @@ const DTYPES = ["F32", "F16", "BF16", "F64", "I64", "U8", "BOOL", "f32", "", 5, 
 
 /** Targeted damage to one tensor entry: dtype, shape and offsets wrong, reversed, overlapping, duplicated, non-integer, huge. */
 function mutateTensorEntry(header, r) {
+  header = { ...header };
   const names = Object.keys(header).filter((k) => k !== "__metadata__");
   const name = r.pick(names);
   const other = header[r.pick(names)];
@@ -88,10 +89,15 @@ function mutateTensorEntry(header, r) {
     ["data_offsets", () => (e.data_offsets = [b, new Raw("1e400")])],
     ["data_offsets", () => (e.data_offsets = [-4, end])],
     ["data_offsets", () => (e.data_offsets = [b])],
+    ["shape", () => (e.shape = deepArray(5000))],
+    ["data_offsets", () => (e.data_offsets = [b, deepArray(5000)])],
+    ["dtype", () => (e.dtype = deepArray(5000))],
+    ["__metadata__", () => (header = { ...header, __metadata__: r.pick([{ format: deepArray(5000) }, deepObject(5000), { format: deepObject(5000) }]) })],
   ];
   const [field, apply] = r.pick(choices);
   apply();
-  return { header: { ...header, [name]: e }, what: `tensor ${name}: ${field} := ${stringify(e[field])}`, field };
+  const shown = field === "__metadata__" ? "nested" : stringify(e[field]).slice(0, 60);
+  return { header: { ...header, [name]: e }, what: `tensor ${name}: ${field} := ${shown}`, field };
 }
 
 function checkpointSeed() {

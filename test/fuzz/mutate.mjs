@@ -89,7 +89,12 @@ export function mutateJson(value, r, extraValues = []) {
   const [path, old] = r.pick(paths);
   const key = path.length ? String(path[path.length - 1]) : "(root)";
   const where = path.length ? path.join(".") : "(root)";
-  const op = r.int(10);
+  const op = r.int(12);
+  if (op >= 10) {
+    // Deep nesting: readers must not recurse on it, in parsing or in their error messages.
+    const v = r.pick([deepArray(5000), deepObject(5000), deepArray(100000), new Raw(`[${"[".repeat(3000)}1${"]".repeat(3000)}, 2]`)]);
+    return { text: stringify(setAt(value, path, v)), what: `${where} := nested ${v.text.length / 2} deep`, field: key, path };
+  }
   if (op === 0 && path.length > 0) return { text: stringify(deleteAt(value, path)), what: `delete ${where}`, field: key, path };
   if (op === 1 && path.length > 0 && old !== null && typeof old === "object" && !Array.isArray(old)) {
     // Duplicate a key of this object with another value.
