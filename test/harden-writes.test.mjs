@@ -134,8 +134,18 @@ test("SIGKILL during jreg init --out: the directory is absent or complete; a rer
     const out = fresh(false);
     const child = spawn(process.execPath, [...args, out], { stdio: "ignore" });
     const exited = new Promise((res) => child.once("exit", res));
-    // Kill in the second half of a run's time, where the weights are written.
-    await new Promise((res) => setTimeout(res, full * (0.5 + 0.5 * rand())));
+    // Even rounds: a random moment of the run. Odd rounds: a random moment after the write has begun
+    // (its temporary directory appeared), which a timer alone hits only by luck.
+    if (round % 2 === 0) await new Promise((res) => setTimeout(res, full * rand()));
+    else {
+      const deadline = performance.now() + 30_000;
+      let done = false;
+      exited.then(() => (done = true));
+      while (!done && performance.now() < deadline && !readdirSync(dirname(out)).some((x) => x.startsWith(`.tmp-${basename(out)}-`))) {
+        await new Promise((res) => setTimeout(res, 1));
+      }
+      await new Promise((res) => setTimeout(res, rand() * 30));
+    }
     child.kill("SIGKILL");
     await exited;
     hit ||= leftovers(out).length > 0 || (existsSync(out) && !existsSync(join(out, "config.json")));

@@ -217,7 +217,7 @@ export async function readCheckpoint(dir: string, opts: { label?: string } = {})
   const { stat } = await import("node:fs/promises");
   const named = opts.label ? `${opts.label} ${dir}` : `checkpoint directory ${dir}`;
   // A write killed between its two renames leaves the previous checkpoint under a hidden name: put it back.
-  await recoverDirectory(fileStorage, dir.replace(/[/\\]+$/, "") || dir, isCheckpointComplete(fileStorage)).catch(() => {});
+  await recoverDirectory(fileStorage, await absoluteDir(dir), isCheckpointComplete(fileStorage)).catch(() => {});
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined) throw new CheckpointError(`${named} does not exist`);
   if (!info.isDirectory()) throw new CheckpointError(`${opts.label ? named : `checkpoint path ${dir}`} is not a directory (a checkpoint is a directory with ${CONFIG_FILE} and ${WEIGHTS_FILE})`);
@@ -301,6 +301,12 @@ function ownedByCheckpoint(name: string, staleShards: Set<string>): boolean {
   return name === CONFIG_FILE || name === WEIGHTS_FILE || name === INDEX_FILE || SHARD_FILE.test(name) || staleShards.has(name) || OLD_TEMP_FILE.test(name);
 }
 
+/** `dir` as an absolute path without a trailing separator: "." and "out/" need a real parent and name for the swap. */
+async function absoluteDir(dir: string): Promise<string> {
+  const { resolve } = await import("node:path");
+  return resolve(dir);
+}
+
 const isCheckpointComplete = (storage: Storage) => async (dir: string) => storage.exists(joinPath(dir, CONFIG_FILE));
 
 /**
@@ -319,7 +325,7 @@ export async function writeCheckpoint(dir: string, ckpt: Checkpoint, opts: { lab
   const storage = opts.storage ?? fileStorage;
   const named = opts.label ? `${opts.label} ${dir}` : dir;
   const files = checkpointToFiles(ckpt);
-  const final = dir.replace(/[/\\]+$/, "") || dir;
+  const final = await absoluteDir(dir);
   try {
     await storage.mkdir(parentDir(final));
     await recoverDirectory(storage, final, isCheckpointComplete(storage));
