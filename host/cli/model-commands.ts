@@ -3,8 +3,7 @@
 import { evaluate } from "../analysis/evaluate.ts";
 import { createEngine } from "../engine.ts";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.ts";
-import { readText } from "../io/files.ts";
-import { parseTokens } from "../io/tokens-file.ts";
+import { readTokensFile } from "../io/tokens-file.ts";
 import { DEFAULT_JREG, type JregOptions } from "../model/jreg.ts";
 import { DEFAULT_TRAIN, validateTrainConfig, type TrainConfig } from "../train/trainer.ts";
 import { withFlagNames, type FlagSpecs } from "./args.ts";
@@ -50,11 +49,12 @@ function jregOptions(v: CommonValues): JregOptions {
 }
 
 async function loadInputs(v: { model: string; tokens: string }) {
-  const ckpt = await readCheckpoint(v.model);
-  const batch = parseTokens(await readText(v.tokens), {
+  const ckpt = await readCheckpoint(v.model, { label: "--model" });
+  const batch = await readTokensFile(v.tokens, {
     vocabSize: ckpt.config.vocabSize,
     maxSeqLen: ckpt.config.maxSeqLen,
-    source: v.tokens,
+    source: `--tokens ${v.tokens}`,
+    label: "--tokens",
   });
   return { ckpt, batch };
 }
@@ -135,7 +135,7 @@ export const stepCommand = defineCommand(
       const trainer = engine.createTrainer(model, checked);
       const r = await trainer.step(batch);
       if (r.skipped) throw new Error(`step skipped: ${r.skipped}; nothing was written to ${v.out}`);
-      await writeCheckpoint(v.out, await model.toCheckpoint());
+      await writeCheckpoint(v.out, await model.toCheckpoint(), { label: "--out" });
       out(JSON.stringify({ loss: r.loss, ce: r.ce, jreg: r.jreg, gradNorm: r.gradNorm, lr: r.lr }));
       return 0;
     } finally {

@@ -8,6 +8,7 @@
 // section exactly (no overlaps, no holes, no trailing bytes), as the reference
 // implementation requires. F16 and BF16 are widened to f32 bit-exactly.
 
+import { describeValue } from "./describe-value.ts";
 export class SafetensorsError extends Error {
   constructor(message: string) {
     super(message);
@@ -60,9 +61,8 @@ interface Entry {
 
 function describe(v: unknown): string {
   if (v === undefined) return "missing";
-  if (Array.isArray(v)) return JSON.stringify(v).slice(0, 80);
-  if (typeof v === "object" && v !== null) return "an object";
-  return JSON.stringify(v) ?? String(v);
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) return "an object";
+  return describeValue(v);
 }
 
 const isSize = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
