@@ -25,8 +25,13 @@ type Layout = "nt" | "nn" | "tn";
 
 /** Below this many flops a dispatch to the workers costs more than it saves. */
 const MIN_PARALLEL_FLOPS = 1 << 20;
-/** Packing B in parallel pays off only for larger B. */
-const MIN_PARALLEL_PACK = 1 << 16;
+/**
+ * Packing B in parallel pays off only for large B: packing is a copy (a 256×688
+ * weight takes ~0.2 ms on one thread, against ~30 ms for its product with 2048
+ * rows), while each parallel job is one more barrier, and on a busy host a barrier
+ * can wait a whole scheduling quantum for a preempted worker.
+ */
+const MIN_PARALLEL_PACK = 1 << 20;
 /** Rows per micro-kernel tile: chunks of C rows start on a tile boundary. */
 const ROW_GRAIN = 2;
 /**
