@@ -8,6 +8,7 @@ export function heapBase(): usize {
 }
 
 export * from "./matmul";
+export * from "./simd-peak";
 export * from "./embedding";
 export * from "./rmsnorm";
 export * from "./rope";
