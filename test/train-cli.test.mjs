@@ -162,7 +162,7 @@ test("jreg start with a tiny config trains the pair, writes the report, reuses c
 test("jreg start | head -1 and npm start | head -1 stop cleanly", () => {
   const runs = join(ws.dir, "runs");
   const config = join(ws.dir, "start.json");
-  for (const cmd of [`node bin/jreg.mjs start --config "${config}" --runs "${runs}" --set steps=9`, `npm start --silent -- --config "${config}" --runs "${runs}" --set steps=9`]) {
+  for (const cmd of [`node bin/jreg.mjs start --config "${config}" --runs "${runs}" --set steps=9`, `npm start -- --config "${config}" --runs "${runs}" --set steps=9`]) {
     const r = spawnSync("bash", ["-c", `${cmd} 2>/tmp/jreg-head-stderr | head -1; echo "exit \${PIPESTATUS[0]}"`], { cwd: root, encoding: "utf8", timeout: 120_000 });
     assert.match(r.stdout, /exit 0\n$/, cmd + "\n" + r.stdout);
     assert.not.match(readFileSync("/tmp/jreg-head-stderr", "utf8"), /EPIPE|\n\s+at /);

