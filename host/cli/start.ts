@@ -68,7 +68,8 @@ export const startCommand = defineCommand(
       "Trains two runs of the run config (the built-in defaults, then --config, then each --set) with the same seed,\n" +
       "init and data order: RUNS/baseline (jreg.alpha = 0) and RUNS/jreg-a<α> (jreg.alpha = --alpha); then writes\n" +
       "RUNS/report.html and prints the comparison table. Rerunning it trains nothing that is complete (it re-renders\n" +
-      "the report) and resumes what is not; --fresh starts both runs over. Ctrl-C saves a checkpoint; rerun to continue.",
+      "the report) and resumes what is not; --fresh starts both runs over. Ctrl-C saves a checkpoint; rerun to continue.\n" +
+      "--config and --set change both runs; name, out and jreg.alpha are the pair's own (use --runs and --alpha).",
     flags: {
       ...RUN_CONFIG_FLAGS,
       runs: { type: "string", default: "runs", metavar: "DIR", help: "where the two run directories and report.html go" },
