@@ -113,6 +113,22 @@ test("SIGINT saves a checkpoint at the current step, exits 130 and prints how to
   assert.is(state.step, step);
 });
 
+test("a second SIGINT exits at once with 130; the run stays resumable", async () => {
+  const cfg = tinyConfig(ws, { steps: 600, saveEvery: 100, evalEvery: 0 });
+  const dir = join(ws.dir, "interrupted-twice");
+  const p = start(["--config", writeConfig(ws, "interrupted-twice.json", { ...cfg, out: dir })]);
+  const t0 = Date.now();
+  while (!/ \d{3}\/600/.test(p.stderr) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+  p.child.kill("SIGINT");
+  p.child.kill("SIGINT");
+  const r = await p.done;
+  assert.is(r.code, 130, r.stderr);
+  assert.not.match(r.stderr, /\n\s+at /, "no stack trace");
+  const resumed = jreg(["train", "--resume", dir]);
+  assert.is(resumed.status, 0, resumed.stderr);
+  assert.match(resumed.stdout, /complete at step 600\/600/);
+});
+
 test("--resume refuses --set of a key that changes the training, naming it and the allowed ones", () => {
   const dir = join(ws.dir, "interrupted");
   const r = jreg(["train", "--resume", dir, "--set", "lr=0.1"]);
