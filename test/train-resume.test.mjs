@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
-import { readFileSync, existsSync } from "node:fs";
+import { readFileSync, existsSync, writeFileSync } from "node:fs";
 import { resolveRunConfig, runTraining } from "../dist/index.js";
 import { fileStorage } from "../dist/run/index.js";
 import { tinyWorkspace, tinyConfig, metricsWithoutTiming, finalWeights, checkpointSteps } from "./helpers/train-fixture.mjs";
@@ -119,7 +119,7 @@ test("a checkpoint write error keeps the previous checkpoint and names the path 
   assert.ok(finalWeights(dir, 24).equals(finalWeights(straight, 24)));
 });
 
-test("a resume whose corpus changed is refused before anything is written", async () => {
+test("a resume whose config no longer matches its checkpoint is refused before anything is written", async () => {
   const dir = join(ws.dir, "stopped-2");
   await runUntil(config(dir), 6);
   const metrics = readFileSync(join(dir, "metrics.jsonl"));
@@ -127,11 +127,24 @@ test("a resume whose corpus changed is refused before anything is written", asyn
     await runTraining(config(dir, { seqLen: 8 }), { resume: true });
     assert.unreachable();
   } catch (e) {
-    assert.match(e.message, /cursor|cannot resume/);
+    // seqLen 8 also makes max_position_embeddings 8: another model than the checkpoint's
+    assert.match(e.message, /cannot resume: .*checkpoint-6\/config\.json describes another model/);
   }
   assert.ok(readFileSync(join(dir, "metrics.jsonl")).equals(metrics), "metrics untouched");
   assert.equal(checkpointSteps(dir), [6]);
-  void fileStorage;
+});
+
+test("a resume whose corpus changed (so its tokenizer did) is refused", async () => {
+  const dir = join(ws.dir, "stopped-2");
+  const other = join(ws.dir, "other-corpus.txt");
+  writeFileSync(other, readFileSync(ws.corpus, "utf8").split("\n\n").slice(0, -3).join("\n\n") + "\n");
+  try {
+    await runTraining(config(dir, { data: { ...tinyConfig(ws).data, corpus: other } }), { resume: true });
+    assert.unreachable();
+  } catch (e) {
+    assert.match(e.message, /cannot resume: .*tokenizer\.json differs from the tokenizer the run config gives now/);
+  }
+  assert.equal(checkpointSteps(dir), [6]);
 });
 
 test.run();
