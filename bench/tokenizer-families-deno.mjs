@@ -2,7 +2,8 @@
 // and our byte-level cl100k path, on the same document sample (run by the Node bench).
 import { readFileSync } from "node:fs";
 import cl100kRanks from "../node_modules/js-tiktoken/dist/ranks/cl100k_base.js";
-import { brownDocuments, createTokenizer, loadTokenizerJson, parseJsTiktokenRanks } from "../dist/tokenizer/index.js";
+import { createTokenizer, loadTokenizerJson, parseJsTiktokenRanks } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 
 const [every, iterations] = Deno.args.map(Number);
 const docs = (await brownDocuments()).map((d) => d.text);

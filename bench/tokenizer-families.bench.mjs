@@ -15,7 +15,8 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import cl100kRanks from "js-tiktoken/ranks/cl100k_base";
-import { brownDocuments, createTokenizer, parseJsTiktokenRanks } from "../dist/tokenizer/index.js";
+import { createTokenizer, parseJsTiktokenRanks } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 import { FAMILIES, familyPair } from "../test/tokenizer-families-reference.mjs";
 
 const { values } = parseArgs({

@@ -17,3 +17,6 @@ export { forwardWithHiddenStates } from "./analysis/hidden-states.ts";
 export * from "./train/run-config.ts";
 export { jumpProfile, PROFILE_QUANTILES, HISTOGRAM_BINS, type JumpProfile, type TokenStats } from "./analysis/jump-profile.ts";
 export * from "./tokenizer/index.ts";
+export { evaluateSubset, type SubsetEvaluation } from "./analysis/evaluate-subset.ts";
+export { runTraining, corpusOptionsFor, validationSubset, savedStep, type RunTrainingOptions, type RunTrainingResult, type TrainingEvent } from "./train/job/run-job.ts";
+export { ResumeError, readCheckpointFiles, encodeCheckpointFiles, OPTIMIZER_FILE, TOKENIZER_FILE, type TrainerStateFile } from "./train/job/checkpoint-files.ts";

@@ -5,7 +5,7 @@
 // documents and adversarial inputs, and decode back where HF round-trips.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { brownDocuments } from "../dist/tokenizer/index.js";
+import { brownDocuments } from "../dist/data/index.js";
 import { adversarialStrings } from "./tokenizer-reference.mjs";
 import { familyPair, firstDifference, generalCategorySamples } from "./tokenizer-families-reference.mjs";
 
