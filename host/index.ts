@@ -17,3 +17,8 @@ export { forwardWithHiddenStates } from "./analysis/hidden-states.ts";
 export * from "./train/run-config.ts";
 export { jumpProfile, PROFILE_QUANTILES, HISTOGRAM_BINS, type JumpProfile, type TokenStats } from "./analysis/jump-profile.ts";
 export * from "./tokenizer/index.ts";
+export { analyzeCheckpoint, AnalyzeError, type AnalyzeOptions, type CheckpointAnalysis, type FinalState } from "./analysis/analyze-checkpoint.ts";
+export { streamingForward, type TokenWindows, type StreamingOptions, type LayerwiseOutputs } from "./analysis/streaming-forward.ts";
+export { architectureFromHF, type Architecture } from "./io/hf-architecture.ts";
+export { LazyCheckpoint } from "./io/lazy-checkpoint.ts";
+export type { RopeScaling } from "./model/rope-scaling.ts";
