@@ -7,6 +7,7 @@
 // A closed stdout (`jreg demo | head -1`) ends the process quietly with 0.
 import pkg from "../../package.json";
 import { UsageError } from "./args.ts";
+import { analyzeCommand } from "./analyze.ts";
 import { benchCommand } from "./bench.ts";
 import { defineCommand, type Command, type CommandGroup } from "./command.ts";
 import { demoCommand } from "./demo.ts";
@@ -35,6 +36,7 @@ function notYetWired(name: string, summary: string): Command {
 export const COMMANDS: Record<string, Command | CommandGroup> = {
   train: notYetWired("train", "train a model with a run config (--config FILE.json, --set KEY=VALUE); resumable run directory"),
   eval: evalCommand,
+  analyze: analyzeCommand,
   report: reportCommand,
   init: initCommand,
   step: stepCommand,
