@@ -12,7 +12,7 @@ import * as assert from "uvu/assert";
 import { mkdtemp, readFile, writeFile, copyFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { analyzeCheckpoint, createEngine, readCheckpoint, LazyCheckpoint, WasmBackend } from "../dist/internal.js";
+import { analyzeCheckpoint, createEngine, readCheckpoint, LazyCheckpoint, WasmBackend, loadCpuModule } from "../dist/internal.js";
 
 const FIX = new URL("./fixtures/analyze/", import.meta.url).pathname;
 const CASES = ["llama3-bf16-sharded", "llama-linear-f16-tied", "qwen2-bias", "mistral-window"];
@@ -65,6 +65,21 @@ test("the fixtures exercise rope scaling and biases: without them the reference 
     assert.ok(worst > 1e-3, `${name} without rope_scaling still matches (${worst})`);
     await rm(dir, { recursive: true });
   }
+});
+
+test("RoPE tables: the scaled path with linear factor 1 gives the plain tables' bits; llama3 keeps high frequencies and divides low ones", async () => {
+  const cpu = await loadCpuModule();
+  const bits = (x) => Array.from(new Uint32Array(x.buffer));
+  const plain = cpu.ropeTables(17, 16, 10000);
+  const one = cpu.ropeTables(17, 16, 10000, { type: "linear", factor: 1 });
+  assert.equal(bits(one.cos), bits(plain.cos));
+  assert.equal(bits(one.sin), bits(plain.sin));
+  const s = { type: "llama3", factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 };
+  const l3 = cpu.ropeTables(2, 16, 10000, s);
+  // row 1 holds cos(inv_freq_i): column 0 (wavelength 2π < 64/4) is unscaled, column 7 (wavelength ≈ 2·10⁴ > 64) is divided by 8
+  assert.is(l3.cos[8], plain.cos[8]);
+  const f7 = Math.fround(1 / Math.pow(10000, 14 / 16));
+  assert.ok(Math.abs(l3.sin[15] - Math.sin(f7 / 8)) < 1e-6, `${l3.sin[15]} vs ${Math.sin(f7 / 8)}`);
 });
 
 test("the final state changes only the last transition", async () => {
