@@ -123,6 +123,17 @@ test("a chunked LM head (64 rows) gives the same early-exit CE as one chunk", as
   assert.equal(chunked.D_angular, one.D_angular);
 });
 
+test("several streaming passes (tokensPerPass) give the one-pass result", async () => {
+  const dir = join(FIX, "llama3-bf16-sharded");
+  const ids = Array.from({ length: 61 }, (_, i) => (i * 7 + 3) % 61);
+  const one = await analyzeCheckpoint(dir, { tokens: ids, seq: 10, backend: wasm });
+  const three = await analyzeCheckpoint(dir, { tokens: ids, seq: 10, backend: wasm, tokensPerPass: 20 });
+  assert.is(three.tokens, 60);
+  assert.equal(three.D_angular, one.D_angular, "per-token distances are per window, so bit-identical");
+  assert.equal(three.per_token.cosine.map((s) => s.quantiles), one.per_token.cosine.map((s) => s.quantiles));
+  nearRel(three.early_exit_ce, one.early_exit_ce, 1e-6, "token-weighted mean of the passes");
+});
+
 test("the lazy reader reads tensors by offset, and rows of a table", async () => {
   const ck = await LazyCheckpoint.open(join(FIX, "llama3-bf16-sharded"));
   const all = await ck.read("model.embed_tokens.weight");

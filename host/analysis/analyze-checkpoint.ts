@@ -3,6 +3,7 @@
 // that a model far larger than the memory its f32 weights would need is analysable.
 // The tokens are cut into windows of `seq` tokens (one batch row each, the tail
 // that does not fill a window is dropped); every statistic is over all windows' tokens.
+// Long texts run as several streaming passes of at most `tokensPerPass` tokens.
 import type { Backend } from "../backend/backend.ts";
 import { loadCpuModule } from "../cpu/cpu-module.ts";
 import { createBackend, type BackendName } from "../engine.ts";
@@ -11,7 +12,7 @@ import { jumpStrength } from "../model/jreg.ts";
 import { loadTokenizerFile } from "../tokenizer/load-file.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { tokenStats, type TokenStats } from "./jump-profile.ts";
-import { streamingForward, type FinalState, type TokenWindows } from "./streaming-forward.ts";
+import { streamingForward, type FinalState, type LayerwiseOutputs, type TokenWindows } from "./streaming-forward.ts";
 
 export type { FinalState } from "./streaming-forward.ts";
 
@@ -32,6 +33,12 @@ export interface AnalyzeOptions {
   threads?: number;
   /** most LM-head rows per chunk */
   headRows?: number;
+  /**
+   * tokens per streaming pass (default 4,096, at least one window): more windows
+   * than this run as several passes over the weights, so activation memory stays
+   * bounded however long the text is
+   */
+  tokensPerPass?: number;
   onLayer?: (l: number, layers: number) => void;
 }
 
@@ -62,6 +69,25 @@ export class AnalyzeError extends Error {
 }
 
 const DEFAULT_SEQ = 1024;
+const DEFAULT_TOKENS_PER_PASS = 4096;
+
+/** Windows [first, first + count) of w. */
+function sliceWindows(w: TokenWindows, first: number, count: number): TokenWindows {
+  const a = first * w.seq;
+  const b = (first + count) * w.seq;
+  return { batch: count, seq: w.seq, inputs: w.inputs.subarray(a, b), targets: w.targets.subarray(a, b) };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 async function tokensOf(ckpt: LazyCheckpoint, o: AnalyzeOptions): Promise<ArrayLike<number>> {
   if ((o.text === undefined) === (o.tokens === undefined)) throw new AnalyzeError("analyze: give exactly one of text or tokens");
@@ -122,9 +148,20 @@ export async function analyzeCheckpoint(dir: string, o: AnalyzeOptions = {}): Pr
     const be = typeof o.backend === "object" ? o.backend : await createBackend(o.backend ?? "wasm", { threads: o.threads });
     try {
       const cpu = await loadCpuModule();
-      const r = await streamingForward(be, cpu, ckpt, w, { finalState, headRows: o.headRows, onLayer: (l) => o.onLayer?.(l, c.numLayers) });
-      const angular = tokenStats(cpu, r.angular, "angular");
-      const cosine = tokenStats(cpu, r.cosine, "cosine");
+      const perPass = Math.max(1, Math.floor((o.tokensPerPass ?? DEFAULT_TOKENS_PER_PASS) / seq));
+      const passes: LayerwiseOutputs[] = [];
+      for (let first = 0; first < w.batch; first += perPass) {
+        const part = sliceWindows(w, first, Math.min(perPass, w.batch - first));
+        passes.push(await streamingForward(be, cpu, ckpt, part, { finalState, headRows: o.headRows, onLayer: (l) => o.onLayer?.(l, c.numLayers) }));
+      }
+      const L = c.numLayers;
+      const tokens = passes.reduce((n, p) => n + p.tokens, 0);
+      const layerwise = (get: (p: LayerwiseOutputs) => Float32Array[]) => Array.from({ length: L }, (_, l) => concat(passes.map((p) => get(p)[l]!)));
+      // each pass's early-exit CE is its token mean; the whole text's is their token-weighted mean
+      const earlyExitCe = Array.from({ length: L }, (_, l) => passes.reduce((s, p) => s + p.earlyExitCe[l]! * p.tokens, 0) / tokens);
+      const r = { tokens, earlyExitCe, deviceBytes: Math.max(...passes.map((p) => p.deviceBytes)) };
+      const angular = tokenStats(cpu, layerwise((p) => p.angular), "angular");
+      const cosine = tokenStats(cpu, layerwise((p) => p.cosine), "cosine");
       const D_angular = angular.map((t) => t.mean);
       const D_cosine = cosine.map((t) => t.mean);
       return {
