@@ -59,6 +59,7 @@ export const analyzeCommand = defineCommand(
       "final-state": { type: "choice", choices: ["pre-norm", "post-norm"], default: "pre-norm", help: "the state the last transition ends at" },
       seq: { type: "integer", min: 1, metavar: "T", defaultText: "min(1024, max_position_embeddings, the text)", help: "tokens per window" },
       "max-tokens": { type: "integer", min: 1, metavar: "N", defaultText: "all", help: "analyse at most N tokens" },
+      "tokens-per-pass": { type: "integer", min: 1, metavar: "N", default: 4096, help: "tokens per streaming pass over the weights (bounds activation memory)" },
       json: { type: "boolean", help: "print one JSON object (the host API's CheckpointAnalysis)" },
       svg: { type: "string", metavar: "FILE", help: "also write the profile (D_l for both distances, early-exit CE) as an SVG" },
       backend: { type: "choice", choices: ["auto", "wasm", "webgpu"], default: "wasm", help: "where to run; auto takes WebGPU only on a real GPU" },
@@ -84,6 +85,7 @@ export const analyzeCommand = defineCommand(
       finalState: v["final-state"],
       seq: v.seq,
       maxTokens: v["max-tokens"],
+      tokensPerPass: v["tokens-per-pass"],
       backend: v.backend,
       threads: v.threads,
     });
