@@ -170,6 +170,9 @@ const ERRORS = [
   ["mlp_bias", (c) => (c.mlp_bias = true), /mlp_bias true is not supported/],
   ["hidden_act", (c) => (c.hidden_act = "gelu"), /hidden_act "gelu" is not supported/],
   ["head_dim", (c) => (c.head_dim = 16), /head_dim 16 differs from hidden_size/],
+  ["Granite's multipliers", (c) => ((c.model_type = "granite"), (c.residual_multiplier = 0.22)), /residual_multiplier 0.22 is not supported: it scales each residual branch/],
+  ["logit soft-capping", (c) => (c.final_logit_softcapping = 30), /final_logit_softcapping 30 is not supported: it soft-caps the logits/],
+  ["partial rotary", (c) => (c.partial_rotary_factor = 0.5), /partial_rotary_factor 0.5 is not supported/],
 ];
 for (const [what, edit, message] of ERRORS) {
   test(`refused by name: ${what}`, async () => {
@@ -182,6 +185,15 @@ for (const [what, edit, message] of ERRORS) {
     await rm(dir, { recursive: true });
   });
 }
+
+test("another model_type with Llama's block and tensor names is analysed as Llama", async () => {
+  const exp = JSON.parse(await readFile(join(FIX, "llama-linear-f16-tied", "expected.json"), "utf8"));
+  const dir = await variant("llama-linear-f16-tied", (c) => ((c.model_type = "internlm"), (c.residual_multiplier = 1)));
+  const r = await analyzeCheckpoint(dir, { tokens: exp.ids, seq: exp.seq, backend: wasm });
+  assert.is(r.model_type, "internlm");
+  near(r.D_angular, exp["pre-norm"].D_angular, 2e-4, "D_angular");
+  await rm(dir, { recursive: true });
+});
 
 test("refused by name: a tensor the architecture does not have (o_proj.bias)", async () => {
   const dir = await variant("llama-linear-f16-tied", () => {}, { name: "model.layers.0.self_attn.o_proj.bias", shape: [32], data: new Float32Array(32) });

@@ -43,6 +43,26 @@ const UNSUPPORTED_TYPES: Record<string, string> = {
   cohere: "LayerNorm and parallel attention/MLP blocks",
 };
 
+/**
+ * Fields of Llama-like configs (Granite, Gemma 2, Phi, OLMo, …) that change the
+ * computation when set, with the value that leaves it unchanged (null: must be
+ * absent). A model_type not listed above that sets one is refused rather than
+ * analysed as plain Llama.
+ */
+const CHANGING_FIELDS: Record<string, { neutral: unknown; what: string }> = {
+  embedding_multiplier: { neutral: 1, what: "scales the embeddings" },
+  residual_multiplier: { neutral: 1, what: "scales each residual branch" },
+  attention_multiplier: { neutral: null, what: "replaces the 1/√head_dim attention scale" },
+  logits_scaling: { neutral: 1, what: "divides the logits" },
+  final_logit_softcapping: { neutral: null, what: "soft-caps the logits" },
+  attn_logit_softcapping: { neutral: null, what: "soft-caps the attention scores" },
+  query_pre_attn_scalar: { neutral: null, what: "replaces the attention scale" },
+  partial_rotary_factor: { neutral: 1, what: "rotates only part of each head" },
+  qk_layernorm: { neutral: false, what: "adds q/k norms" },
+  use_qk_norm: { neutral: false, what: "adds q/k norms" },
+  clip_qkv: { neutral: null, what: "clips q/k/v" },
+};
+
 /** Keys that only a mixture-of-experts config has. */
 const MOE_KEYS = ["num_local_experts", "num_experts", "n_routed_experts", "moe_intermediate_size"];
 
@@ -91,6 +111,10 @@ export function architectureFromHF(json: unknown, source = "config.json"): Archi
   if (why) fail(`model_type "${modelType}" is not supported: its block has ${why}, which the engine's Llama block does not`);
   for (const key of MOE_KEYS) {
     if (present(key) && o[key] !== 0) fail(`${key} ${describe(o[key])}: mixture-of-experts models are not supported; the engine's MLP is one dense SwiGLU`);
+  }
+
+  for (const [key, { neutral, what }] of Object.entries(CHANGING_FIELDS)) {
+    if (present(key) && o[key] !== neutral) fail(`${key} ${describe(o[key])} is not supported: it ${what}, which the engine's Llama block does not`);
   }
 
   const qkvBias = QKV_BIAS_TYPES.includes(modelType);
