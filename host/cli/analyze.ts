@@ -9,6 +9,7 @@ import { splitDocuments } from "../data/split.ts";
 import { readText, writeFileAtomic } from "../io/files.ts";
 import { UsageError } from "./args.ts";
 import { defineCommand } from "./command.ts";
+import { createProgress, type Progress } from "./progress.ts";
 
 /** The Brown validation documents (the data pipeline's default split), joined by blank lines. */
 async function corpusValidationText(corpus: string): Promise<string> {
@@ -79,7 +80,17 @@ export const analyzeCommand = defineCommand(
         throw new Error(`--text ${v.text}: ${(e as Error).message}`);
       }
     } else text = await corpusValidationText(v.data!);
+    // a block of a large model takes seconds to minutes: show which one runs (TTY only, stdout stays the result)
+    const tty = (globalThis as { process?: { stderr?: { isTTY?: boolean } } }).process?.stderr?.isTTY === true;
+    let progress: Progress | undefined;
     const a = await analyzeCheckpoint(dir, {
+      onLayer: tty
+        ? (l, L) => {
+            progress ??= createProgress({ total: L, label: "analyze: blocks" });
+            progress.update(l + 1);
+            if (l + 1 === L) (progress.done(), (progress = undefined));
+          }
+        : undefined,
       text,
       tokenizer: v.tokenizer,
       finalState: v["final-state"],
