@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,4 +84,5 @@ test("errors name the flag or file, without stack traces", () => {
   assert.not.ok(existsSync(join(tmp, "never.svg")));
 });
 
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
 test.run();

@@ -1,6 +1,7 @@
 // The Llama forward and backward passes, written once against the Backend op set.
 // Read top to bottom, each is a list of op calls (llm.c style); no kernel lives here.
-// Semantics are Hugging Face LlamaForCausalLM's (DESIGN.md "Model").
+// Semantics are Hugging Face LlamaForCausalLM's (DESIGN.md "Model"), plus optional
+// q/k/v projection biases (Qwen2; LayerWeights.qBias etc., absent in trained models).
 import { coefSlot, type Backend, type DistanceKind, type Tensor } from "../backend/backend.ts";
 import type { Activations, GradScratch, LayerActivations } from "./activations.ts";
 import { headDim, type ModelConfig } from "./config.ts";
