@@ -13,6 +13,7 @@ export * from "./embedding";
 export * from "./rmsnorm";
 export * from "./rope";
 export * from "./swiglu";
+export * from "./bias";
 export * from "./elementwise";
 export * from "./init";
 export * from "./optimizer";

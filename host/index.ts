@@ -20,3 +20,8 @@ export * from "./tokenizer/index.ts";
 export { evaluateSubset, type SubsetEvaluation } from "./analysis/evaluate-subset.ts";
 export { runTraining, corpusOptionsFor, validationSubset, savedStep, type RunTrainingOptions, type RunTrainingResult, type TrainingEvent } from "./train/job/run-job.ts";
 export { ResumeError, readCheckpointFiles, encodeCheckpointFiles, OPTIMIZER_FILE, TOKENIZER_FILE, type TrainerStateFile } from "./train/job/checkpoint-files.ts";
+export { analyzeCheckpoint, AnalyzeError, type AnalyzeOptions, type CheckpointAnalysis, type FinalState } from "./analysis/analyze-checkpoint.ts";
+export { streamingForward, type TokenWindows, type StreamingOptions, type LayerwiseOutputs } from "./analysis/streaming-forward.ts";
+export { architectureFromHF, type Architecture } from "./io/hf-architecture.ts";
+export { LazyCheckpoint } from "./io/lazy-checkpoint.ts";
+export type { RopeScaling } from "./model/rope-scaling.ts";

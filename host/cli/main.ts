@@ -7,6 +7,7 @@
 // A closed stdout (`jreg demo | head -1`) ends the process quietly with 0.
 import pkg from "../../package.json";
 import { UsageError } from "./args.ts";
+import { analyzeCommand } from "./analyze.ts";
 import { benchCommand } from "./bench.ts";
 import type { Command, CommandGroup } from "./command.ts";
 import { demoCommand } from "./demo.ts";
@@ -26,6 +27,7 @@ export const COMMANDS: Record<string, Command | CommandGroup> = {
   start: startCommand,
   train: trainCommand,
   eval: evalCommand,
+  analyze: analyzeCommand,
   report: reportCommand,
   init: initCommand,
   step: stepCommand,

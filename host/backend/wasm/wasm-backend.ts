@@ -219,6 +219,12 @@ export class WasmBackend implements Backend {
     return t.ptr;
   }
 
+  biasAddInPlace(x: Tensor, bias: Tensor, n: number, c: number): void {
+    this.k.biasAddInPlace(p(x), p(bias), n, c);
+  }
+  biasBackward(dbias: Tensor, dout: Tensor, n: number, c: number): void {
+    this.k.biasBackward(p(dbias), p(dout), n, c);
+  }
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void {
     this.elements("swigluForwardRange", [p(out), p(gate), p(up)], n);
   }
