@@ -84,9 +84,7 @@ await mkdir(out, { recursive: true });
 const result = await build({
   entryPoints: {
     jreg: `${root}host/index.ts`,
-    page: `${root}host/web/page.ts`,
     "train-worker": `${root}host/web/train-worker.ts`,
-    "pool-worker": `${root}host/backend/wasm/worker.ts`,
   },
   outdir: out,
   bundle: true,
@@ -105,6 +103,43 @@ const result = await build({
   // never runs in a browser, and this keeps `process` out of the bundle.
   define: { "process.execArgv": "[]" },
   plugins: inline ? [nodeModulesStubbed()] : [assetsByUrl(), nodeModulesStubbed()],
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+// The page on its own (no splitting): it draws and talks to the worker, and must
+// not share chunks that fetch the engine's binaries.
+await build({
+  entryPoints: { page: `${root}host/web/page.ts` },
+  outdir: out,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  minify,
+  sourcemap: true,
+  entryNames: "[name]",
+  plugins: [nodeModulesStubbed()],
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+// The thread-pool worker on its own, with the binaries inlined: the pool posts its
+// init message as soon as the worker exists, and a module still in a top-level
+// await (fetching a .wasm) could drop it. It instantiates the module it is sent.
+await build({
+  entryPoints: { "pool-worker": `${root}host/backend/wasm/worker.ts` },
+  outdir: out,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  minify,
+  sourcemap: true,
+  entryNames: "[name]",
+  loader: { ".wasm": "binary", ".wgsl": "text" },
+  define: { "process.execArgv": "[]" },
+  plugins: [nodeModulesStubbed()],
   legalComments: "none",
   logLevel: "warning",
 });

@@ -14,7 +14,10 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const params = new URLSearchParams(location.search);
 
 const worker = new Worker(new URL("./train-worker.js", import.meta.url), { type: "module" });
-const send = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+// Messages wait until the worker has loaded (see the end of train-worker.ts).
+let workerLoaded = false;
+const queued: ToWorker[] = [];
+const send = (m: ToWorker) => (workerLoaded ? worker.postMessage(m) : queued.push(m));
 
 /** What the page knows; exposed as window.jregPage for tests and the console. */
 const state = {
@@ -113,6 +116,10 @@ function drawLoadedProfile(p: Extract<FromWorker, { type: "profile" }>): void {
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
   switch (m.type) {
+    case "loaded":
+      workerLoaded = true;
+      for (const q of queued.splice(0)) worker.postMessage(q);
+      return;
     case "ready": {
       state.info = m;
       state.ready = true;

@@ -20,6 +20,7 @@ export interface SavedRun {
 }
 
 export type FromWorker =
+  | { type: "loaded" }
   | { type: "ready"; device: string; backend: string; threads: number; crossOriginIsolated: boolean }
   | { type: "corpora"; names: string[] }
   | { type: "runs"; runs: SavedRun[] }

@@ -166,9 +166,13 @@ async function handle(m: ToWorker): Promise<void> {
   }
 }
 
+// A module worker with top-level awaits (the engine's binaries are fetched while
+// it loads) can drop messages that arrive before it has finished loading: the page
+// waits for this one before it sends any.
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   handle(e.data).catch((err: unknown) => {
     running = false;
     post({ type: "error", message: (err as Error)?.message ?? String(err) });
   });
 };
+post({ type: "loaded" });
