@@ -7,7 +7,7 @@
 //                   to the module) instead of being inlined, which keeps the JS small
 //   sizes.json      minified and gzip sizes, for the README's budget
 //
-//   node scripts/build-web.mjs [--inline] [--no-minify]
+//   node scripts/build-web.mjs [--inline] [--no-minify] [--out DIR]
 // --inline embeds the .wasm and .wgsl in the JS (esbuild's binary/text loaders,
 // as dist/ does), for bundler users who want one self-contained module.
 import { build } from "esbuild";
@@ -16,8 +16,9 @@ import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const out = `${root}dist/web`;
 const args = process.argv.slice(2);
+const outAt = args.indexOf("--out");
+const out = outAt >= 0 ? args[outAt + 1] : `${root}dist/web`;
 const inline = args.includes("--inline");
 const minify = !args.includes("--no-minify");
 
@@ -150,26 +151,26 @@ await copyFile(`${root}node_modules/uplot/dist/uPlot.min.css`, `${out}/uPlot.min
 
 // Sizes: the host API entry with every chunk it imports statically, and the assets it fetches.
 const outputs = result.metafile.outputs;
-const rel = (p) => p.replace(/^.*dist\/web\//, "");
+const rel = (p) => p.slice(p.lastIndexOf("/") + 1);
 function closure(entry, seen = new Set()) {
   if (seen.has(entry)) return seen;
   seen.add(entry);
   for (const imp of outputs[entry]?.imports ?? []) if (imp.kind === "import-statement" && outputs[imp.path]) closure(imp.path, seen);
   return seen;
 }
-const entryKey = Object.keys(outputs).find((k) => k.endsWith("dist/web/jreg.js"));
+const entryKey = Object.keys(outputs).find((k) => k.endsWith("/jreg.js"));
 let js = 0, jsGz = 0;
 for (const k of closure(entryKey)) {
-  const bytes = await readFile(`${root}${k}`);
+  const bytes = await readFile(new URL(k, `file://${process.cwd()}/`));
   js += bytes.length;
   jsGz += gzipSync(bytes, { level: 9 }).length;
 }
 const assets = {};
 for (const k of Object.keys(outputs).filter((k) => /\.(wasm|wgsl)$/.test(k))) {
-  const bytes = await readFile(`${root}${k}`);
+  const bytes = await readFile(new URL(k, `file://${process.cwd()}/`));
   assets[rel(k)] = { bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 const sizes = { inline, minify, hostApiJs: { bytes: js, gzip: jsGz }, assets };
 await writeFile(`${out}/sizes.json`, JSON.stringify(sizes, null, 2) + "\n");
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-console.log(`dist/web: host API JS ${kib(js)} minified, ${kib(jsGz)} gzip${inline ? " (wasm/wgsl inlined)" : `; assets ${Object.entries(assets).map(([n, s]) => `${n} ${kib(s.bytes)} (${kib(s.gzip)} gz)`).join(", ")}`}`);
+console.log(`${out}: host API JS ${kib(js)} minified, ${kib(jsGz)} gzip${inline ? " (wasm/wgsl inlined)" : `; assets ${Object.entries(assets).map(([n, s]) => `${n} ${kib(s.bytes)} (${kib(s.gzip)} gz)`).join(", ")}`}`);

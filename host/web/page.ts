@@ -127,7 +127,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       $("isolation").textContent = m.crossOriginIsolated
         ? "Cross-origin isolated: WebAssembly runs on shared memory with threads."
         : "Not cross-origin isolated (no COOP/COEP headers): WebAssembly runs on one thread.";
-      $("device").textContent = `Training on ${m.backend === "webgpu" ? "WebGPU" : "WebAssembly"}: ${m.device} (${m.backend === "wasm" ? threads : "GPU"}).`;
+      $("device").textContent = `Training on ${m.backend === "webgpu" ? `WebGPU: ${m.device}` : `WebAssembly, ${threads}`}.`;
       say("Ready.");
       setTraining(false);
       return;

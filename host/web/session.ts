@@ -45,7 +45,8 @@ export class TrainingSession {
     readonly model: LlamaModel,
     readonly trainer: Trainer,
     private readonly sampler: BatchSampler,
-    private readonly validation: TokenBatch,
+    /** The fixed validation batch every evaluation uses. */
+    readonly validation: TokenBatch,
     private readonly metrics: MetricsLogger,
   ) {}
 
@@ -54,22 +55,25 @@ export class TrainingSession {
     return this.trainer.stepCount;
   }
 
-  /** Starts a new run in `dir` (replacing what is there). */
-  static async create(storage: Storage, dir: string, settings: RunSettings, engineOptions: EngineOptions): Promise<TrainingSession> {
+  /**
+   * Starts a new run in `dir` (replacing what is there). `cacheDir` holds the
+   * tokenizers and token shards prepareCorpus caches (shared by all runs).
+   */
+  static async create(storage: Storage, dir: string, settings: RunSettings, engineOptions: EngineOptions, cacheDir = "/cache"): Promise<TrainingSession> {
     await storage.remove(dir);
     await storage.mkdir(dir);
     await storage.writeAtomic(joinPath(dir, RUN_FILE), JSON.stringify(settings, null, 2) + "\n");
-    return TrainingSession.open(storage, dir, engineOptions);
+    return TrainingSession.open(storage, dir, engineOptions, cacheDir);
   }
 
   /** Opens the run in `dir`, continuing from its newest checkpoint when it has one. */
-  static async open(storage: Storage, dir: string, engineOptions: EngineOptions): Promise<TrainingSession> {
+  static async open(storage: Storage, dir: string, engineOptions: EngineOptions, cacheDir = "/cache"): Promise<TrainingSession> {
     const settings = JSON.parse(await storage.readText(joinPath(dir, RUN_FILE))) as RunSettings;
     const data = await prepareCorpus({
       corpus: settings.corpus,
       tokenizer: { vocabSize: settings.vocabSize },
       split: { seed: settings.seed },
-      cacheDir: "/cache",
+      cacheDir,
       storage,
     });
     const config: ModelConfig = {
