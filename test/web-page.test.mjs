@@ -28,13 +28,18 @@ const bits = (x) => {
 };
 
 /** Fills the form, trains a run named `name` to the end, and returns the page's metrics records. */
-async function trainOnPage(page, name) {
-  for (const [id, v] of Object.entries(FORM)) {
+async function trainOnPage(page, name, overrides = {}) {
+  for (const [id, v] of Object.entries({ ...FORM, ...overrides })) {
     if (["size", "distance", "normalize"].includes(id)) await page.selectOption(`#${id}`, v);
     else await page.fill(`#${id}`, v);
   }
   await page.fill("#run-name", name);
   await page.click("#train");
+  return finish(page, name);
+}
+
+/** Waits for the run on the page to reach its last step; returns the page's records. */
+async function finish(page, name) {
   await page.waitForFunction(() => window.jregPage.errors.length > 0 || (!window.jregPage.training && window.jregPage.records.some((r) => r.step === window.jregPage.settings.steps - 1 && r.val_ce !== undefined)), null, { timeout: 60_000 });
   const { errors, records } = await page.evaluate(() => window.jregPage);
   assert.equal(errors, [], `${name}: page errors`);
@@ -111,6 +116,32 @@ test("the page trains in Chromium: wasm = Node bit for bit, WebGPU within 1e-4, 
     await engine.dispose();
     const metrics = (await readFile(join(dl, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     assert.is(metrics.length, wasm.length, "metrics.jsonl holds every record the page drew");
+
+    // loading those files from disk shows their jump profile
+    await page.setInputFiles("#checkpoint-files", ["config.json", "model.safetensors", "tokenizer.json"].map((n) => join(dl, n)));
+    await page.waitForFunction(() => window.jregPage.profile || window.jregPage.errors.length > 0, null, { timeout: 20_000 });
+    const profile = await page.evaluate(() => window.jregPage.profile);
+    assert.is(profile.D_angular.length, web.MODEL_SIZES.micro.numLayers);
+    assert.ok(profile.D_angular.every((d) => d > 0 && d < 1) && Number.isFinite(profile.J_angular), JSON.stringify(profile));
+    assert.match(await page.textContent("#loaded-summary"), /J angular/);
+
+    // stop, then resume: the same losses as a run that never stopped (the wasm run above)
+    await page.selectOption("#size", "micro");
+    for (const [id, v] of Object.entries(FORM)) if (!["size", "distance", "normalize"].includes(id)) await page.fill(`#${id}`, v);
+    await page.fill("#run-name", "resumed");
+    await page.evaluate(() => {
+      // Stop as soon as the first training step has been drawn, from the page itself (no round trip).
+      window.jregPage.stopAfterFirstStep = true;
+    });
+    await page.click("#train");
+    await page.waitForFunction(() => window.jregPage.stoppedAt !== undefined || window.jregPage.errors.length > 0, null, { timeout: 30_000 });
+    const stoppedAt = await page.evaluate(() => window.jregPage.stoppedAt);
+    assert.ok(stoppedAt >= 1 && stoppedAt < STEPS, `stopped at step ${stoppedAt}`);
+    await page.selectOption("#saved-runs", "resumed");
+    await page.click("#resume");
+    const resumed = await finish(page, "resumed");
+    const trainBits = (rs) => rs.filter((r) => r.loss !== undefined).map((r) => bits(r.loss));
+    assert.equal(trainBits(resumed), trainBits(wasm), "stopped and resumed = uninterrupted, bit for bit");
 
     // the run is kept in IndexedDB: after a reload it is offered for resuming
     await page.reload();

@@ -29,6 +29,10 @@ const state = {
   files: undefined as Record<string, Uint8Array> | undefined,
   profile: undefined as Extract<FromWorker, { type: "profile" }> | undefined,
   info: undefined as Extract<FromWorker, { type: "ready" }> | undefined,
+  /** The step the last stopped run stopped at (set when it was stopped before its end). */
+  stoppedAt: undefined as number | undefined,
+  /** Tests set this to press Stop as soon as the first training step arrives. */
+  stopAfterFirstStep: false,
 };
 (window as unknown as { jregPage: typeof state }).jregPage = state;
 
@@ -125,7 +129,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       state.ready = true;
       const threads = m.threads === 1 ? "one thread" : `${m.threads} threads`;
       $("isolation").textContent = m.crossOriginIsolated
-        ? "Cross-origin isolated: WebAssembly runs on shared memory with threads."
+        ? "Cross-origin isolated: WebAssembly can run on several threads (shared memory)."
         : "Not cross-origin isolated (no COOP/COEP headers): WebAssembly runs on one thread.";
       $("device").textContent = `Training on ${m.backend === "webgpu" ? `WebGPU: ${m.device}` : `WebAssembly, ${threads}`}.`;
       say("Ready.");
@@ -156,10 +160,15 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       return;
     case "metrics":
       state.records.push(m.record);
+      if (m.record.loss !== undefined && state.stopAfterFirstStep) {
+        state.stopAfterFirstStep = false;
+        send({ type: "stop" });
+      }
       if (m.record.loss !== undefined) $("progress").textContent = `step ${m.record.step + 1} of ${state.settings?.steps}: loss ${m.record.loss.toFixed(4)}`;
       redraw();
       return;
     case "stopped":
+      if (!m.done) state.stoppedAt = m.step;
       setTraining(false);
       say(m.done ? `Finished at step ${m.step}; saved in browser storage.` : `Stopped at step ${m.step}; saved in browser storage, resume it any time (also after a reload).`);
       return;
