@@ -69,6 +69,17 @@ function nodeModulesStubbed() {
   };
 }
 
+/** `import bytes from "x.wasm"` as an empty array, for code that is handed a compiled module instead. */
+function binariesUnused() {
+  return {
+    name: "jreg-binaries-unused",
+    setup(b) {
+      b.onResolve({ filter: /\.wasm$/ }, (a) => ({ path: a.path, namespace: "binary-unused" }));
+      b.onLoad({ filter: /.*/, namespace: "binary-unused" }, () => ({ contents: "export default new Uint8Array(0);", loader: "js" }));
+    },
+  };
+}
+
 /** A few Brown documents (detokenized text), spread over the genres and cut at a sentence. */
 async function brownSample() {
   const { brownDocuments } = await import(`${root}dist/data/index.js`);
@@ -125,9 +136,10 @@ await build({
   logLevel: "warning",
 });
 
-// The thread-pool worker on its own, with the binaries inlined: the pool posts its
-// init message as soon as the worker exists, and a module still in a top-level
-// await (fetching a .wasm) could drop it. It instantiates the module it is sent.
+// The thread-pool worker on its own, with no top-level await: the pool posts its
+// init message as soon as the worker exists, and a module still awaiting a fetch
+// could drop it. The worker instantiates the compiled module it is sent, never the
+// bytes its imports name, so those become empty placeholders.
 await build({
   entryPoints: { "pool-worker": `${root}host/backend/wasm/worker.ts` },
   outdir: out,
@@ -138,9 +150,8 @@ await build({
   minify,
   sourcemap: true,
   entryNames: "[name]",
-  loader: { ".wasm": "binary", ".wgsl": "text" },
   define: { "process.execArgv": "[]" },
-  plugins: [nodeModulesStubbed()],
+  plugins: [binariesUnused(), nodeModulesStubbed()],
   legalComments: "none",
   logLevel: "warning",
 });
