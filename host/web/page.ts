@@ -31,8 +31,8 @@ const state = {
   info: undefined as Extract<FromWorker, { type: "ready" }> | undefined,
   /** The step the last stopped run stopped at (set when it was stopped before its end). */
   stoppedAt: undefined as number | undefined,
-  /** Tests set this to press Stop as soon as the first training step arrives. */
-  stopAfterFirstStep: false,
+  /** Sends a message to the worker (for tests and the console, e.g. {type: "stop", atStep: 10}). */
+  send: (m: ToWorker) => send(m),
 };
 (window as unknown as { jregPage: typeof state }).jregPage = state;
 
@@ -160,10 +160,6 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       return;
     case "metrics":
       state.records.push(m.record);
-      if (m.record.loss !== undefined && state.stopAfterFirstStep) {
-        state.stopAfterFirstStep = false;
-        send({ type: "stop" });
-      }
       if (m.record.loss !== undefined) $("progress").textContent = `step ${m.record.step + 1} of ${state.settings?.steps}: loss ${m.record.loss.toFixed(4)}`;
       redraw();
       return;

@@ -7,7 +7,8 @@ export type ToWorker =
   | { type: "init"; backend: BackendName; threads?: number }
   | { type: "start"; settings: RunSettings }
   | { type: "resume"; name: string }
-  | { type: "stop" }
+  /** Stop now, or (atStep) once that many steps are done; applies to the run being started or trained. */
+  | { type: "stop"; atStep?: number }
   | { type: "download" }
   | { type: "add-corpus"; name: string; text: string }
   | { type: "profile"; files: Record<string, Uint8Array> }

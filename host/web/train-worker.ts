@@ -23,7 +23,8 @@ const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown 
 let storage: IndexedDbStorage;
 let engineOptions: { backend: BackendName; threads?: number; workerUrl: URL };
 let session: TrainingSession | undefined;
-let stopRequested = false;
+/** Steps after which the current run stops (Infinity: run to its end). */
+let stopAt = Infinity;
 let running = false;
 
 /** The built-in Brown sample (brown-sample.json, made at build time) as one .txt per document. */
@@ -56,14 +57,13 @@ async function listRuns(): Promise<void> {
 
 async function train(s: TrainingSession): Promise<void> {
   session = s;
-  stopRequested = false;
   running = true;
   const history = parseMetrics(await s.metricsText()).records;
   post({ type: "run", settings: s.settings, history });
   post({ type: "status", text: `training on ${s.engine.backend.capabilities.device}: ${s.data.stats.tokens.train} training tokens, vocabulary ${s.data.tokenizer.vocabSize}` });
   try {
     if (s.step === 0) post({ type: "metrics", record: await s.evaluate() });
-    while (!s.done && !stopRequested) {
+    while (!s.done && s.step < stopAt) {
       post({ type: "metrics", record: await s.trainStep() });
       const step = s.step;
       if (step % s.settings.evalEvery === 0 || s.done) post({ type: "metrics", record: await s.evaluate() });
@@ -132,6 +132,7 @@ async function handle(m: ToWorker): Promise<void> {
     }
     case "start": {
       if (running) throw new Error("a run is already training; stop it first");
+      stopAt = Infinity;
       await replaceSession();
       post({ type: "status", text: "preparing the corpus and training the tokenizer…" });
       const dir = joinPath(RUNS, m.settings.name);
@@ -139,12 +140,13 @@ async function handle(m: ToWorker): Promise<void> {
     }
     case "resume": {
       if (running) throw new Error("a run is already training; stop it first");
+      stopAt = Infinity;
       await replaceSession();
       post({ type: "status", text: `opening ${m.name}…` });
       return train(await TrainingSession.open(storage, joinPath(RUNS, m.name), engineOptions));
     }
     case "stop":
-      stopRequested = true;
+      stopAt = m.atStep ?? 0;
       return;
     case "download": {
       if (!session) throw new Error("download: no run has been trained in this tab yet");
