@@ -8,10 +8,12 @@ export function heapBase(): usize {
 }
 
 export * from "./matmul";
+export * from "./simd-peak";
 export * from "./embedding";
 export * from "./rmsnorm";
 export * from "./rope";
 export * from "./swiglu";
+export * from "./bias";
 export * from "./elementwise";
 export * from "./init";
 export * from "./optimizer";

@@ -330,17 +330,18 @@ export function matmulPackedRows(
 }
 
 /**
- * matmulPackedRows split into tasks of `rowsPerTask` rows, task t using the
- * scratch at scratch + t*matmulScratchBytes(): a pool runs tasks
- * [taskStart, taskEnd), so each thread has its own scratch.
+ * matmulPackedRows split into tasks of `rowsPerTask` rows: a pool runs tasks
+ * [taskStart, taskEnd) on thread `thread`, which uses the A scratch at
+ * scratch + thread*matmulScratchBytes(). Any thread may claim any task: a row's
+ * result does not depend on which task or thread computed it.
  */
 export function matmulPackedTasks(
   c: usize, a: usize, packed: usize, m: i32, n: i32, k: i32, lda: i32, ldc: i32,
-  accumulate: i32, transposedA: i32, scratch: usize, rowsPerTask: i32, taskStart: i32, taskEnd: i32,
+  accumulate: i32, transposedA: i32, scratch: usize, rowsPerTask: i32, taskStart: i32, taskEnd: i32, thread: i32,
 ): void {
+  const slot = scratch + (<usize>thread) * matmulScratchBytes();
   for (let t = taskStart; t < taskEnd; t++) {
     const from = t * rowsPerTask;
-    const slot = scratch + (<usize>t) * matmulScratchBytes();
     matmulPackedRows(c, a, packed, m, n, k, lda, ldc, accumulate, transposedA, slot, from, min(m, from + rowsPerTask));
   }
 }

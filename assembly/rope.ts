@@ -6,6 +6,34 @@
 // (host/cpu) with ropeTable and uploaded to whichever backend runs the model.
 
 /**
+ * inv_freq[i] = 1 / theta^(2i/hd) for i in [0, hd/2), rounded to f32 as HF does
+ * (the unscaled frequencies; the host applies any rope_scaling to these).
+ */
+export function ropeInvFreq(out: usize, hd: i32, theta: f32): void {
+  const half = hd >> 1;
+  for (let i = 0; i < half; i++) {
+    const exponent: f32 = <f32>(i << 1) / <f32>hd;
+    store<f32>(out + ((<usize>i) << 2), <f32>1.0 / <f32>Math.pow(<f64>theta, <f64>exponent));
+  }
+}
+
+/**
+ * Fills cos and sin ([t, half]) with angle(pos, i) = pos · invFreq[i], the f32
+ * product (HF multiplies f32 inv_freq by f32 positions).
+ */
+export function ropeTableFromInvFreq(cos: usize, sin: usize, t: i32, half: i32, invFreq: usize): void {
+  for (let i = 0; i < half; i++) {
+    const f = load<f32>(invFreq + ((<usize>i) << 2));
+    for (let pos = 0; pos < t; pos++) {
+      const angle: f32 = <f32>pos * f;
+      const at = ((<usize>pos) * (<usize>half) + (<usize>i)) << 2;
+      store<f32>(cos + at, <f32>Math.cos(<f64>angle));
+      store<f32>(sin + at, <f32>Math.sin(<f64>angle));
+    }
+  }
+}
+
+/**
  * Fills cos and sin ([t, hd/2]) with angle(pos, i) = pos · inv_freq[i], where
  * inv_freq[i] = 1 / theta^(2i/hd) is rounded to f32 as HF does, and the angle is
  * the f32 product (HF multiplies f32 inv_freq by f32 positions).

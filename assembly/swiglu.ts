@@ -87,3 +87,19 @@ export function swigluBackward(dgate: usize, dup: usize, dout: usize, gate: usiz
     );
   }
 }
+
+/**
+ * swigluForward on elements [start, end): the pool's entry point. Elements are
+ * independent and the tail goes through the same four-lane code, so any split
+ * gives the bits of one whole call.
+ */
+export function swigluForwardRange(out: usize, gate: usize, up: usize, start: i32, end: i32): void {
+  const o = (<usize>start) << 2;
+  swigluForward(out + o, gate + o, up + o, end - start);
+}
+
+/** swigluBackward on elements [start, end); as swigluForwardRange. */
+export function swigluBackwardRange(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, start: i32, end: i32): void {
+  const o = (<usize>start) << 2;
+  swigluBackward(dgate + o, dup + o, dout + o, gate + o, up + o, end - start);
+}

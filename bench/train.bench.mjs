@@ -1,115 +1,176 @@
 // End-to-end training throughput on `bench-tiny` (vocab 4096, hidden 256, 6 layers,
-// 4 heads, 4 kv heads, ffn 688, seq 256, batch 8, untied): tokens/s of a full step
-// (forward, CE + α·R, backward, clipping, AdamW) for α = 0 and α = 3 on 1 and 2
-// threads, the JREG overhead, peak memory, memory over 50 steps, and the same step
-// in PyTorch (float32, OpenBLAS) when /usr/bin/python3 has torch.
+// 4 heads, 4 kv heads, ffn 688, untied; 2048 tokens per step): a full step
+// (forward, CE + α·R, backward, clipping, AdamW) of the engine against the same
+// step in PyTorch (float32, OpenBLAS; bench/torch_step.py), on 1 and 2 threads,
+// α = 0 and α = 3, at seq 256 (batch 8) and seq 1024 (batch 2); Node against
+// Deno; and peak memory against PyTorch's.
 //
-//   node bench/train.bench.mjs [--steps N] [--memory-steps 50] [--no-torch]
-import { Bench } from "tinybench";
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { pathToFileURL, fileURLToPath } from "node:url";
-import { createEngine, PRESETS } from "../dist/index.js";
+// On a shared host the load changes from second to second, so nothing is timed
+// in isolation: every side runs in its own server process (bench/step-server.mjs
+// for Node and Deno, torch_step.py --serve) and the bench asks them for one step
+// each in turn, round after round. A ratio is the median over rounds of the ratio
+// within a round.
+//
+//   node bench/train.bench.mjs [--rounds 3] [--parts torch,seq1024,deno,memory]
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const B = 8;
-const T = 256;
+const TOKENS = 2048;
+const SERVER = fileURLToPath(new URL("./step-server.mjs", import.meta.url));
+const TORCH = fileURLToPath(new URL("./torch_step.py", import.meta.url));
+const DENO = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
+const PYTHON = "/usr/bin/python3";
 
-function batches(vocab, seed = 1) {
-  let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 8) % vocab;
-  return () => {
-    const ids = new Int32Array(B * (T + 1));
-    for (let i = 0; i < ids.length; i++) ids[i] = next();
-    return { batch: B, length: T + 1, ids };
+/** A child process that answers one JSON line per JSON line it is sent. */
+function server(command, args, env = {}) {
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
+  const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async ask(msg) {
+      child.stdin.write(JSON.stringify(msg) + "\n");
+      const { value, done } = await replies.next();
+      if (done) throw new Error(`${command} ${args.join(" ")} exited`);
+      const reply = JSON.parse(value);
+      if (reply.error) throw new Error(reply.error);
+      return reply;
+    },
+    async close() {
+      await this.ask({ cmd: "quit" }).catch(() => {});
+      child.stdin.end();
+    },
   };
 }
 
-async function trainingRate(threads, alpha, steps) {
-  const engine = await createEngine({ backend: "wasm", threads });
-  const config = PRESETS["bench-tiny"];
-  const model = engine.createModel(config, { seed: 1 });
-  const trainer = engine.createTrainer(model, { lr: 1e-3, jreg: { alpha } });
-  const next = batches(config.vocabSize);
-  const bench = new Bench({ time: 0, iterations: steps, warmupTime: 0, warmupIterations: 1 });
-  bench.add(`train step ${threads}t α=${alpha}`, async () => {
-    const r = await trainer.step(next());
-    if (r.skipped) throw new Error(`step skipped: ${r.skipped}`);
-  });
-  await bench.run();
-  const task = bench.tasks[0];
-  if (task.result.error) throw task.result.error;
-  const ms = task.result.latency.mean;
-  const rate = { threads: engine.backend.threads, alpha, msPerStep: ms, tokensPerSecond: (B * T * 1000) / ms, rme: task.result.latency.rme };
-  await engine.dispose();
-  return rate;
+const engineServer = (runtime) => (runtime === "deno" ? server(DENO, ["run", "-A", "--quiet", SERVER]) : server(process.execPath, [SERVER]));
+// OMP/OpenBLAS threads as torch.set_num_threads sets them, fixed at start.
+const torchServer = (threads) => server(PYTHON, [TORCH, "--serve", "--threads", String(threads)], { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) });
+const hasTorch = () => existsSync(PYTHON) && existsSync(TORCH);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const tps = (ms) => (TOKENS * 1000) / ms;
+
+function machine() {
+  let cpu = "unknown CPU", load = "n/a";
+  try {
+    cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)[1].trim();
+    load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {}
+  return `${cpu}, load average ${load}`;
 }
 
-async function memoryOverSteps(steps) {
-  const engine = await createEngine({ backend: "wasm", threads: 2 });
-  const config = PRESETS["bench-tiny"];
-  const model = engine.createModel(config, { seed: 1 });
-  const trainer = engine.createTrainer(model, { jreg: { alpha: 3 } });
-  const next = batches(config.vocabSize, 7);
-  const wasm = [];
-  const rss = [];
-  let peakRss = 0;
-  for (let s = 0; s < steps; s++) {
-    await trainer.step(next());
-    wasm.push(engine.backend.memoryBytes());
-    const r = process.memoryUsage().rss;
-    rss.push(r);
-    peakRss = Math.max(peakRss, r);
-  }
-  await engine.dispose();
-  return { steps, wasmAfterFirst: wasm[0], wasmAfterLast: wasm[steps - 1], rssAfterFirst: rss[0], rssAfterLast: rss[steps - 1], peakRss };
-}
-
-function memoryInChild(steps) {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [self, "--memory-child", String(steps)], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`memory run failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-function torchRate(threads, alpha, steps) {
-  const script = fileURLToPath(new URL("./torch_step.py", import.meta.url));
-  if (!existsSync("/usr/bin/python3")) return undefined;
-  const r = spawnSync("/usr/bin/python3", [script, "--threads", String(threads), "--alpha", String(alpha), "--steps", String(steps)], { encoding: "utf8" });
-  if (r.status !== 0) return undefined;
-  return JSON.parse(r.stdout.trim().split("\n").pop());
-}
-
-const mib = (b) => (b / 2 ** 20).toFixed(0);
-
-export async function run({ steps = 4, memorySteps = 50, torch = true, print = true } = {}) {
-  const rates = [];
-  for (const threads of [1, 2]) for (const alpha of [0, 3]) rates.push(await trainingRate(threads, alpha, steps));
-  const torchRates = torch ? [1, 2].map((t) => torchRate(t, 3, steps)) : [];
-  // In a fresh process, so the peak RSS is this training run's alone.
-  const memory = memorySteps > 0 ? memoryInChild(memorySteps) : undefined;
-  if (print) {
-    console.log(`\n### Training step, bench-tiny (B=${B}, T=${T}), wasm backend, Node ${process.version}\n`);
-    console.log("| threads | α | ms/step | tokens/s | JREG overhead | PyTorch tokens/s (α=3) | engine / PyTorch |");
-    console.log("|---|---|---|---|---|---|---|");
-    for (const r of rates) {
-      const base = rates.find((x) => x.threads === r.threads && x.alpha === 0);
-      const overhead = r.alpha === 0 ? "" : `${(((r.msPerStep - base.msPerStep) / base.msPerStep) * 100).toFixed(1)} %`;
-      const t = r.alpha === 3 ? torchRates[r.threads - 1] : undefined;
-      console.log(`| ${r.threads} | ${r.alpha} | ${r.msPerStep.toFixed(0)} ± ${r.rme.toFixed(1)} % | ${r.tokensPerSecond.toFixed(0)} | ${overhead} | ${t ? t.tokens_per_second.toFixed(0) : r.alpha === 3 ? "n/a" : ""} | ${t ? (r.tokensPerSecond / t.tokens_per_second).toFixed(2) + "×" : ""} |`);
-    }
-    if (memory) {
-      console.log(`\nMemory over ${memory.steps} steps (2 threads, α=3): wasm linear memory ${mib(memory.wasmAfterFirst)} MiB after step 1, ${mib(memory.wasmAfterLast)} MiB after step ${memory.steps}; process RSS ${mib(memory.rssAfterFirst)} → ${mib(memory.rssAfterLast)} MiB, peak ${mib(memory.peakRss)} MiB (a fresh process: Node itself, the worker, the model and its activations).`);
+/**
+ * Rounds of one step per side per case. `sides` maps a name to (case) → a
+ * server's step reply. Returns per case and side the step times.
+ */
+async function interleave(cases, sides, rounds) {
+  const out = cases.map((c) => ({ ...c, ms: Object.fromEntries(Object.keys(sides).map((s) => [s, []])), attentionMs: [] }));
+  for (let r = 0; r < rounds; r++) {
+    for (const c of out) {
+      for (const [name, step] of Object.entries(sides)) {
+        const reply = await step(c);
+        c.ms[name].push(reply.ms);
+        if (reply.attentionMs !== undefined && name === Object.keys(sides)[0]) c.attentionMs.push(reply.attentionMs);
+      }
     }
   }
-  return { rates, torchRates, memory };
+  return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === "--memory-child") {
-  console.log(JSON.stringify(await memoryOverSteps(Number(process.argv[3]))));
-} else if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (name, d) => {
+/** Median over rounds of side a's tokens/s over side b's. */
+const ratio = (c, a, b) => median(c.ms[a].map((ms, r) => c.ms[b][r] / ms));
+
+async function engineVsTorch(rounds, seq, alphas, threads) {
+  const node = engineServer("node");
+  const torch = Object.fromEntries(threads.map((t) => [t, torchServer(t)]));
+  const cases = threads.flatMap((t) => alphas.map((alpha) => ({ threads: t, alpha, seq })));
+  const res = await interleave(cases, {
+    engine: (c) => node.ask({ cmd: "step", threads: c.threads, alpha: c.alpha, seq: c.seq }),
+    torch: (c) => torch[c.threads].ask({ cmd: "step", alpha: c.alpha, seq: c.seq }),
+  }, rounds);
+  await Promise.all([node.close(), ...Object.values(torch).map((s) => s.close())]);
+  return res;
+}
+
+function printEngineVsTorch(res, title) {
+  console.log(`\n### ${title}\n`);
+  console.log("| threads | α | seq × batch | engine tokens/s (median) | PyTorch tokens/s (median) | engine / PyTorch (median of rounds) | attention share of the engine's step |");
+  console.log("|---:|---:|---|---:|---:|---:|---:|");
+  for (const c of res) {
+    const share = median(c.attentionMs.map((a, r) => a / c.ms.engine[r]));
+    console.log(`| ${c.threads} | ${c.alpha} | ${c.seq} × ${TOKENS / c.seq} | ${tps(median(c.ms.engine)).toFixed(0)} | ${tps(median(c.ms.torch)).toFixed(0)} | ${ratio(c, "engine", "torch").toFixed(2)}× | ${(share * 100).toFixed(1)} % |`);
+  }
+  for (const alpha of [...new Set(res.map((c) => c.alpha))]) {
+    const rows = res.filter((c) => c.alpha === alpha);
+    if (rows.length < 2) continue;
+    const bestEngine = Math.max(...rows.map((c) => tps(median(c.ms.engine))));
+    const bestTorch = Math.max(...rows.map((c) => tps(median(c.ms.torch))));
+    const one = rows.find((c) => c.threads === 1), two = rows.find((c) => c.threads === 2);
+    const scaling = one && two ? `; engine 2 threads / 1 thread ${(median(one.ms.engine) / median(two.ms.engine)).toFixed(2)}×, PyTorch ${(median(one.ms.torch) / median(two.ms.torch)).toFixed(2)}×` : "";
+    console.log(`\nα = ${alpha}: best thread count, engine ${bestEngine.toFixed(0)} vs PyTorch ${bestTorch.toFixed(0)} tokens/s = ${(bestEngine / bestTorch).toFixed(2)}×${scaling}.`);
+  }
+}
+
+async function nodeVsDeno(rounds) {
+  const node = engineServer("node");
+  const deno = engineServer("deno");
+  const cases = [1, 2].map((threads) => ({ threads, alpha: 3, seq: 256 }));
+  const res = await interleave(cases, {
+    node: (c) => node.ask({ cmd: "step", ...c }),
+    deno: (c) => deno.ask({ cmd: "step", ...c }),
+  }, rounds);
+  await Promise.all([node.close(), deno.close()]);
+  console.log("\n### Node vs Deno, the same bench-tiny step (α = 3, seq 256)\n");
+  console.log("| threads | Node tokens/s (median) | Deno tokens/s (median) | Deno / Node (median of rounds) |");
+  console.log("|---:|---:|---:|---:|");
+  for (const c of res) console.log(`| ${c.threads} | ${tps(median(c.ms.node)).toFixed(0)} | ${tps(median(c.ms.deno)).toFixed(0)} | ${ratio(c, "deno", "node").toFixed(2)}× |`);
+  return res;
+}
+
+/** Fresh processes, one step each after a warm-up step: peaks are this step's alone. */
+async function memory() {
+  const mib = (b) => (b / 2 ** 20).toFixed(0);
+  const node = engineServer("node");
+  await node.ask({ cmd: "step", threads: 2, alpha: 3, seq: 256 });
+  const e = await node.ask({ cmd: "memory" });
+  await node.close();
+  let t;
+  if (hasTorch()) {
+    const torch = torchServer(2);
+    await torch.ask({ cmd: "step", alpha: 3, seq: 256 });
+    t = await torch.ask({ cmd: "memory" });
+    await torch.close();
+  }
+  console.log("\n### Peak memory of one bench-tiny step (2 threads, α = 3, seq 256), fresh processes\n");
+  console.log(`engine: wasm linear memory ${mib(e.peakWasmBytes)} MiB, process RSS ${mib(e.rss)} MiB (Node, its worker, the compiled module and the wasm memory)` +
+    (t ? `; PyTorch peak RSS ${mib(t.peak_rss_bytes)} MiB; engine RSS / PyTorch peak RSS = ${(e.rss / t.peak_rss_bytes).toFixed(2)}×.` : "."));
+  return { engine: e, torch: t };
+}
+
+export async function run({ rounds = 3, parts = ["torch", "seq1024", "deno", "memory"], print = true } = {}) {
+  if (print) console.log(`\nMachine: ${machine()}; Node ${process.version}; ${rounds} rounds per case.`);
+  const results = {};
+  const torch = hasTorch();
+  if (parts.includes("torch") && torch) {
+    results.seq256 = await engineVsTorch(rounds, 256, [0, 3], [1, 2]);
+    if (print) printEngineVsTorch(results.seq256, "Engine vs PyTorch, bench-tiny (seq 256 × batch 8), same run");
+  }
+  if (parts.includes("seq1024") && torch) {
+    results.seq1024 = await engineVsTorch(rounds, 1024, [3], [1, 2]);
+    if (print) printEngineVsTorch(results.seq1024, "Engine vs PyTorch, bench-tiny at seq 1024 × batch 2, same run");
+  }
+  if (parts.includes("deno")) results.deno = await nodeVsDeno(rounds);
+  if (parts.includes("memory")) results.memory = await memory();
+  if (print) console.log(`\nAfter the run: ${machine()}.`);
+  return results;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name) => {
     const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : d;
+    return i > 0 ? process.argv[i + 1] : undefined;
   };
-  await run({ steps: arg("steps", 4), memorySteps: arg("memory-steps", 50), torch: !process.argv.includes("--no-torch") });
+  const parts = arg("parts")?.split(",");
+  await run({ rounds: Number(arg("rounds") ?? 3), ...(parts ? { parts } : {}) });
 }

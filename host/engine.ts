@@ -76,7 +76,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
  * "webgpu": the WebGPU backend on any adapter, software ones included (a clear
  * error when there is none). "auto": WebGPU only on a real GPU, else wasm.
  */
-async function createBackend(name: BackendName, opts: EngineOptions): Promise<Backend> {
+export async function createBackend(name: BackendName, opts: EngineOptions): Promise<Backend> {
   if (name === "wasm") return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl });
   if (name === "webgpu") {
     try {

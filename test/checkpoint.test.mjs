@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { spawnSync } from "node:child_process";
 import {
   PRESETS,
@@ -76,7 +76,11 @@ async function rejectsWith(promise, cls, pattern) {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), "jreg-ckpt-"));
-const tempFiles = (dir) => readdirSync(dir).filter((n) => n.endsWith(".tmp"));
+/** Temporary files inside `dir`, and the temporary or old sibling directories of a directory swap beside it. */
+const tempFiles = (dir) => [
+  ...readdirSync(dir).filter((n) => n.endsWith(".tmp")),
+  ...readdirSync(dirname(dir)).filter((n) => n.startsWith(`.tmp-${basename(dir)}-`) || n.startsWith(`.old-${basename(dir)}-`)),
+];
 
 // ---- in memory ----
 
@@ -368,17 +372,16 @@ test("writeCheckpoint validates tensors against the config", async () => {
   }
 });
 
-test("a failing rename leaves the other files untouched and removes temp files", async () => {
+test("a checkpoint directory is replaced as a whole: a stale model.safetensors directory goes with it", async () => {
   const dir = tmp();
   try {
     writeFileSync(join(dir, "config.json"), "old config");
-    // A non-empty directory where model.safetensors should go makes its rename fail.
+    // Before the directory swap this made the weights' rename fail halfway.
     mkdirSync(join(dir, "model.safetensors"));
     writeFileSync(join(dir, "model.safetensors", "x"), "x");
-    let failed = false;
-    await writeCheckpoint(dir, randomCheckpoint(micro)).catch(() => (failed = true));
-    assert.ok(failed, "the write must fail");
-    assert.is(readFileSync(join(dir, "config.json"), "utf8"), "old config", "config is renamed only after the weights");
+    const ckpt = randomCheckpoint(micro);
+    await writeCheckpoint(dir, ckpt);
+    assertSameCheckpoint(await readCheckpoint(dir), ckpt);
     assert.equal(tempFiles(dir), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -398,9 +401,9 @@ test("a write that fails midway (file size limit: EFBIG) leaves the previous che
       const ckpt = await readCheckpoint(process.argv[1]);
       for (const t of ckpt.tensors.values()) t.fill(0.5);
       try { await writeCheckpoint(process.argv[1], ckpt); console.log("written"); }
-      catch (e) { console.log("failed:", e.code); }`;
+      catch (e) { console.log("failed: " + e.code + " " + /EFBIG/.test(e.message)); }`;
     const r = spawnSync("bash", ["-c", 'ulimit -f 100; exec "$0" --input-type=module -e "$1" "$2"', process.execPath, child, dir], { encoding: "utf8" });
-    assert.is(r.stdout.trim(), "failed: EFBIG", r.stderr);
+    assert.is(r.stdout.trim(), "failed: EFBIG true", r.stderr);
     assert.equal(readdirSync(dir).sort(), [...before.keys()].sort(), "no temp files left");
     for (const [n, bytes] of before) assert.ok(bytes.equals(readFileSync(join(dir, n))), `${n} unchanged`);
     assertSameCheckpoint(await readCheckpoint(dir), old);

@@ -366,6 +366,15 @@ test("swiglu gives the same bits for an element in the vector body or the scalar
     assert.equal(bits(h.read(part, n)), bits(h.read(full, n)), `forward split at ${split}`);
     assert.equal(bits(h.read(dg, n)), bits(h.read(dgFull, n)), `dgate split at ${split}`);
     assert.equal(bits(h.read(du, n)), bits(h.read(duFull, n)), `dup split at ${split}`);
+    // The pool's entry points (swigluForwardRange/BackwardRange) on the same split.
+    const rPart = h.zeros(n), rdg = h.zeros(n), rdu = h.zeros(n);
+    for (const [lo, hi] of [[split, n], [0, split]]) {
+      k.swigluForwardRange(rPart, pg, pu, lo, hi);
+      k.swigluBackwardRange(rdg, rdu, pd, pg, pu, lo, hi);
+    }
+    assert.equal(bits(h.read(rPart, n)), bits(h.read(full, n)), `forward range split at ${split}`);
+    assert.equal(bits(h.read(rdg, n)), bits(h.read(dgFull, n)), `dgate range split at ${split}`);
+    assert.equal(bits(h.read(rdu, n)), bits(h.read(duFull, n)), `dup range split at ${split}`);
   }
 });
 

@@ -145,6 +145,28 @@ for (const layout of ["nt", "nn", "tn"]) {
   });
 }
 
+test("matmulPackedTasks: the same bits whichever thread slot runs which task, in any order", () => {
+  // What work claiming does: tasks land on any thread (its own A scratch slot)
+  // in any order. Compare with one matmulPackedRows call over all rows.
+  for (const [layout, m, n, kk, acc] of [["nt", 70, 40, 300, false], ["nn", 45, 33, 513, true], ["tn", 64, 17, 260, true]]) {
+    const whole = problem(layout, m, n, kk, { padA: 1, padC: 2, seed: 7 });
+    const tasks = problem(layout, m, n, kk, { padA: 1, padC: 2, seed: 7 });
+    const packedBytes = Number(k.matmulPackedBytes(n, kk)), slot = Number(k.matmulScratchBytes());
+    const packed = arena.alloc(packedBytes), slots = arena.alloc(3 * slot);
+    const pack = layout === "nt" ? k.matmulPackNT : k.matmulPackNN;
+    pack(packed, whole.pb, n, kk, whole.ldb, 0, Number(k.matmulPanelCount(n)));
+    const tA = layout === "tn" ? 1 : 0;
+    k.matmulPackedRows(whole.pc, whole.pa, packed, m, n, kk, whole.lda, whole.ldc, acc ? 1 : 0, tA, slots, 0, m);
+    const rowsPerTask = 10, count = Math.ceil(m / rowsPerTask);
+    for (let t = count - 1; t >= 0; t--) {
+      k.matmulPackedTasks(tasks.pc, tasks.pa, packed, m, n, kk, tasks.lda, tasks.ldc, acc ? 1 : 0, tA, slots, rowsPerTask, t, t + 1, t % 3);
+    }
+    assert.equal(read(tasks.pc, m * tasks.ldc), read(whole.pc, m * whole.ldc), `${layout} ${m}x${n}x${kk}`);
+    arena.free(packed);
+    arena.free(slots);
+  }
+});
+
 test("bad arguments get errors that name the problem", () => {
   const P = problem("nt", 4, 4, 4);
   assert.throws(() => mm1.nt(P.pc, P.pa, P.pb, 4, 4, 4, { lda: 3 }), /leading dimension of A/);

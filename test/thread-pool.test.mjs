@@ -56,6 +56,28 @@ test("parallelFor runs every index exactly once on 2 threads", () => {
   }
 });
 
+test("parallelFor with more chunks than threads: every index exactly once, chunks as chunkShape says", () => {
+  for (const [total, grain, chunks] of [[7, 1, 7], [100, 1, 9], [1000, 16, 32], [5, 1, 64]]) {
+    const shape = ThreadPool.chunkShape(total, grain, chunks);
+    assert.ok(shape.count <= chunks && shape.size % grain === 0 && (shape.count - 1) * shape.size < total && shape.count * shape.size >= total);
+    const job = copyJob(total);
+    pool.parallelFor(KERNEL, job.args, total, grain, chunks);
+    assert.equal(copied(job), expected(job), `${total} indices, grain ${grain}, ${chunks} chunks`);
+  }
+  assert.throws(() => pool.parallelFor(KERNEL, [], 4, 1, 0), /chunks must be an integer >= 1/);
+});
+
+test("many jobs in a row (claims never leak from one job into the next)", () => {
+  for (let r = 0; r < 300; r++) {
+    const total = 1 + (r % 37);
+    const job = copyJob(total);
+    pool.parallelFor(KERNEL, job.args, total, 1, 1 + (r % 5));
+    assert.equal(copied(job), expected(job), `job ${r}`);
+    arena.free(job.dst);
+    arena.free(job.args[1]);
+  }
+});
+
 test("an inline pool (size 1) runs the whole range on the caller", async () => {
   const one = await ThreadPool.create(engine, 1);
   assert.is(one.size, 1);
@@ -65,11 +87,14 @@ test("an inline pool (size 1) runs the whole range on the caller", async () => {
   await one.terminate();
 });
 
-test("a kernel that traps on a worker surfaces as an Error on the caller, and the pool still works", () => {
-  // Panels 0..1 (the caller's chunk) land in memory; panels 2..3 (the worker's) are past its end.
+test("a kernel that traps in some chunks surfaces as an Error on the caller (whichever thread claimed them), and the pool still works", () => {
+  // Panels 0..1 land in memory; panels 2..3 are past its end. Threads claim
+  // chunks, so either the caller or the worker may hit the trap.
   const job = copyJob(4);
   const args = [engine.memory.buffer.byteLength - 2 * 64, ...job.args.slice(1)];
-  assert.throws(() => pool.parallelFor(KERNEL, args, 4, 1), (e) => e instanceof Error && /failed on a worker: .*out of bounds/i.test(e.message));
+  for (let r = 0; r < 20; r++) {
+    assert.throws(() => pool.parallelFor(KERNEL, args, 4, 1, 4), (e) => e instanceof Error && /out of bounds/i.test(e.message));
+  }
   const again = copyJob(50);
   pool.parallelFor(KERNEL, again.args, 50, 1);
   assert.equal(copied(again), expected(again));

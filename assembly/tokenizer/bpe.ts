@@ -18,10 +18,19 @@
 //   the token anyway, so the shortcut never changes a result;
 // - a byte-pair table and an optional piece cache (see below).
 //
+// Character-level mode (SentencePiece-style BPE as tokenizer.json writes it,
+// e.g. Llama 2, Mistral, Gemma): tokens are still stored as UTF-8 bytes, but a
+// piece starts as one symbol per UTF-8 character instead of one per byte. A
+// character that is not a token can never merge (merges join tokens) and is
+// emitted as its bytes' `<0xXX>` tokens (byte_fallback), or as the unk id when
+// those are missing. In the symbol arrays such a character is the negative
+// marker -2 - (its offset in the piece), which no merge matches.
+//
 // Merging follows tiktoken's `_byte_pair_merge` (and Hugging Face's BPE word
 // merge): repeatedly join the adjacent pair of lowest rank, leftmost first.
 import { hashBytes, bytesEqual, hashPair, hashWord, loadPrefix } from "./byte-hash";
 import { pieceEnd } from "./pretokenize";
+import { charInfo, INFO_LEN_SHIFT } from "./utf8";
 
 const EMPTY_KEY: u64 = 0xffffffffffffffff;
 const NO_MERGE: u64 = 0x7fffffffffffffff;
@@ -43,6 +52,10 @@ let cacheTable: usize = 0;
 let cacheMask: u32 = 0;
 let wholePiece: usize = 0;
 let pattern: i32 = 0;
+let charLevel: bool = false;
+let fallbackIds: usize = 0;
+let unkId: i32 = -1;
+let charIds: usize = 0;
 
 /**
  * Registers the token tables. `tokenSlots` is a power of two, at least twice
@@ -65,6 +78,84 @@ export function bpeSetTables(
   memory.fill(tokTable, 0xff, <usize>tokenSlots << 4);
   memory.fill(bytesToIds, 0xff, 256 << 2);
   memory.fill(whole, 0, <usize>count);
+  charLevel = false;
+}
+
+/**
+ * Switches to character-level BPE (call after bpeSetTables, before merges are
+ * marked). `fallback`: i32[256], the id of each byte's `<0xXX>` token or -1;
+ * `unk`: the id for a character that has neither a token nor all its byte
+ * tokens (-1: none; such an id in the output tells the host to report it).
+ */
+export function bpeSetCharLevel(fallback: usize, unk: i32): void {
+  charLevel = true;
+  fallbackIds = fallback;
+  unkId = unk;
+  charIds = 0;
+}
+
+/**
+ * Character-level mode: fills `table` (i32[65536]) with the id of each
+ * two- or three-byte character that is a token by itself (-1: none), so that
+ * splitting a piece into characters reads a table instead of probing the token
+ * table. Call after bpeIndexTokens.
+ */
+export function bpeBuildCharTable(table: usize): void {
+  memory.fill(table, 0xff, 65536 << 2);
+  for (let id = 0; id < tokenCount; id++) {
+    const len = spanLength(id);
+    if (len < 2 || len > 3 || load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) continue;
+    const p = spanStart(id);
+    if (<i32>(charInfo(p, p + <usize>len) >> INFO_LEN_SHIFT) != len) continue;
+    store<i32>(table + (<usize>codePoint23(p, len) << 2), id);
+  }
+  charIds = table;
+}
+
+/** Code point of a valid two- or three-byte UTF-8 character at p. */
+@inline function codePoint23(p: usize, len: i32): u32 {
+  const b0 = <u32>load<u8>(p);
+  const b1 = <u32>load<u8>(p, 1) & 0x3f;
+  if (len == 2) return ((b0 & 0x1f) << 6) | b1;
+  return ((b0 & 0x0f) << 12) | (b1 << 6) | (<u32>load<u8>(p, 2) & 0x3f);
+}
+
+/** Writes one symbol per UTF-8 character of [p, p + len) to ids; returns their number. */
+function charSymbols(p: usize, len: i32, ids: usize): i32 {
+  const end = p + <usize>len;
+  let n = 0;
+  let k = p;
+  while (k < end) {
+    const clen = <i32>(charInfo(k, end) >> INFO_LEN_SHIFT);
+    let id: i32;
+    if (clen == 1) id = load<i32>(byteTokens + (<usize>load<u8>(k) << 2));
+    else if (clen <= 3 && charIds) id = load<i32>(charIds + (<usize>codePoint23(k, clen) << 2));
+    else id = bpeFindToken(k, clen);
+    if (id >= 0 && load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) id = -1;
+    if (id < 0) id = -2 - <i32>(k - p);
+    store<i32>(ids + (<usize>n << 2), id);
+    n++;
+    k += <usize>clen;
+  }
+  return n;
+}
+
+/** Writes symbol `id` to out, expanding an unknown character; returns the ids written. */
+@inline function emitSymbol(p: usize, len: i32, id: i32, out: usize): i32 {
+  if (id >= 0) {
+    store<i32>(out, id);
+    return 1;
+  }
+  const at = p + <usize>(-2 - id);
+  const clen = <i32>(charInfo(at, p + <usize>len) >> INFO_LEN_SHIFT);
+  let complete = fallbackIds != 0;
+  for (let i = 0; complete && i < clen; i++) complete = load<i32>(fallbackIds + (<usize>load<u8>(at + <usize>i) << 2)) >= 0;
+  if (!complete) {
+    store<i32>(out, unkId);
+    return 1;
+  }
+  for (let i = 0; i < clen; i++) store<i32>(out + (<usize>i << 2), load<i32>(fallbackIds + (<usize>load<u8>(at + <usize>i) << 2)));
+  return clen;
 }
 
 /**
@@ -155,6 +246,7 @@ export function bpeBuildBytePairs(table: usize): void {
 
 /** Packed (rank << 32 | merged) for the pair, or NO_MERGE. */
 @inline function lookupMerge(left: i32, right: i32): u64 {
+  if ((left | right) < 0) return NO_MERGE; // an unknown character (character-level mode)
   const key = pairKey(left, right);
   let slot = hashPair(key) & mergeMask;
   while (true) {
@@ -264,13 +356,20 @@ function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
 function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const ids = scratch;
   const pairs = scratch + (<usize>len << 2); // u64 per adjacent pair: rank << 32 | merged
-  for (let i = 0; i < len; i++) {
-    store<i32>(ids + (<usize>i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + <usize>i) << 2)));
-  }
-  for (let i = 0; i < len - 1; i++) {
-    store<u64>(pairs + (<usize>i << 3), bytePairMerge(p + <usize>i));
-  }
   let n = len;
+  if (charLevel) {
+    n = charSymbols(p, len, ids);
+    for (let i = 0; i < n - 1; i++) {
+      store<u64>(pairs + (<usize>i << 3), lookupMerge(load<i32>(ids + (<usize>i << 2)), load<i32>(ids + (<usize>(i + 1) << 2))));
+    }
+  } else {
+    for (let i = 0; i < len; i++) {
+      store<i32>(ids + (<usize>i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + <usize>i) << 2)));
+    }
+    for (let i = 0; i < len - 1; i++) {
+      store<u64>(pairs + (<usize>i << 3), bytePairMerge(p + <usize>i));
+    }
+  }
   while (n > 1) {
     let best = NO_MERGE;
     let at = -1;
@@ -296,6 +395,11 @@ function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
     if (at > 0) store<u64>(pairs + (<usize>(at - 1) << 3), lookupMerge(load<i32>(ids + (<usize>(at - 1) << 2)), merged));
     if (at < n - 1) store<u64>(pairs + (<usize>at << 3), lookupMerge(merged, load<i32>(ids + (<usize>(at + 1) << 2))));
   }
+  if (charLevel) {
+    let w = 0;
+    for (let i = 0; i < n; i++) w += emitSymbol(p, len, load<i32>(ids + (<usize>i << 2)), out + (<usize>w << 2));
+    return w;
+  }
   for (let i = 0; i < n; i++) store<i32>(out + (<usize>i << 2), load<i32>(ids + (<usize>i << 2)));
   return n;
 }
@@ -308,20 +412,27 @@ function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
  * scratch: 44 * len bytes.
  */
 function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
-  const L = <usize>len;
+  const byteLen = len;
+  const B = <usize>len;
   const ids = scratch;
-  const next = ids + (L << 2);
-  const prev = next + (L << 2);
-  const pairs = prev + (L << 2); // u64 per position: (rank << 32 | merged) of the pair starting there
-  const heap = pairs + (L << 3); // u64 entries, at most 3 * len
+  const next = ids + (B << 2);
+  const prev = next + (B << 2);
+  const pairs = prev + (B << 2); // u64 per position: (rank << 32 | merged) of the pair starting there
+  const heap = pairs + (B << 3); // u64 entries, at most 3 * len
   let size: usize = 0;
+  if (charLevel) {
+    len = charSymbols(p, len, ids); // from here on, len counts symbols
+  } else {
+    for (let i: usize = 0; i < B; i++) store<i32>(ids + (i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + i) << 2)));
+  }
+  const L = <usize>len;
   for (let i: usize = 0; i < L; i++) {
-    store<i32>(ids + (i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + i) << 2)));
     store<i32>(next + (i << 2), <i32>i + 1);
     store<i32>(prev + (i << 2), <i32>i - 1);
   }
   for (let i: usize = 0; i < L; i++) {
-    const v = i + 1 < L ? bytePairMerge(p + i) : NO_MERGE;
+    let v = NO_MERGE;
+    if (i + 1 < L) v = charLevel ? lookupMerge(load<i32>(ids + (i << 2)), load<i32>(ids + ((i + 1) << 2))) : bytePairMerge(p + i);
     store<u64>(pairs + (i << 3), v);
     if (v != NO_MERGE) size = heapPush(heap, size, (v & 0xffffffff00000000) | <u64>i);
   }
@@ -350,8 +461,13 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   }
   let n = 0;
   for (let i = 0; i < len; i = load<i32>(next + (<usize>i << 2))) {
-    store<i32>(out + (<usize>n << 2), load<i32>(ids + (<usize>i << 2)));
-    n++;
+    const id = load<i32>(ids + (<usize>i << 2));
+    if (charLevel) {
+      n += emitSymbol(p, byteLen, id, out + (<usize>n << 2));
+    } else {
+      store<i32>(out + (<usize>n << 2), id);
+      n++;
+    }
   }
   return n;
 }
@@ -412,8 +528,12 @@ export function bpeSetPieceCache(table: usize, entries: i32): void {
 /** Encodes one piece; returns the number of ids written to out. */
 @inline function encodePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
   if (len == 1) {
-    store<i32>(out, load<i32>(byteTokens + (<usize>load<u8>(p) << 2)));
-    return 1;
+    const single = load<i32>(byteTokens + (<usize>load<u8>(p) << 2));
+    if (single >= 0) {
+      store<i32>(out, single);
+      return 1;
+    }
+    return mergePiece(p, len, out, scratch); // character-level: byte fallback
   }
   const id = bpeFindToken(p, len);
   if (id >= 0 && load<u8>(wholePiece + <usize>id) == FLAG_WHOLE) {
@@ -464,6 +584,7 @@ export function bpeMarkWholePieces(all: i32, scratch: usize): void {
 }
 
 let encodedBytes: i32 = 0;
+let encodedPieces: i32 = 0;
 let pendingPiece: i32 = 0;
 
 /**
@@ -493,6 +614,37 @@ export function bpeEncode(textPtr: usize, textLen: i32, out: usize, scratch: usi
   }
   encodedBytes = <i32>(p - textPtr);
   return n;
+}
+
+/**
+ * Encodes pieces the host has split: piece i is [textPtr + ends[i-1], textPtr +
+ * ends[i]) (ends: i32, relative to textPtr, non-decreasing; empty pieces give
+ * nothing). Like bpeEncode, stops before a piece that needs more scratch; then
+ * bpeEncodedPieces() tells how many pieces were done and bpePendingPiece() its length.
+ */
+export function bpeEncodePieces(textPtr: usize, ends: usize, count: i32, out: usize, scratch: usize, scratchBytes: i32): i32 {
+  const maxPiece = scratchBytes / SCRATCH_PER_BYTE;
+  let start = 0;
+  let n = 0;
+  let i = 0;
+  pendingPiece = 0;
+  for (; i < count; i++) {
+    const e = load<i32>(ends + (<usize>i << 2));
+    const len = e - start;
+    if (len > maxPiece) {
+      pendingPiece = len;
+      break;
+    }
+    if (len > 0) n += encodePiece(textPtr + <usize>start, len, out + (<usize>n << 2), scratch);
+    start = e;
+  }
+  encodedPieces = i;
+  return n;
+}
+
+/** Pieces consumed by the last bpeEncodePieces. */
+export function bpeEncodedPieces(): i32 {
+  return encodedPieces;
 }
 
 /** Bytes consumed by the last bpeEncode. */

@@ -11,6 +11,10 @@
 // by walking the alternatives in the regex's order. Only ASCII apostrophes open a
 // contraction (the patterns name ' only; ’ is punctuation).
 //
+//   Qwen2/Qwen3: cl100k with single digits (`\p{N}` instead of `\p{N}{1,3}`).
+//   none: the whole text is one piece (tokenizer.json without a pre-tokenizer,
+//     or pieces the host splits itself).
+//
 // API for other AssemblyScript code (e.g. BPE training): `pieceEnd(pattern, p, end)`
 // returns the end of the piece starting at p; loop `p = pieceEnd(...)` until end.
 // The host-facing export `pretokenize` writes all piece ends into an i32 array.
@@ -19,6 +23,8 @@ import { CLASS_LETTER, CLASS_NUMBER, CLASS_SPACE, CLASS_OTHER } from "./unicode-
 
 export const PATTERN_GPT2: i32 = 0;
 export const PATTERN_CL100K: i32 = 1;
+export const PATTERN_QWEN: i32 = 2;
+export const PATTERN_NONE: i32 = 3;
 
 const SPACE: u32 = 0x20;
 const CR: u32 = 0x0d;
@@ -107,6 +113,16 @@ export function gpt2PieceEnd(p: usize, end: usize): usize {
 
 /** End of the cl100k piece that starts at p (p < end). */
 export function cl100kPieceEnd(p: usize, end: usize): usize {
+  return cl100kLikePieceEnd(p, end, 3);
+}
+
+/** End of the Qwen piece (cl100k with single digits) that starts at p (p < end). */
+export function qwenPieceEnd(p: usize, end: usize): usize {
+  return cl100kLikePieceEnd(p, end, 1);
+}
+
+/** cl100k's alternatives with `\p{N}{1,maxDigits}`. */
+@inline function cl100kLikePieceEnd(p: usize, end: usize, maxDigits: i32): usize {
   const b = <u32>load<u8>(p);
   if (b == APOSTROPHE) {
     const n = contraction(p, end, 0x20);
@@ -116,9 +132,9 @@ export function cl100kPieceEnd(p: usize, end: usize): usize {
   const cls = info & INFO_CLASS_MASK;
   if (cls == CLASS_LETTER) return letterRunEnd(p, end);
   if (cls == CLASS_NUMBER) {
-    // \p{N}{1,3}
+    // \p{N}{1,maxDigits}
     let k = p + (info >> INFO_LEN_SHIFT);
-    for (let n = 1; n < 3 && k < end; n++) {
+    for (let n = 1; n < maxDigits && k < end; n++) {
       const i2 = charInfo(k, end);
       if ((i2 & INFO_CLASS_MASK) != CLASS_NUMBER) break;
       k += i2 >> INFO_LEN_SHIFT;
@@ -163,7 +179,10 @@ export function cl100kPieceEnd(p: usize, end: usize): usize {
 
 /** End of the piece that starts at p (p < end) under `pattern`. */
 @inline export function pieceEnd(pattern: i32, p: usize, end: usize): usize {
-  return pattern == PATTERN_CL100K ? cl100kPieceEnd(p, end) : gpt2PieceEnd(p, end);
+  if (pattern == PATTERN_CL100K) return cl100kPieceEnd(p, end);
+  if (pattern == PATTERN_GPT2) return gpt2PieceEnd(p, end);
+  if (pattern == PATTERN_QWEN) return qwenPieceEnd(p, end);
+  return end;
 }
 
 /**
@@ -185,7 +204,7 @@ export function pretokenize(pattern: i32, textPtr: usize, textLen: i32, endsPtr:
 
 /**
  * Largest offset c in (0, textLen] at which text may be cut without changing any
- * split, for both patterns, or 0 if there is none: a position whose previous
+ * split, for the gpt2, cl100k and Qwen patterns, or 0 if there is none: a position whose previous
  * byte is an ASCII letter and whose byte is a space. The letter run before it
  * ends there whatever follows, nothing before it looks past it, and the piece
  * after it starts there in the whole text too. Streaming encoders cut there.

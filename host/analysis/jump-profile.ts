@@ -2,7 +2,7 @@
 // jump strength J, and per-token statistics of every transition. The device makes
 // the per-token distances; the shared CPU module (host/cpu) reduces them.
 import { DistanceKind } from "../backend/backend.ts";
-import { loadCpuModule } from "../cpu/cpu-module.ts";
+import { loadCpuModule, type CpuModule } from "../cpu/cpu-module.ts";
 import type { TokenBatch } from "../model/batch.ts";
 import { jumpStrength } from "../model/jreg.ts";
 import type { LlamaModel } from "../model/model.ts";
@@ -32,20 +32,24 @@ export interface JumpProfile {
   perToken: { angular: TokenStats[]; cosine: TokenStats[] };
 }
 
+/** Per-layer statistics of per-token distances ([L][tokens]) of one kind. */
+export function tokenStats(cpu: CpuModule, perLayer: Float32Array[], kind: "angular" | "cosine"): TokenStats[] {
+  return perLayer.map((d) => {
+    const q = cpu.quantiles(d, [0, ...PROFILE_QUANTILES, 1]);
+    return {
+      mean: cpu.mean(d),
+      min: q[0]!,
+      max: q[q.length - 1]!,
+      quantiles: q.slice(1, -1),
+      histogram: cpu.histogram(d, 0, kind === "angular" ? 1 : 2, HISTOGRAM_BINS),
+    };
+  });
+}
+
 export async function jumpProfile(model: LlamaModel, batch: TokenBatch): Promise<JumpProfile> {
   const cpu = await loadCpuModule();
   const [angular, cosine, losses] = await tokenDistancesAndLosses(model, batch);
-  const stats = (perLayer: Float32Array[], kind: "angular" | "cosine"): TokenStats[] =>
-    perLayer.map((d) => {
-      const q = cpu.quantiles(d, [0, ...PROFILE_QUANTILES, 1]);
-      return {
-        mean: cpu.mean(d),
-        min: q[0]!,
-        max: q[q.length - 1]!,
-        quantiles: q.slice(1, -1),
-        histogram: cpu.histogram(d, 0, kind === "angular" ? 1 : 2, HISTOGRAM_BINS),
-      };
-    });
+  const stats = (perLayer: Float32Array[], kind: "angular" | "cosine") => tokenStats(cpu, perLayer, kind);
   const perToken = { angular: stats(angular, "angular"), cosine: stats(cosine, "cosine") };
   // D_l is the token mean, reduced on the CPU like the other statistics.
   const D_angular = perToken.angular.map((t) => t.mean);

@@ -182,6 +182,11 @@ export interface Backend {
   /** Accumulates dq, dk, dv; `out` is the forward's output (flash backward needs rowsum(dout·out)). */
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void;
 
+  /** x[i, j] += bias[j] over n rows of width c (Qwen2's q/k/v projection biases). */
+  biasAddInPlace(x: Tensor, bias: Tensor, n: number, c: number): void;
+  /** dbias[j] += Σ_i dout[i, j], rows summed in order (deterministic). */
+  biasBackward(dbias: Tensor, dout: Tensor, n: number, c: number): void;
+
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void;
 

@@ -145,11 +145,15 @@ export function expectation(spec: FlagSpec): string {
   }
 }
 
+/** A decimal number as users write one: -1e-3, 0.5, .5, 3, 1E6. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function convert(flag: string, spec: FlagSpec, raw: string): unknown {
   switch (spec.type) {
     case "number":
     case "integer": {
-      const n = raw.trim() === "" ? NaN : Number(raw);
+      // Decimal notation only: Number() would also take "0x10" (16), "0b1", " 1 " and "Infinity".
+      const n = DECIMAL.test(raw) ? Number(raw) : NaN;
       const ok = Number.isFinite(n) && (spec.type === "number" || Number.isInteger(n)) && inRange(n, spec);
       if (!ok) throw new UsageError(`--${flag} must be ${expectation(spec)}, got ${JSON.stringify(raw)}`);
       return n;

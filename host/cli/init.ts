@@ -41,7 +41,7 @@ export const initCommand = defineCommand(
     const engine = await createEngine({ backend: run.backend, threads: run.threads || undefined });
     try {
       const model = engine.createModel(config, { seed: run.seed });
-      await writeCheckpoint(v.out, await model.toCheckpoint());
+      await writeCheckpoint(v.out, await model.toCheckpoint(), { label: "--out" });
     } finally {
       await engine.dispose();
     }

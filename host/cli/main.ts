@@ -7,34 +7,27 @@
 // A closed stdout (`jreg demo | head -1`) ends the process quietly with 0.
 import pkg from "../../package.json";
 import { UsageError } from "./args.ts";
+import { analyzeCommand } from "./analyze.ts";
 import { benchCommand } from "./bench.ts";
-import { defineCommand, type Command, type CommandGroup } from "./command.ts";
+import type { Command, CommandGroup } from "./command.ts";
 import { demoCommand } from "./demo.ts";
 import { initCommand } from "./init.ts";
 import { evalCommand, stepCommand } from "./model-commands.ts";
 import { reportCommand } from "./report.ts";
+import { startCommand } from "./start.ts";
+import { trainCommand } from "./train.ts";
 import { tokenizeCommand } from "./tokenize.ts";
 import { tokenizerTrainCommand } from "./tokenizer-train.ts";
 import { closestMatch } from "../util/suggest.ts";
 
 export const VERSION: string = pkg.version;
 
-/** A command listed in the help whose implementation lives on another branch until it is merged. */
-function notYetWired(name: string, summary: string): Command {
-  return defineCommand({ name, summary, flags: {} }, async () => {
-    throw new Error(`"jreg ${name}" is not part of this build yet`);
-  });
-}
-
-/**
- * The command table, in help order.
- * HOOK(lead): replace the two notYetWired entries with the real commands, e.g.
- *   train: trainCommand,    // host/cli/train.ts (defineCommand; run config via host/train/run-config.ts)
- *   report: reportCommand,  // host/cli/report.ts
- */
+/** The command table, in help order. */
 export const COMMANDS: Record<string, Command | CommandGroup> = {
-  train: notYetWired("train", "train a model with a run config (--config FILE.json, --set KEY=VALUE); resumable run directory"),
+  start: startCommand,
+  train: trainCommand,
   eval: evalCommand,
+  analyze: analyzeCommand,
   report: reportCommand,
   init: initCommand,
   step: stepCommand,

@@ -1,19 +1,24 @@
 // `jreg eval` and `jreg step`: the contract users check the engine against their
 // own PyTorch pipelines with (README "CLI").
+import { evaluateSubset } from "../analysis/evaluate-subset.ts";
 import { evaluate } from "../analysis/evaluate.ts";
+import { prepareCorpus } from "../data/prepare.ts";
+import { validationBatches } from "../data/sampler.ts";
+import type { TokenBatch } from "../model/batch.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { DEFAULT_RUN_CONFIG } from "../train/run-config.ts";
 import { createEngine } from "../engine.ts";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.ts";
-import { readText } from "../io/files.ts";
-import { parseTokens } from "../io/tokens-file.ts";
+import { fileExists, joinPath } from "../io/files.ts";
+import { readTokensFile } from "../io/tokens-file.ts";
 import { DEFAULT_JREG, type JregOptions } from "../model/jreg.ts";
 import { DEFAULT_TRAIN, validateTrainConfig, type TrainConfig } from "../train/trainer.ts";
-import { withFlagNames, type FlagSpecs } from "./args.ts";
+import { UsageError, withFlagNames, type FlagSpecs } from "./args.ts";
 import { defineCommand } from "./command.ts";
 
 /** The flags both commands share; JREG defaults are the library's (DEFAULT_JREG). */
-const common = {
+const base = {
   model: { type: "string", required: true, metavar: "DIR", help: "checkpoint directory (config.json + model.safetensors)" },
-  tokens: { type: "string", required: true, metavar: "FILE", help: "JSON [[t0..tT], …]: inputs are [:, :-1], targets [:, 1:]" },
   alpha: { type: "number", default: DEFAULT_JREG.alpha, metavar: "A", help: "JREG weight α in loss = CE + α·R" },
   "jreg-distance": { type: "choice", choices: ["cosine", "angular"], default: DEFAULT_JREG.distance, help: "distance R is built from" },
   "jreg-last-k": { type: "integer", default: DEFAULT_JREG.lastK, metavar: "K", help: "R averages the last K transitions (1 ≤ K ≤ layers)" },
@@ -21,6 +26,8 @@ const common = {
   backend: { type: "choice", choices: ["auto", "wasm", "webgpu"], default: "auto", help: "auto takes WebGPU only on a real GPU adapter, else wasm" },
   threads: { type: "integer", min: 1, metavar: "N", defaultText: "the engine's: up to 8", help: "wasm threads, the calling one included" },
 } as const satisfies FlagSpecs;
+const TOKENS_HELP = "JSON [[t0..tT], …]: inputs are [:, :-1], targets [:, 1:]";
+const common = { ...base, tokens: { type: "string", required: true, metavar: "FILE", help: TOKENS_HELP } } as const satisfies FlagSpecs;
 
 /** Library field → the flag that sets it, for errors raised below the CLI. */
 const FLAG_OF_FIELD: Record<string, string> = {
@@ -50,11 +57,12 @@ function jregOptions(v: CommonValues): JregOptions {
 }
 
 async function loadInputs(v: { model: string; tokens: string }) {
-  const ckpt = await readCheckpoint(v.model);
-  const batch = parseTokens(await readText(v.tokens), {
+  const ckpt = await readCheckpoint(v.model, { label: "--model" });
+  const batch = await readTokensFile(v.tokens, {
     vocabSize: ckpt.config.vocabSize,
     maxSeqLen: ckpt.config.maxSeqLen,
-    source: v.tokens,
+    source: `--tokens ${v.tokens}`,
+    label: "--tokens",
   });
   return { ckpt, batch };
 }
@@ -62,28 +70,80 @@ async function loadInputs(v: { model: string; tokens: string }) {
 export const evalCommand = defineCommand(
   {
     name: "eval",
-    summary: "CE, R, loss and the jump profile of a checkpoint on a tokens file",
+    summary: "CE, R, loss, the jump profile and early-exit CE of a checkpoint on a tokens file or a corpus",
     description:
-      'Prints {"ce","R","loss","D_angular","D_cosine","J_angular","J_cosine","early_exit_ce"} for the batch in FILE with --json,\n' +
-      "a table otherwise; loss = ce + α·R.",
-    flags: { ...common, json: { type: "boolean", help: "print one JSON object" } },
+      'Prints {"ce","R","loss","D_angular","D_cosine","J_angular","J_cosine","early_exit_ce"} with --json, a table\n' +
+      "otherwise; loss = ce + α·R. Give the batch as --tokens FILE, or --data CORPUS: the corpus is split as training\n" +
+      "splits it (by document, --validation-fraction) and the validation subset a run evaluates on (--windows\n" +
+      "windows of --seq tokens, evenly spread) is evaluated in batches of --batch-size, every quantity averaged over\n" +
+      'its tokens (then "tokens" is added to the JSON). The tokenizer is DIR/tokenizer.json (a run checkpoint has\n' +
+      "one) or --tokenizer.",
+    flags: {
+      ...base,
+      tokens: { type: "string", metavar: "FILE", help: `${TOKENS_HELP} (or --data)` },
+      data: { type: "string", metavar: "CORPUS", help: '"brown", a .txt file or a directory of .txt files (or --tokens)' },
+      tokenizer: { type: "string", metavar: "FILE", defaultText: "DIR/tokenizer.json", help: "tokenizer.json for --data" },
+      seq: { type: "integer", min: 1, metavar: "T", defaultText: "the model's max_position_embeddings", help: "--data: tokens per window" },
+      windows: { type: "integer", min: 1, default: 32, metavar: "K", help: "--data: validation windows (a run evaluates evalBatches × batchSize)" },
+      "batch-size": { type: "integer", min: 1, default: 8, metavar: "B", help: "--data: windows per evaluation batch" },
+      "validation-fraction": { type: "number", min: 0, max: 1, minExclusive: true, maxExclusive: true, default: DEFAULT_RUN_CONFIG.data.validationFraction, metavar: "F", help: "--data: share of documents held out" },
+      "cache-dir": { type: "string", metavar: "DIR", default: "runs/.cache", help: "--data: where the token shards are cached" },
+      json: { type: "boolean", help: "print one JSON object" },
+    },
   },
   async ({ values: v }, { out }) => {
-    const { ckpt, batch } = await loadInputs(v);
+    if ((v.tokens === undefined) === (v.data === undefined)) throw new UsageError("give exactly one of --tokens FILE and --data CORPUS");
+    const ckpt = await readCheckpoint(v.model, { label: "--model" });
+    let batches: TokenBatch[];
+    if (v.tokens !== undefined) {
+      batches = [
+        await readTokensFile(v.tokens, { vocabSize: ckpt.config.vocabSize, maxSeqLen: ckpt.config.maxSeqLen, source: `--tokens ${v.tokens}`, label: "--tokens" }),
+      ];
+    } else {
+      batches = await corpusBatches(v as CorpusFlags, ckpt.config);
+    }
     // Checked against the model's depth before any work, in the user's flag names.
     const jreg = await withFlagNames(FLAG_OF_FIELD, () => validateTrainConfig({ jreg: jregOptions(v) }, ckpt.config.numLayers).jreg);
     const engine = await createEngine({ backend: v.backend, threads: v.threads });
     try {
       const model = engine.loadModel(ckpt);
-      const e = await evaluate(model, batch, jreg);
+      // One batch: evaluate's own numbers, unscaled; a corpus subset: the token-weighted means.
+      const e = batches.length === 1 && v.data === undefined ? { ...(await evaluate(model, batches[0]!, jreg)), tokens: 0 } : await evaluateSubset(model, batches, jreg);
       const result = { ce: e.ce, R: e.R, loss: e.loss, D_angular: e.D_angular, D_cosine: e.D_cosine, J_angular: e.J_angular, J_cosine: e.J_cosine, early_exit_ce: e.early_exit_ce };
-      out(v.json ? JSON.stringify(result) : formatEval(result));
+      const shown = v.data !== undefined ? { ...result, tokens: e.tokens } : result;
+      out(v.json ? JSON.stringify(shown) : formatEval(result));
       return 0;
     } finally {
       await engine.dispose();
     }
   },
 );
+
+interface CorpusFlags {
+  model: string;
+  data: string;
+  tokenizer?: string;
+  seq?: number;
+  windows: number;
+  "batch-size": number;
+  "validation-fraction": number;
+  "cache-dir": string;
+}
+
+/** The validation subset of --data, tokenized with the checkpoint's (or --tokenizer's) tokenizer. */
+async function corpusBatches(v: CorpusFlags, config: ModelConfig): Promise<TokenBatch[]> {
+  const tokenizer = v.tokenizer ?? joinPath(v.model, "tokenizer.json");
+  if (!(await fileExists(tokenizer))) {
+    throw new UsageError(v.tokenizer !== undefined ? `--tokenizer ${tokenizer} does not exist` : `${tokenizer} does not exist: give the model's tokenizer with --tokenizer FILE`);
+  }
+  const seqLen = v.seq ?? config.maxSeqLen;
+  if (seqLen > config.maxSeqLen) throw new UsageError(`--seq ${seqLen} exceeds the model's max_position_embeddings ${config.maxSeqLen}`);
+  const prepared = await prepareCorpus({ corpus: v.data, tokenizer: { file: tokenizer }, split: { validationFraction: v["validation-fraction"] }, cacheDir: v["cache-dir"] });
+  if (prepared.tokenizer.vocabSize !== config.vocabSize) {
+    throw new UsageError(`the tokenizer ${tokenizer} has ${prepared.tokenizer.vocabSize} tokens but the model's vocab_size is ${config.vocabSize}`);
+  }
+  return validationBatches(prepared.validation.tokens, { seqLen, windows: v.windows, batchSize: v["batch-size"] });
+}
 
 function formatEval(r: { ce: number; R: number; loss: number; D_angular: number[]; D_cosine: number[]; J_angular: number; J_cosine: number; early_exit_ce: number[] }): string {
   const lines = [`ce ${r.ce.toFixed(6)}  R ${r.R.toFixed(6)}  loss ${r.loss.toFixed(6)}`, "layer  D_angular  D_cosine  early-exit CE"];
@@ -135,7 +195,7 @@ export const stepCommand = defineCommand(
       const trainer = engine.createTrainer(model, checked);
       const r = await trainer.step(batch);
       if (r.skipped) throw new Error(`step skipped: ${r.skipped}; nothing was written to ${v.out}`);
-      await writeCheckpoint(v.out, await model.toCheckpoint());
+      await writeCheckpoint(v.out, await model.toCheckpoint(), { label: "--out" });
       out(JSON.stringify({ loss: r.loss, ce: r.ce, jreg: r.jreg, gradNorm: r.gradNorm, lr: r.lr }));
       return 0;
     } finally {

@@ -10,7 +10,8 @@ import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { writeShard } from "../data/shards.ts";
 import { sha256Hex } from "../data/hash.ts";
 import { END_OF_TEXT } from "../data/tokenizer-cache.ts";
-import { writeFileAtomic } from "../io/files.ts";
+import { describeFileError, openAtomicWriter, writeFileAtomic, type AtomicWriter } from "../io/files.ts";
+import { describeStorageError } from "../run/storage.ts";
 
 /** SHA-256 of the file(s) the tokenizer was read from: it names the tokenizer in a shard header. */
 async function tokenizerFileSha256(path: string): Promise<string> {
@@ -62,8 +63,10 @@ export const tokenizeCommand = defineCommand(
     let input;
     try {
       input = await fs.open(file, "r");
+      if ((await input.stat()).isDirectory()) throw Object.assign(new Error("it is a directory"), { code: "EISDIR" });
     } catch (e) {
-      throw new Error(`cannot read --file ${file}: ${(e as Error).message}`);
+      await input?.close();
+      throw new Error(`cannot read --file ${file}: ${describeFileError(e)}`);
     }
     async function* chunks(): AsyncGenerator<Uint8Array> {
       const buf = new Uint8Array(READ_CHUNK);
@@ -75,48 +78,69 @@ export const tokenizeCommand = defineCommand(
     }
 
     const allowedSpecial = values["allow-special"] ? ("all" as const) : undefined;
-    if (binary || rows !== undefined) {
-      try {
+    try {
+      if (binary || rows !== undefined) {
         const ids = await collectIds(tokenizer, chunks(), allowedSpecial, rows !== undefined ? rows * seq! + 1 : Infinity);
         if (binary) await writeBinary(outPath!, ids, tokenizer, await tokenizerFileSha256(tokenizerPath));
         else await writeRows(outPath, ids, rows!, seq!, file);
-      } finally {
-        await input.close();
+        return 0;
       }
+      // The JSON array is streamed: to a temporary file that becomes --out only when complete, or to stdout.
+      let output: AtomicWriter | undefined;
+      if (outPath !== undefined) {
+        try {
+          output = await openAtomicWriter(outPath);
+        } catch (e) {
+          throw new Error(`cannot write --out ${outPath}: ${describeOutputError(e, outPath)}`);
+        }
+      }
+      const write = output ? (s: string) => output!.write(s) : writeStdout;
+      let count = 0;
+      try {
+        await write("[");
+        for await (const ids of tokenizer.encodeStream(chunks(), { allowedSpecial })) {
+          if (ids.length === 0) continue;
+          await write((count > 0 ? "," : "") + ids.join(","));
+          count += ids.length;
+        }
+        await write("]\n");
+        await output?.commit();
+      } catch (e) {
+        await output?.abort();
+        if (output && (e as { code?: string }).code) throw new Error(`cannot write --out ${outPath}: ${describeOutputError(e, outPath!)}; nothing was written`);
+        throw e;
+      }
+      if (outPath) console.error(`wrote ${outPath}: ${count} ids`);
       return 0;
-    }
-
-    const out = outPath;
-    const tmp = out ? `${out}.tmp-${Date.now()}` : undefined;
-    const output = tmp ? await fs.open(tmp, "w") : undefined;
-    const stdoutParts: string[] = [];
-    const write = async (s: string) => {
-      if (output) await output.write(s);
-      else stdoutParts.push(s);
-    };
-    let count = 0;
-    try {
-      await write("[");
-      for await (const ids of tokenizer.encodeStream(chunks(), { allowedSpecial })) {
-        if (ids.length === 0) continue;
-        await write((count > 0 ? "," : "") + ids.join(","));
-        count += ids.length;
-      }
-      await write("]\n");
     } finally {
       await input.close();
-      await output?.close();
     }
-    if (out && tmp) {
-      await fs.rename(tmp, out);
-      console.error(`wrote ${out}: ${count} ids`);
-    } else {
-      // console.log adds the newline itself.
-      console.log(stdoutParts.join("").trimEnd());
-    }
-    return 0;
   },
 );
+
+/** Why writing `path` failed, in plain words ("it is a directory", "the disk is full (ENOSPC)"). */
+function describeOutputError(e: unknown, path: string): string {
+  const code = (e as { code?: string }).code;
+  if (code === "EISDIR" || code === "EEXIST") return `${path} is a directory; give a file name`;
+  if (code === "ENOENT") return "its directory does not exist";
+  return describeStorageError(e);
+}
+
+/** Writes to stdout, waiting when the pipe is full, so ids are never gathered in memory. */
+async function writeStdout(s: string): Promise<void> {
+  const deno = (globalThis as { Deno?: { stdout: { write(b: Uint8Array): Promise<number> } } }).Deno;
+  if (deno) {
+    let bytes = new TextEncoder().encode(s);
+    while (bytes.length > 0) bytes = bytes.subarray(await deno.stdout.write(bytes));
+    return;
+  }
+  const stdout = (globalThis as { process?: { stdout?: { write(s: string): boolean; once(ev: string, f: () => void): void } } }).process?.stdout;
+  if (!stdout) {
+    console.log(s);
+    return;
+  }
+  if (!stdout.write(s)) await new Promise<void>((resolve) => stdout.once("drain", resolve));
+}
 
 /** All ids of the stream (or the first `limit`), as one array. */
 async function collectIds(
@@ -159,7 +183,11 @@ async function writeRows(out: string | undefined, ids: Uint32Array, rows: number
   for (let r = 0; r < rows; r++) lines.push(`[${Array.from(ids.subarray(r * seq, r * seq + seq + 1)).join(",")}]`);
   const text = `[${lines.join(",\n")}]\n`;
   if (out) {
-    await writeFileAtomic(out, text);
+    try {
+      await writeFileAtomic(out, text);
+    } catch (e) {
+      throw new Error(`cannot write --out ${out}: ${describeOutputError(e, out)}; nothing was written`);
+    }
     console.error(`wrote ${out}: ${rows} rows of ${seq + 1} ids`);
   } else {
     console.log(text.trimEnd());

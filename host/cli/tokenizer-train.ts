@@ -6,6 +6,7 @@ import { defineCommand } from "./command.ts";
 import { trainBpe, DEFAULT_MIN_FREQUENCY } from "../tokenizer/train.ts";
 import type { BpeTrainProgress } from "../tokenizer/train.ts";
 import { saveTokenizerJson } from "../tokenizer/save.ts";
+import { describeFileError } from "../io/files.ts";
 
 /** Throttled progress lines on stderr. */
 function progressPrinter(): (p: BpeTrainProgress) => void {
@@ -52,8 +53,10 @@ export const tokenizerTrainCommand = defineCommand(
     try {
       text = await fs.readFile(file, "utf8");
     } catch (e) {
-      throw new Error(`cannot read --file ${file}: ${(e as Error).message}`);
+      throw new Error(`cannot read --file ${file}: ${describeFileError(e)}`);
     }
+    // An empty text has no pairs: the result would be the 256 byte tokens alone, never what was asked for.
+    if (text.length === 0) throw new Error(`--file ${file} is empty; a tokenizer needs text to learn merges from`);
     const started = performance.now();
     console.error(`reading ${file} (${text.length} characters), pattern ${pattern}`);
     const trained = await trainBpe(text, { vocabSize, minFrequency, specialTokens, pattern, onProgress: progressPrinter() });

@@ -5,6 +5,7 @@
 // per-token arrays that came back from a device (quantiles, histograms, means).
 // Nothing here touches a backend's memory: inputs are copied in and results out.
 import { Arena, instantiateEngine, type EngineModule } from "../backend/wasm/engine-module.ts";
+import { scaleInvFreq, type RopeScaling } from "../model/rope-scaling.ts";
 
 let loading: Promise<CpuModule> | undefined;
 
@@ -48,11 +49,23 @@ export class CpuModule {
     });
   }
 
-  /** RoPE cos and sin tables [t, headDim/2] (HF convention, assembly/rope.ts). */
-  ropeTables(t: number, headDim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
-    const n = t * (headDim / 2);
-    return this.scratch([n * 4, n * 4], ([c, s]) => {
-      this.k.ropeTable(c, s, t, headDim, theta);
+  /**
+   * RoPE cos and sin tables [t, headDim/2] (HF convention, assembly/rope.ts), with
+   * the frequencies scaled by HF's rope_scaling when one is given (model/rope-scaling.ts).
+   */
+  ropeTables(t: number, headDim: number, theta: number, scaling: RopeScaling | null = null): { cos: Float32Array; sin: Float32Array } {
+    const half = headDim / 2;
+    const n = t * half;
+    if (!scaling) {
+      return this.scratch([n * 4, n * 4], ([c, s]) => {
+        this.k.ropeTable(c, s, t, headDim, theta);
+        return { cos: this.arena.f32(c!, n).slice(), sin: this.arena.f32(s!, n).slice() };
+      });
+    }
+    return this.scratch([n * 4, n * 4, half * 4], ([c, s, f]) => {
+      this.k.ropeInvFreq(f, headDim, theta);
+      this.put(f!, scaleInvFreq(this.arena.f32(f!, half).slice(), scaling));
+      this.k.ropeTableFromInvFreq(c, s, t, half, f);
       return { cos: this.arena.f32(c!, n).slice(), sin: this.arena.f32(s!, n).slice() };
     });
   }

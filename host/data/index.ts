@@ -21,5 +21,3 @@ export { BatchSampler, SamplerError, epochPermutation, validationBatches, window
 export type { BatchSamplerOptions, SamplerCursor, TokenBatch, ValidationSubsetOptions } from "./sampler.ts";
 export { prepareCorpus } from "./prepare.ts";
 export type { CorpusStats, PrepareCorpusOptions, PreparedCorpus } from "./prepare.ts";
-export { DEFAULT_DATA_CONFIG, DataConfigError, validateDataConfig } from "./data-config.ts";
-export type { DataConfig, TrainedTokenizerConfig } from "./data-config.ts";

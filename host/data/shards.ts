@@ -13,6 +13,7 @@
 // before it reads the tokens, so a truncated, corrupt or endless file is refused
 // with an error that names it instead of being read whole.
 import { describeStorageError, fileStorage, type Storage } from "../run/storage.ts";
+import { describeValue } from "../io/describe-value.ts";
 
 export const SHARD_MAGIC = "JREGTOK1";
 export const SHARD_VERSION = 1;
@@ -86,21 +87,21 @@ function checkHeader(h: unknown, where: string): ShardHeader {
   const o = h as Record<string, unknown>;
   const count = (name: string, min: number) => {
     const v = o[name];
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(`header field "${name}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) fail(`header field "${name}" must be an integer ≥ ${min}, got ${describeValue(v)}`);
     return v as number;
   };
-  if (o.version !== SHARD_VERSION) fail(`unsupported shard version ${JSON.stringify(o.version)} (this build reads version ${SHARD_VERSION})`);
-  if (o.dtype !== "uint16" && o.dtype !== "uint32") fail(`header field "dtype" must be "uint16" or "uint32", got ${JSON.stringify(o.dtype)}`);
+  if (o.version !== SHARD_VERSION) fail(`unsupported shard version ${describeValue(o.version)} (this build reads version ${SHARD_VERSION})`);
+  if (o.dtype !== "uint16" && o.dtype !== "uint32") fail(`header field "dtype" must be "uint16" or "uint32", got ${describeValue(o.dtype)}`);
   const tokens = count("tokens", 0);
   const documents = count("documents", 0);
   const vocab = count("vocab_size", 1);
   if (o.dtype === "uint16" && vocab > 65536) fail(`vocab_size ${vocab} does not fit dtype uint16`);
   if (vocab > 0x100000000) fail(`vocab_size ${vocab} does not fit dtype uint32`);
   if (o.eot !== null && (typeof o.eot !== "number" || !Number.isInteger(o.eot) || o.eot < 0 || o.eot >= vocab)) {
-    fail(`header field "eot" must be null or a token id below vocab_size ${vocab}, got ${JSON.stringify(o.eot)}`);
+    fail(`header field "eot" must be null or a token id below vocab_size ${vocab}, got ${describeValue(o.eot)}`);
   }
   if (typeof o.tokenizer_sha256 !== "string" || !/^[0-9a-f]{64}$/.test(o.tokenizer_sha256)) {
-    fail(`header field "tokenizer_sha256" must be 64 lowercase hex digits, got ${JSON.stringify(o.tokenizer_sha256)}`);
+    fail(`header field "tokenizer_sha256" must be 64 lowercase hex digits, got ${describeValue(o.tokenizer_sha256)}`);
   }
   return {
     version: SHARD_VERSION,

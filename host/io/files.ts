@@ -2,6 +2,8 @@
 // each function so that this file (and everything that imports it) still loads in
 // a browser; Node and Deno both provide node:fs/promises.
 
+import { removeStaleTemps } from "../run/storage.ts";
+
 type Fs = typeof import("node:fs/promises");
 
 let fsModule: Promise<Fs> | undefined;
@@ -17,6 +19,67 @@ export async function readBytes(path: string): Promise<Uint8Array> {
 
 export async function readText(path: string): Promise<string> {
   return (await fs()).readFile(path, "utf8");
+}
+
+/** Plain words for the file-system errors a user can act on. */
+const PLAIN_READ_CAUSES: Record<string, string> = {
+  ENOENT: "it does not exist",
+  ENOTDIR: "a part of the path is a file, not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "it is a directory, not a file",
+  ELOOP: "too many levels of symbolic links",
+  EMFILE: "too many files are open",
+  ENAMETOOLONG: "the name is too long",
+  EIO: "an input/output error occurred",
+};
+
+/** "permission denied (EACCES)", or the system's message for anything else. */
+export function describeFileError(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const plain = err?.code ? PLAIN_READ_CAUSES[err.code] : undefined;
+  return plain ? `${plain} (${err.code})` : (err?.message ?? String(e));
+}
+
+const OURS = Symbol("readBoundedFile refusal");
+
+/**
+ * Reads a whole regular file of at most `maxBytes`. The size is checked before
+ * anything is allocated, and the read stops at the size the file had then, so
+ * a directory, a device (/dev/zero), a FIFO or a file that grows without end is
+ * refused instead of filling memory. Errors come from `error(message)` with
+ * `where` ("--tokens ids.json") in front.
+ */
+export async function readBoundedFile(path: string, maxBytes: number, where: string, error: (msg: string) => Error = (m) => new Error(m)): Promise<Uint8Array> {
+  const f = await fs();
+  let handle;
+  try {
+    handle = await f.open(path, "r");
+  } catch (e) {
+    throw error(`cannot read ${where}: ${describeFileError(e)}`);
+  }
+  const refuse = (why: string): never => {
+    throw Object.assign(error(`cannot read ${where}: ${why}`), { [OURS]: true });
+  };
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) refuse("it is a directory, not a file");
+    if (!info.isFile()) refuse("it is not a regular file (a device, pipe or socket)");
+    if (info.size > maxBytes) refuse(`it is ${info.size} bytes, more than the ${maxBytes} bytes this reader accepts`);
+    const out = new Uint8Array(info.size);
+    let done = 0;
+    while (done < out.length) {
+      const { bytesRead } = await handle.read(out, done, out.length - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return out.subarray(0, done);
+  } catch (e) {
+    if ((e as Record<symbol, unknown>)?.[OURS]) throw e;
+    throw error(`cannot read ${where}: ${describeFileError(e)}`);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** `dir/name`, without doubling a trailing separator. */
@@ -67,6 +130,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
  */
 export async function writeFilesAtomic(files: { path: string; data: Uint8Array | string }[]): Promise<void> {
   const f = await fs();
+  for (const { path } of files) await removeStaleTemps(path);
   const temps: string[] = [];
   let renamed = 0;
   try {
@@ -100,4 +164,58 @@ export async function writeFilesAtomic(files: { path: string; data: Uint8Array |
       /* directory fsync unsupported */
     }
   }
+}
+
+/** A file written piece by piece that appears at its path only when complete. */
+export interface AtomicWriter {
+  write(data: Uint8Array | string): Promise<void>;
+  /** fsync, rename into place, fsync the directory. */
+  commit(): Promise<void>;
+  /** Removes the temporary file; safe to call after a failed write or commit. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Opens a hidden temporary file beside `path` (.NAME.RANDOM.N.tmp) for a
+ * streamed write; commit() makes it `path` all at once, abort() leaves `path`
+ * as it was and no temporary file behind.
+ */
+export async function openAtomicWriter(path: string): Promise<AtomicWriter> {
+  const f = await fs();
+  await removeStaleTemps(path);
+  const temp = tempPathFor(path);
+  const handle = await f.open(temp, "wx");
+  let open = true;
+  const close = async () => {
+    if (open) {
+      open = false;
+      await handle.close();
+    }
+  };
+  return {
+    write: async (data) => {
+      if (typeof data === "string") await handle.write(data);
+      else await handle.write(data);
+    },
+    commit: async () => {
+      await handle.sync();
+      await close();
+      await f.rename(temp, path);
+      const dir = splitPath(path).dir;
+      try {
+        const d = await f.open(dir, "r");
+        try {
+          await d.sync();
+        } finally {
+          await d.close();
+        }
+      } catch {
+        /* directory fsync unsupported */
+      }
+    },
+    abort: async () => {
+      await close().catch(() => {});
+      await f.rm(temp, { force: true }).catch(() => {});
+    },
+  };
 }

@@ -4,6 +4,7 @@
 // rejected by name rather than silently ignored, because ignoring them would
 // produce a model that loads but computes something else.
 import { ConfigError, headDim, validateConfig, type ModelConfig } from "../model/config.ts";
+import { describeValue } from "./describe-value.ts";
 
 /** HF key for each ModelConfig field (used for loading and for error messages). */
 const HF_KEYS: Record<keyof ModelConfig, string> = {
@@ -22,6 +23,9 @@ const HF_KEYS: Record<keyof ModelConfig, string> = {
 /** HF defaults (LlamaConfig) for keys a config.json may leave out. */
 const DEFAULT_ROPE_THETA = 10000;
 const DEFAULT_RMS_EPS = 1e-6;
+
+/** Keys whose null transformers reads as "derive it" (None): kv heads = heads, no sliding window, head_dim from hidden/heads. */
+const NULL_MEANS_DEFAULT = new Set(["num_key_value_heads", "sliding_window", "head_dim"]);
 
 /** Model types whose config and weights follow LlamaForCausalLM exactly. */
 const LLAMA_LIKE = ["llama", "mistral"];
@@ -50,6 +54,9 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
 
   const num = (key: string, fallback?: number): number => {
     const v = o[key];
+    // null is "not set" only where transformers treats None as "use the default";
+    // elsewhere (rms_norm_eps: null) it would crash transformers, so it is an error here too.
+    if (v === null && !NULL_MEANS_DEFAULT.has(key)) return fail(`${key} must be a number, got null`);
     if (!present(key)) {
       if (fallback !== undefined) return fallback;
       return fail(`${key} is required`);
@@ -65,7 +72,7 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
   for (const key of ["attention_bias", "mlp_bias"]) {
     if (present(key) && o[key] !== false) fail(`${key} ${describe(o[key])} is not supported; the engine's linear layers have no bias`);
   }
-  if (present("rope_scaling")) fail(`rope_scaling ${JSON.stringify(o.rope_scaling)} is not supported; only plain RoPE is`);
+  if (present("rope_scaling")) fail(`rope_scaling ${describeValue(o.rope_scaling)} is not supported; only plain RoPE is`);
   if (present("attention_dropout") && o.attention_dropout !== 0) {
     fail(`attention_dropout ${describe(o.attention_dropout)} is not supported; the engine has no dropout`);
   }
@@ -89,6 +96,8 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
   let maxSeqLen = num("max_position_embeddings");
   if (present("sliding_window") && o.use_sliding_window !== false) {
     const w = num("sliding_window");
+    // Checked here: once it caps maxSeqLen, validateConfig would blame max_position_embeddings.
+    if (!Number.isSafeInteger(w) || w < 1) fail(`sliding_window must be an integer ≥ 1 (or null for none), got ${describe(w)}`);
     if (w < maxSeqLen) maxSeqLen = w;
   }
   const candidate = {
@@ -104,6 +113,11 @@ export function configFromHF(json: unknown, source = "config.json"): ModelConfig
     maxSeqLen,
   };
 
+  // RoPE frequencies are theta^(-2i/d): below 1 they grow with i, and a tiny theta
+  // (1e-300) overflows float32 angles to NaN. Every released model uses ≥ 10000.
+  if (Number.isFinite(ropeTheta) && ropeTheta > 0 && ropeTheta < 1) {
+    fail(`${present("rope_parameters") && (o.rope_parameters as Record<string, unknown>).rope_theta !== undefined ? "rope_parameters.rope_theta" : "rope_theta"} must be ≥ 1, got ${ropeTheta} (RoPE frequencies theta^(-2i/d) would grow with i and overflow)`);
+  }
   let config: ModelConfig;
   try {
     config = validateConfig(candidate);

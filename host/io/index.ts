@@ -14,6 +14,6 @@ export {
   INDEX_FILE,
 } from "./checkpoint.ts";
 export type { Checkpoint } from "./checkpoint.ts";
-export { TokensError, parseTokens } from "./tokens-file.ts";
+export { TokensError, parseTokens, readTokensFile, MAX_TOKENS_FILE_BYTES } from "./tokens-file.ts";
 export type { TokenBatch, ParseTokensOptions } from "./tokens-file.ts";
-export { readBytes, readText, fileExists, writeFileAtomic, writeFilesAtomic } from "./files.ts";
+export { readBytes, readText, readBoundedFile, describeFileError, fileExists, writeFileAtomic, writeFilesAtomic } from "./files.ts";

@@ -8,6 +8,7 @@
 // section exactly (no overlaps, no holes, no trailing bytes), as the reference
 // implementation requires. F16 and BF16 are widened to f32 bit-exactly.
 
+import { describeValue } from "./describe-value.ts";
 export class SafetensorsError extends Error {
   constructor(message: string) {
     super(message);
@@ -50,19 +51,12 @@ const READABLE_DTYPES = ["F32", "F16", "BF16"];
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-interface Entry {
-  name: string;
-  dtype: string;
-  shape: number[];
-  begin: number;
-  end: number;
-}
+type Entry = SafetensorsEntry;
 
 function describe(v: unknown): string {
   if (v === undefined) return "missing";
-  if (Array.isArray(v)) return JSON.stringify(v).slice(0, 80);
-  if (typeof v === "object" && v !== null) return "an object";
-  return JSON.stringify(v) ?? String(v);
+  if (typeof v === "object" && v !== null && !Array.isArray(v)) return "an object";
+  return describeValue(v);
 }
 
 const isSize = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -129,7 +123,8 @@ function nativeCopy(bytes: Uint8Array, width: number): ArrayBuffer {
   return copy.buffer;
 }
 
-function decode(dtype: string, raw: Uint8Array): Float32Array {
+/** Widens the raw little-endian bytes of one F32, F16 or BF16 tensor to f32 (bit-exact). */
+export function decodeSafetensorsData(dtype: string, raw: Uint8Array): Float32Array {
   if (dtype === "F32") return new Float32Array(nativeCopy(raw, 4));
   const halves = new Uint16Array(nativeCopy(raw, 2));
   const out = new Float32Array(halves.length);
@@ -148,21 +143,55 @@ function decode(dtype: string, raw: Uint8Array): Float32Array {
  */
 export function parseSafetensors(bytes: Uint8Array, opts: { source?: string } = {}): Map<string, SafetensorsTensor> {
   const source = opts.source ?? "safetensors data";
+  if (bytes.length < 8) throw new SafetensorsError(`${source}: file is ${bytes.length} bytes, shorter than the 8-byte header length field`);
+  const headerLen = safetensorsHeaderLength(bytes.subarray(0, 8));
+  const header = parseSafetensorsHeader(bytes.subarray(8, 8 + Math.min(headerLen, bytes.length - 8)), headerLen, bytes.length, source);
+  const out = new Map<string, SafetensorsTensor>();
+  for (const e of header.entries.values()) {
+    const raw = bytes.subarray(header.dataStart + e.begin, header.dataStart + e.end);
+    out.set(e.name, { dtype: e.dtype, shape: e.shape, data: decodeSafetensorsData(e.dtype, raw) });
+  }
+  return out;
+}
+
+/** A tensor's place in a safetensors file: data_offsets relative to the data section. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  /** byte offset of the data section in the file (8 + header length) */
+  dataStart: number;
+  entries: Map<string, SafetensorsEntry>;
+}
+
+/** The header length N from the first 8 bytes of a file (may be inexact above 2^53, still too big). */
+export function safetensorsHeaderLength(first8: Uint8Array): number {
+  const view = new DataView(first8.buffer, first8.byteOffset, 8);
+  return view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32;
+}
+
+/**
+ * Validates a safetensors header against the file's length without reading the
+ * data section (for lazy, per-tensor reads of large files). `headerBytes` are the
+ * bytes after the length field (at most headerLen of them).
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, headerLen: number, fileLength: number, source: string): SafetensorsHeader {
   const fail = (msg: string): never => {
     throw new SafetensorsError(`${source}: ${msg}`);
   };
-
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length field`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getUint32(0, true) + view.getUint32(4, true) * 2 ** 32; // may be inexact above 2^53, still too big
-  if (headerLen > bytes.length - 8) {
-    fail(`header length ${headerLen} bytes runs past the end of the file (${bytes.length} bytes, ${bytes.length - 8} after the length field)`);
+  if (fileLength < 8) fail(`file is ${fileLength} bytes, shorter than the 8-byte header length field`);
+  if (headerLen > fileLength - 8) {
+    fail(`header length ${headerLen} bytes runs past the end of the file (${fileLength} bytes, ${fileLength - 8} after the length field)`);
   }
   if (headerLen < 2) fail(`header length ${headerLen} is too short to hold a JSON object`);
-
   let text = "";
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(headerBytes.subarray(0, headerLen));
   } catch {
     fail("header is not valid UTF-8");
   }
@@ -182,7 +211,7 @@ export function parseSafetensors(bytes: Uint8Array, opts: { source?: string } = 
   }
 
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = fileLength - dataStart;
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
@@ -228,12 +257,7 @@ export function parseSafetensors(bytes: Uint8Array, opts: { source?: string } = 
   }
   if (cursor !== dataLen) fail(`data section is ${dataLen} bytes but the tensors cover only ${cursor}; bytes [${cursor}, ${dataLen}) belong to no tensor`);
 
-  const out = new Map<string, SafetensorsTensor>();
-  for (const e of entries) {
-    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
-    out.set(e.name, { dtype: e.dtype, shape: e.shape, data: decode(e.dtype, raw) });
-  }
-  return out;
+  return { dataStart, entries: new Map(entries.map((e) => [e.name, e])) };
 }
 
 /**

@@ -10,6 +10,7 @@ export class TokensError extends Error {
 }
 
 import type { TokenBatch } from "../model/batch.ts";
+import { readBoundedFile } from "./files.ts";
 export type { TokenBatch };
 
 export interface ParseTokensOptions {
@@ -19,6 +20,29 @@ export interface ParseTokensOptions {
   maxSeqLen?: number;
   /** Name used in error messages (usually the file path). */
   source?: string;
+}
+
+/**
+ * A tokens file larger than this is refused before it is read: as JSON text it
+ * would be tens of millions of ids, far more than one batch of eval or step.
+ */
+export const MAX_TOKENS_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads and parses a tokens file. `label` says where the path came from in
+ * messages ("--tokens"); missing files, directories, endless files (/dev/zero)
+ * and files over MAX_TOKENS_FILE_BYTES are refused with a TokensError naming it.
+ */
+export async function readTokensFile(path: string, opts: ParseTokensOptions & { label?: string } = {}): Promise<TokenBatch> {
+  const where = opts.label ? `${opts.label} ${path}` : `tokens file ${path}`;
+  const bytes = await readBoundedFile(path, MAX_TOKENS_FILE_BYTES, where, (msg) => new TokensError(msg));
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new TokensError(`${where}: not valid UTF-8; expected JSON [[t0, t1, …, tT], …]`);
+  }
+  return parseTokens(text, { ...opts, source: opts.source ?? path });
 }
 
 const INT32_MAX = 0x7fffffff;

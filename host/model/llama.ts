@@ -1,18 +1,19 @@
 // The Llama forward and backward passes, written once against the Backend op set.
 // Read top to bottom, each is a list of op calls (llm.c style); no kernel lives here.
-// Semantics are Hugging Face LlamaForCausalLM's (DESIGN.md "Model").
+// Semantics are Hugging Face LlamaForCausalLM's (DESIGN.md "Model"), plus optional
+// q/k/v projection biases (Qwen2; LayerWeights.qBias etc., absent in trained models).
 import { coefSlot, type Backend, type DistanceKind, type Tensor } from "../backend/backend.ts";
-import type { Activations, GradScratch } from "./activations.ts";
+import type { Activations, GradScratch, LayerActivations } from "./activations.ts";
 import { headDim, type ModelConfig } from "./config.ts";
-import type { WeightSet } from "./weights.ts";
+import type { LayerWeights, WeightSet } from "./weights.ts";
 
 /** The sizes both passes use: batch, sequence, tokens, hidden, ffn, heads, kv heads, head dim. */
-function dims(c: ModelConfig, a: Activations) {
+function dims(c: ModelConfig, a: BlockContext) {
   return { B: a.batch, T: a.seq, N: a.tokens, C: c.hiddenSize, F: c.intermediateSize, H: c.numHeads, G: c.numKvHeads, hd: headDim(c) };
 }
 
 /** Row chunks [start, rows) of the LM head; starts are multiples of 64 (256-byte aligned views). */
-export function headChunks(a: Activations): Array<{ start: number; rows: number }> {
+export function headChunks(a: Pick<Activations, "tokens" | "headRows">): Array<{ start: number; rows: number }> {
   const out: Array<{ start: number; rows: number }> = [];
   for (let start = 0; start < a.tokens; start += a.headRows) out.push({ start, rows: Math.min(a.headRows, a.tokens - start) });
   return out;
@@ -23,13 +24,17 @@ function rowsOf(be: Backend, t: Tensor, start: number, rows: number, width: numb
   return start === 0 && rows * width === t.length ? t : be.view(t, start * width, rows * width, `${t.label}[${start}:${start + rows}]`);
 }
 
+/** What the loss head reads and writes (subsets of WeightSet and Activations). */
+export type LossHeadWeights = Pick<WeightSet, "finalNorm" | "lmHead">;
+export type LossHeadActivations = Pick<Activations, "tokens" | "headRows" | "lnf" | "lnfRstd" | "logits" | "losses" | "lse" | "targets">;
+
 /**
  * The loss head on a residual state h: final norm into a.lnf, then, chunk by chunk,
  * the LM head into a.logits and the cross-entropy into a.losses / a.lse. `onChunk`
  * runs after each chunk's logits are made (they are overwritten by the next chunk).
  */
-export function lossHead(be: Backend, c: ModelConfig, w: WeightSet, a: Activations, h: Tensor, onChunk?: (logits: Tensor, start: number, rows: number) => void): void {
-  const { C } = dims(c, a);
+export function lossHead(be: Backend, c: ModelConfig, w: LossHeadWeights, a: LossHeadActivations, h: Tensor, onChunk?: (logits: Tensor, start: number, rows: number) => void): void {
+  const C = c.hiddenSize;
   const V = c.vocabSize;
   be.rmsnormForward(a.lnf, a.lnfRstd, h, w.finalNorm, a.tokens, C, c.rmsEps);
   for (const { start, rows } of headChunks(a)) {
@@ -39,6 +44,39 @@ export function lossHead(be: Backend, c: ModelConfig, w: WeightSet, a: Activatio
   }
 }
 
+/** The shapes and RoPE tables one block needs (a subset of Activations). */
+export type BlockContext = Pick<Activations, "batch" | "seq" | "tokens" | "ropeCos" | "ropeSin">;
+
+/**
+ * One decoder block: hOut = block(hIn), saving its activations in `la`. Shared by
+ * the whole-model forward and the layer-streaming analysis (host/analysis/streaming-forward.ts).
+ */
+export function blockForward(be: Backend, c: ModelConfig, lw: LayerWeights, la: LayerActivations, a: BlockContext, hIn: Tensor, hOut: Tensor): void {
+  const { B, T, N, C, F, H, G, hd } = dims(c, a);
+
+  // attention block: hMid = hIn + o_proj(attn(rope(q), rope(k), v))
+  be.rmsnormForward(la.ln1, la.ln1Rstd, hIn, lw.inputNorm, N, C, c.rmsEps);
+  be.matmul(la.q, la.ln1, lw.q, N, H * hd, C, "nt", false);
+  be.matmul(la.k, la.ln1, lw.k, N, G * hd, C, "nt", false);
+  be.matmul(la.v, la.ln1, lw.v, N, G * hd, C, "nt", false);
+  if (lw.qBias) be.biasAddInPlace(la.q, lw.qBias, N, H * hd);
+  if (lw.kBias) be.biasAddInPlace(la.k, lw.kBias, N, G * hd);
+  if (lw.vBias) be.biasAddInPlace(la.v, lw.vBias, N, G * hd);
+  be.ropeInPlace(la.q, a.ropeCos, a.ropeSin, B, T, H, hd, false);
+  be.ropeInPlace(la.k, a.ropeCos, a.ropeSin, B, T, G, hd, false);
+  be.attentionForward(la.att, la.attState, la.q, la.k, la.v, B, T, H, G, hd);
+  be.copy(la.hMid, hIn);
+  be.matmul(la.hMid, la.att, lw.o, N, C, H * hd, "nt", true);
+
+  // MLP block: hOut = hMid + down(silu(gate(x)) · up(x)), x = RMSNorm(hMid)
+  be.rmsnormForward(la.ln2, la.ln2Rstd, la.hMid, lw.postAttentionNorm, N, C, c.rmsEps);
+  be.matmul(la.gate, la.ln2, lw.gate, N, F, C, "nt", false);
+  be.matmul(la.up, la.ln2, lw.up, N, F, C, "nt", false);
+  be.swigluForward(la.act, la.gate, la.up, N * F);
+  be.copy(hOut, la.hMid);
+  be.matmul(hOut, la.act, lw.down, N, C, F, "nt", true);
+}
+
 /** Forward pass over inputs already in `a.inputs` / `a.targets` (and RoPE tables in a.rope*); fills every saved activation. */
 export function forward(be: Backend, c: ModelConfig, w: WeightSet, a: Activations, onLogits?: (logits: Tensor, start: number, rows: number) => void): void {
   const { B, T, N, C, F, H, G, hd } = dims(c, a);
@@ -46,29 +84,9 @@ export function forward(be: Backend, c: ModelConfig, w: WeightSet, a: Activation
   be.embeddingForward(a.h[0]!, a.inputs, w.embed, N, C);
 
   for (let l = 0; l < c.numLayers; l++) {
-    const lw = w.layers[l]!;
-    const la = a.layers[l]!;
     const hIn = a.h[l]!;
     const hOut = a.h[l + 1]!;
-
-    // attention block: hMid = hIn + o_proj(attn(rope(q), rope(k), v))
-    be.rmsnormForward(la.ln1, la.ln1Rstd, hIn, lw.inputNorm, N, C, c.rmsEps);
-    be.matmul(la.q, la.ln1, lw.q, N, H * hd, C, "nt", false);
-    be.matmul(la.k, la.ln1, lw.k, N, G * hd, C, "nt", false);
-    be.matmul(la.v, la.ln1, lw.v, N, G * hd, C, "nt", false);
-    be.ropeInPlace(la.q, a.ropeCos, a.ropeSin, B, T, H, hd, false);
-    be.ropeInPlace(la.k, a.ropeCos, a.ropeSin, B, T, G, hd, false);
-    be.attentionForward(la.att, la.attState, la.q, la.k, la.v, B, T, H, G, hd);
-    be.copy(la.hMid, hIn);
-    be.matmul(la.hMid, la.att, lw.o, N, C, H * hd, "nt", true);
-
-    // MLP block: hOut = hMid + down(silu(gate(x)) · up(x)), x = RMSNorm(hMid)
-    be.rmsnormForward(la.ln2, la.ln2Rstd, la.hMid, lw.postAttentionNorm, N, C, c.rmsEps);
-    be.matmul(la.gate, la.ln2, lw.gate, N, F, C, "nt", false);
-    be.matmul(la.up, la.ln2, lw.up, N, F, C, "nt", false);
-    be.swigluForward(la.act, la.gate, la.up, N * F);
-    be.copy(hOut, la.hMid);
-    be.matmul(hOut, la.act, lw.down, N, C, F, "nt", true);
+    blockForward(be, c, w.layers[l]!, a.layers[l]!, a, hIn, hOut);
 
     // per-token cosine of the transition h_l → h_{l+1}, for JREG and the jump profile
     be.cosineForward(a.cos[l]!, a.normA[l]!, a.normB[l]!, hIn, hOut, N, C);
@@ -147,6 +165,9 @@ export function backward(be: Backend, c: ModelConfig, w: WeightSet, g: WeightSet
     be.attentionBackward(s.dq, s.dk, s.dv, s.datt, la.att, la.attState, la.q, la.k, la.v, B, T, H, G, hd);
     be.ropeInPlace(s.dq, a.ropeCos, a.ropeSin, B, T, H, hd, true);
     be.ropeInPlace(s.dk, a.ropeCos, a.ropeSin, B, T, G, hd, true);
+    if (lg.qBias) be.biasBackward(lg.qBias, s.dq, N, H * hd);
+    if (lg.kBias) be.biasBackward(lg.kBias, s.dk, N, G * hd);
+    if (lg.vBias) be.biasBackward(lg.vBias, s.dv, N, G * hd);
     be.matmul(lg.q, s.dq, la.ln1, H * hd, C, N, "tn", true);
     be.matmul(lg.k, s.dk, la.ln1, G * hd, C, N, "tn", true);
     be.matmul(lg.v, s.dv, la.ln1, G * hd, C, N, "tn", true);

@@ -11,6 +11,10 @@ export interface LayerWeights {
   q: Tensor;
   k: Tensor;
   v: Tensor;
+  /** q/k/v projection biases (Qwen2); absent for Llama, whose linear layers have none */
+  qBias?: Tensor;
+  kBias?: Tensor;
+  vBias?: Tensor;
   o: Tensor;
   postAttentionNorm: Tensor;
   gate: Tensor;

@@ -1,6 +1,6 @@
 // RUN_DIR/checkpoint-<step>/ directories, complete or absent.
 //
-// Every file of a checkpoint is written and fsync'd inside a hidden temporary
+// The write itself is run/directory-swap.ts's writeDirectory: every file of a checkpoint is written and fsync'd inside a hidden temporary
 // sibling, RUN_DIR/.tmp-checkpoint-<step>-<random>/; the directory is fsync'd and
 // then renamed to checkpoint-<step> in one step, and RUN_DIR is fsync'd. A crash
 // at any moment leaves either the whole new checkpoint or none of it; temporary
@@ -12,7 +12,8 @@
 // Rewriting an existing step (e.g. a Ctrl-C save at a step that was already
 // saved) moves the old directory to .old-checkpoint-<step>-<random> first; if a
 // crash strikes between the two renames, latestCheckpoint renames it back.
-import { describeStorageError, joinPath, randomSuffix, type Storage } from "./storage.ts";
+import { DirectoryWriteError, writeDirectory } from "./directory-swap.ts";
+import { describeStorageError, joinPath, type Storage } from "./storage.ts";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
 const FINAL = /^checkpoint-(\d+)$/;
@@ -43,7 +44,8 @@ export async function listCheckpoints(storage: Storage, runDir: string): Promise
   const found: CheckpointInfo[] = [];
   for (const name of await storage.list(runDir)) {
     const m = FINAL.exec(name);
-    if (!m) continue;
+    // checkpoint-99999999999999999999 was not written by this engine (steps are safe integers).
+    if (!m || !Number.isSafeInteger(Number(m[1]))) continue;
     const path = joinPath(runDir, name);
     if (await storage.exists(joinPath(path, TRAINER_STATE_FILE))) found.push({ step: Number(m[1]), path });
   }
@@ -116,37 +118,14 @@ export async function writeCheckpoint(
   }
   await cleanInterruptedWrites(storage, runDir);
   const final = joinPath(runDir, checkpointName(step));
-  const temp = joinPath(runDir, `.tmp-checkpoint-${step}-${randomSuffix()}`);
-  let current = temp;
   try {
-    await storage.mkdir(temp);
-    // trainer_state.json last: a directory renamed by hand mid-write is then never taken as complete.
-    const names = Object.keys(files).sort((a, b) => Number(a === TRAINER_STATE_FILE) - Number(b === TRAINER_STATE_FILE));
-    for (const name of names) {
-      current = joinPath(temp, name);
-      await storage.writeDurable(current, files[name]!);
-    }
-    current = temp;
-    await storage.fsyncDir(temp);
-    current = final;
-    if (await storage.exists(final)) {
-      const old = joinPath(runDir, `.old-checkpoint-${step}-${randomSuffix()}`);
-      await storage.rename(final, old);
-      await storage.rename(temp, final);
-      await storage.fsyncDir(runDir);
-      await storage.remove(old);
-    } else {
-      await storage.rename(temp, final);
-    }
-    current = runDir;
-    await storage.fsyncDir(runDir);
+    await writeDirectory(storage, final, new Map(Object.entries(files)), TRAINER_STATE_FILE);
   } catch (e) {
-    await storage.remove(temp).catch(() => {});
     const previous = await listCheckpoints(storage, runDir).catch(() => []);
     const last = previous[previous.length - 1];
+    const cause = e instanceof DirectoryWriteError ? e.message : `writing ${final} failed: ${describeStorageError(e)}`;
     throw new CheckpointWriteError(
-      `could not save ${checkpointName(step)}: writing ${current} failed: ${describeStorageError(e)}. ` +
-        (last ? `The previous checkpoint ${last.path} is intact.` : "No earlier checkpoint exists."),
+      `could not save ${checkpointName(step)}: ${cause}. ` + (last ? `The previous checkpoint ${last.path} is intact.` : "No earlier checkpoint exists."),
     );
   }
   if (options.keepCheckpoints !== undefined) await pruneCheckpoints(storage, runDir, options.keepCheckpoints);

@@ -6,7 +6,10 @@
 // the kept lines' bytes, so a resumed run's file equals an uninterrupted run's
 // byte for byte — provided the trainer writes every line of a step before it
 // saves that step's checkpoint.
-import { type AppendHandle, type Storage } from "./storage.ts";
+import { readTextChecked, type AppendHandle, type Storage } from "./storage.ts";
+
+/** The longest string V8 can hold is about 2^29 characters; a log is read whole, so it must fit one. */
+const MAX_METRICS_BYTES = 2 ** 29 - 64;
 
 export interface MetricsRecord {
   step: number;
@@ -90,7 +93,8 @@ export function parseMetrics(text: string, source = "metrics.jsonl"): MetricsCon
 
 export async function readMetrics(storage: Storage, path: string): Promise<MetricsContents> {
   if (!(await storage.exists(path))) return { records: [], lines: [], tornLastLine: false };
-  return parseMetrics(await storage.readText(path), path);
+  const text = await readTextChecked(storage, path, MAX_METRICS_BYTES, (why) => new MetricsError(`cannot read the metrics log ${path}: ${why}`));
+  return parseMetrics(text, path);
 }
 
 /**

@@ -5,10 +5,13 @@
 // A new run refuses a directory that already has files in it, unless asked to
 // replace a previous run there; --resume opens an existing one instead.
 import { latestCheckpoint, type CheckpointInfo } from "./checkpoint-dir.ts";
-import { describeStorageError, fileStorage, joinPath, parentDir, type Storage } from "./storage.ts";
+import { describeStorageError, fileStorage, joinPath, parentDir, readTextChecked, type Storage } from "./storage.ts";
 
 export const RUN_CONFIG_FILE = "config.json";
 export const METRICS_FILE = "metrics.jsonl";
+
+/** A run config is a few kilobytes; a bigger file is not one. */
+const MAX_RUN_CONFIG_BYTES = 16 * 1024 * 1024;
 
 export class RunDirError extends Error {
   override name = "RunDirError";
@@ -85,9 +88,10 @@ export async function openRunDir(dir: string, storage: Storage = fileStorage): P
   if (!info) throw new RunDirError(`cannot resume: run directory ${dir} does not exist`);
   if (!info.isDirectory) throw new RunDirError(`cannot resume: ${dir} is a file, not a run directory`);
   if (!(await storage.exists(run.configPath))) throw new RunDirError(`cannot resume: ${dir} has no ${RUN_CONFIG_FILE}, so it is not a run directory`);
+  const text = await readTextChecked(storage, run.configPath, MAX_RUN_CONFIG_BYTES, (why) => new RunDirError(`cannot resume: cannot read ${run.configPath}: ${why}`));
   let config: unknown;
   try {
-    config = JSON.parse(await storage.readText(run.configPath));
+    config = JSON.parse(text);
   } catch (e) {
     throw new RunDirError(`cannot resume: ${run.configPath} is not valid JSON (${(e as Error).message})`);
   }

@@ -8,6 +8,31 @@
 export interface StorageEntryInfo {
   size: number;
   isDirectory: boolean;
+  /** False for what is neither a plain file nor a directory (a device such as /dev/zero, a pipe); absent where a store cannot tell. */
+  isFile?: boolean;
+}
+
+/**
+ * Reads a text file that a reader is about to parse whole, after checking that
+ * it is a plain file of at most `maxBytes` (so a directory, /dev/zero or a
+ * runaway file is refused instead of filling memory). `fail` builds the error.
+ */
+export async function readTextChecked(storage: Storage, path: string, maxBytes: number, fail: (why: string) => Error): Promise<string> {
+  let info: StorageEntryInfo | null;
+  try {
+    info = await storage.stat(path);
+  } catch (e) {
+    throw fail(describeStorageError(e));
+  }
+  if (!info) throw fail("it does not exist");
+  if (info.isDirectory) throw fail("it is a directory, not a file");
+  if (info.isFile === false) throw fail("it is not a regular file (a device, pipe or socket)");
+  if (info.size > maxBytes) throw fail(`it is ${info.size} bytes, more than the ${maxBytes} bytes this reader accepts`);
+  try {
+    return await storage.readText(path);
+  } catch (e) {
+    throw fail(describeStorageError(e));
+  }
 }
 
 /** An open file that is appended to (the metrics log). */
@@ -87,6 +112,31 @@ export function describeStorageError(e: unknown): string {
   return err?.message ?? String(e);
 }
 
+/**
+ * The temporary files that atomic writes of `base` make beside it
+ * (.BASE.HEX.tmp, .BASE.HEX.N.tmp, and BASE.tmp-MILLIS of older tokenize
+ * builds). A write killed before its rename leaves one behind; the next write
+ * of the same file removes them.
+ */
+export function staleTempPattern(base: string): RegExp {
+  const b = base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^(?:\\.${b}\\.[0-9a-f]+(?:\\.\\d+)?\\.tmp|${b}\\.tmp-\\d+)$`);
+}
+
+/** Removes what killed atomic writes of `path` left in its directory (best effort). */
+export async function removeStaleTemps(path: string): Promise<void> {
+  const fs = await nodeFs();
+  const dir = parentDir(path);
+  const pattern = staleTempPattern(baseName(path));
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (pattern.test(name)) await fs.rm(joinPath(dir, name), { force: true }).catch(() => {});
+}
+
 type Fs = typeof import("node:fs/promises");
 
 async function nodeFs(): Promise<Fs> {
@@ -130,7 +180,7 @@ export class FileStorage implements Storage {
   async stat(path: string): Promise<StorageEntryInfo | null> {
     try {
       const info = await (await nodeFs()).stat(path);
-      return { size: info.size, isDirectory: info.isDirectory() };
+      return { size: info.size, isDirectory: info.isDirectory(), isFile: info.isFile() };
     } catch (e) {
       if ((e as { code?: string }).code === "ENOENT" || (e as { code?: string }).code === "ENOTDIR") return null;
       throw e;
@@ -171,6 +221,7 @@ export class FileStorage implements Storage {
     const fs = await nodeFs();
     const dir = parentDir(path);
     const temp = joinPath(dir, `.${baseName(path)}.${randomSuffix()}.tmp`);
+    await removeStaleTemps(path);
     try {
       const handle = await fs.open(temp, "wx");
       try {

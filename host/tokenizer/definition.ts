@@ -1,6 +1,60 @@
 // The data that defines a byte-level BPE tokenizer, independent of file format.
 // Every loader produces one of these; createTokenizer turns it into tables.
 import type { PreTokenizerPattern } from "./pre-tokenizer.ts";
+import type { PostProcessorPlan } from "./post-processors.ts";
+import type { DecodeChain } from "./decoders.ts";
+import type { Substitution } from "./normalizers.ts";
+
+/** What a tokenizer.json pipeline is made of, for reports (`analyze` names it). */
+export interface PipelineInfo {
+  normalizer: string | null;
+  preTokenizer: string;
+  /** "byte-level BPE" or "character-level BPE" (with ", byte_fallback" when set). */
+  model: string;
+  postProcessor: string | null;
+  decoder: string | null;
+  /**
+   * True when a pre-tokenizer regex runs as a JavaScript RegExp because the
+   * native splitter does not implement it: exact, but slower.
+   */
+  regexFallback: boolean;
+}
+
+/**
+ * The parts of a Hugging Face tokenizer.json that run around BPE. Absent on
+ * tokenizers whose text goes straight to the native splitter (GPT-2, cl100k).
+ */
+export interface TextPipeline {
+  /** Applied to each section of text (between recognised special tokens). */
+  normalize?: (text: string) => string;
+  /** The same normalizer as a byte substitution, when it has that form (see NormalizerPlan). */
+  substitution?: Substitution;
+  /** JavaScript pre-tokenizer: the pieces of a normalized section. Absent: the native `pattern` splits. */
+  split?: (section: string, sectionIndex: number) => string[];
+  /** Fast form of `split` (UTF-16 piece ends, or undefined to use split; see PreTokenizerPlan). */
+  splitEnds?: (section: string) => Int32Array | undefined;
+  /** ByteLevel add_prefix_space with the native splitter: a space before a section that lacks one. */
+  prefixSpace?: boolean;
+  /** Character-level BPE (tokens are vocabulary strings, merges over characters). */
+  charLevel?: {
+    /** Id of each byte's <0xXX> token, -1 where missing (all -1 without byte_fallback). */
+    byteFallback: Int32Array;
+    /** unk_token's id, or -1. */
+    unkId: number;
+    fuseUnk: boolean;
+    /** Vocabulary strings by id (for the decoder). */
+    tokenStrings: ReadonlyArray<string | undefined>;
+    decode: DecodeChain;
+    /**
+     * Where a long piece may be cut without changing its BPE: before `char`,
+     * unless the character before it is in `blockedAfter` (some token holds
+     * that pair of characters, so a merge could join across the cut).
+     */
+    safeCut?: { char: string; blockedAfter: ReadonlySet<number>; blockedTable: Uint8Array };
+  };
+  /** Added tokens that strip whitespace beside them when recognised. */
+  strip?: Record<string, { left: boolean; right: boolean }>;
+}
 
 export interface BpeDefinition {
   /**
@@ -15,8 +69,13 @@ export interface BpeDefinition {
    * whose concatenation is a token merges, ranked by that token's id.
    */
   merges?: ReadonlyArray<readonly [number, number]>;
-  /** Which pre-tokenizer splits text before BPE. */
-  pattern: PreTokenizerPattern;
+  /** Which native pre-tokenizer splits text before BPE ("none": each piece whole). */
+  pattern: PreTokenizerPattern | "none";
+  /** Normalizer, JavaScript pre-tokenizer, character-level model (tokenizer.json). */
+  pipeline?: TextPipeline;
+  /** Special tokens wrapped around a sequence when encode is asked to add them. */
+  postProcessor?: PostProcessorPlan;
+  info?: PipelineInfo;
   /** Special tokens by text. Recognised in input only when allowed per call. */
   specialTokens?: Record<string, number>;
   /**

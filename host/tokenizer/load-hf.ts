@@ -1,29 +1,25 @@
-// Hugging Face tokenizer.json (model type BPE, byte-level). Accepts merges as
-// "a b" strings or [a, b] pairs, `added_tokens` as special tokens, and the two
-// pre-tokenizer forms below. Any other setting that would change the ids is
+// Hugging Face tokenizer.json, model type BPE: byte-level (GPT-2, Llama 3,
+// Qwen, GPT-4o) or character-level SentencePiece-style (Llama 2, Mistral,
+// TinyLlama, Gemma: merges over characters, byte_fallback to <0xXX>, unk_token).
+// Accepts merges as "a b" strings or [a, b] pairs, `added_tokens` as special
+// tokens, the normalizers, pre-tokenizers, post-processors and decoders in the
+// files next to this one. Any other setting that would change the ids is
 // rejected with an error naming it, rather than silently ignored.
 //
 // Two deliberate differences from `tokenizers`' Tokenizer.encode: every added
 // token (special or not) is recognised only when allowed per call, and the
-// post_processor (e.g. a BOS token) is not applied — as with
-// add_special_tokens=False. The decoder section is not needed: byte-level
-// decoding is fixed.
+// post_processor (e.g. a BOS token) is applied only when asked
+// (addSpecialTokens, as add_special_tokens=True).
 import type { BpeDefinition } from "./definition.ts";
 import { byteLevelToBytes } from "./byte-level.ts";
 import { PATTERN_REGEX, type PreTokenizerPattern } from "./pre-tokenizer.ts";
-import { createTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { codePointBefore, createTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { readNormalizer } from "./normalizers.ts";
+import { readPreTokenizer } from "./hf-pre-tokenizers.ts";
+import { readPostProcessor } from "./post-processors.ts";
+import { readDecoder } from "./decoders.ts";
 
 type Json = Record<string, any>;
-
-/** js-tiktoken spells cl100k's case-insensitive contractions out; both spellings are the same pattern. */
-const CL100K_ENUMERATED =
-  "('s|'S|'t|'T|'re|'rE|'Re|'RE|'ve|'vE|'Ve|'VE|'m|'M|'ll|'lL|'Ll|'LL|'d|'D)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
-function patternOfRegex(regex: string): PreTokenizerPattern | undefined {
-  if (regex === PATTERN_REGEX.gpt2) return "gpt2";
-  if (regex === PATTERN_REGEX.cl100k || regex === CL100K_ENUMERATED) return "cl100k";
-  return undefined;
-}
 
 /**
  * The `pre_tokenizer` value that Hugging Face tokenizers reads as this pattern
@@ -35,7 +31,7 @@ export function preTokenizerJson(pattern: PreTokenizerPattern): Json {
   return {
     type: "Sequence",
     pretokenizers: [
-      { type: "Split", pattern: { Regex: PATTERN_REGEX.cl100k }, behavior: "Isolated", invert: false },
+      { type: "Split", pattern: { Regex: PATTERN_REGEX[pattern] }, behavior: "Isolated", invert: false },
       { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
     ],
   };
@@ -43,35 +39,6 @@ export function preTokenizerJson(pattern: PreTokenizerPattern): Json {
 
 function fail(problem: string): never {
   throw new Error(`tokenizer.json: ${problem}`);
-}
-
-function readPattern(pre: Json | null | undefined): PreTokenizerPattern {
-  if (pre == null) fail('missing "pre_tokenizer" (byte-level BPE needs ByteLevel)');
-  const steps: Json[] = pre.type === "Sequence" ? pre.pretokenizers ?? [] : [pre];
-  let pattern: PreTokenizerPattern | undefined;
-  let byteLevel = false;
-  for (const step of steps) {
-    if (step?.type === "ByteLevel") {
-      if (step.add_prefix_space) fail("ByteLevel add_prefix_space=true is not supported");
-      byteLevel = true;
-      if (step.use_regex !== false) {
-        if (pattern) fail("pre_tokenizer splits twice (Split and ByteLevel use_regex)");
-        pattern = "gpt2";
-      }
-    } else if (step?.type === "Split") {
-      const regex = step.pattern?.Regex;
-      if (typeof regex !== "string") fail("Split pre-tokenizer without a Regex pattern is not supported");
-      if (step.behavior !== undefined && step.behavior !== "Isolated") fail(`Split behavior "${step.behavior}" is not supported (only Isolated)`);
-      if (step.invert) fail("Split with invert=true is not supported");
-      pattern = patternOfRegex(regex);
-      if (!pattern) fail(`unsupported pre-tokenizer regex ${JSON.stringify(regex)} (supported: the GPT-2 and cl100k/Llama-3 patterns)`);
-    } else {
-      fail(`unsupported pre-tokenizer type ${JSON.stringify(step?.type)}`);
-    }
-  }
-  if (!byteLevel) fail("pre_tokenizer has no ByteLevel step; only byte-level BPE is supported");
-  if (!pattern) fail("pre_tokenizer does not split text (no regex)");
-  return pattern;
 }
 
 function parseJson(text: string): Json {
@@ -97,18 +64,26 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
   if (typeof model !== "object") fail('"model" is not an object');
   if (model.type !== undefined && model.type !== "BPE") fail(`unsupported model type ${JSON.stringify(model.type)} (only BPE)`);
   if (model.type === undefined && !("merges" in model)) fail('model has no "type" and no "merges"; only BPE is supported');
-  if (json.normalizer != null) fail(`unsupported normalizer ${JSON.stringify(json.normalizer.type ?? json.normalizer)}`);
-  if (model.byte_fallback) fail("byte_fallback BPE is not byte-level; not supported");
   if (model.continuing_subword_prefix) fail("continuing_subword_prefix is not supported");
   if (model.end_of_word_suffix) fail("end_of_word_suffix is not supported");
   if (model.dropout != null && model.dropout !== 0) fail("BPE dropout is not supported (encoding would not be deterministic)");
   const vocab = model.vocab;
   if (!vocab || typeof vocab !== "object" || Array.isArray(vocab)) fail('missing "model.vocab" (an object of token -> id)');
-  const pattern = readPattern(json.pre_tokenizer);
+  const normalizer = readNormalizer(json.normalizer);
+  const pre = readPreTokenizer(json.pre_tokenizer);
+  const postProcessor = readPostProcessor(json.post_processor);
+  const charLevel = !pre.byteLevel;
+  if (pre.byteLevel && model.byte_fallback) fail("byte_fallback with a ByteLevel pre-tokenizer is not supported (byte-level BPE has every byte already)");
+  const decoder = charLevel ? readDecoder(json.decoder) : undefined;
+  if (!charLevel && json.decoder != null && json.decoder.type !== "ByteLevel") {
+    fail(`unsupported decoder ${JSON.stringify(json.decoder.type)} for byte-level BPE (only ByteLevel)`);
+  }
 
   const specialTokens: Record<string, number> = {};
   const specialIds = new Map<number, string>();
+  const strip: Record<string, { left: boolean; right: boolean }> = {};
   for (const added of json.added_tokens ?? []) {
+    if (added?.lstrip === true || added?.rstrip === true) strip[added.content] = { left: added.lstrip === true, right: added.rstrip === true };
     if (typeof added?.content !== "string" || !Number.isInteger(added?.id) || added.id < 0) {
       fail(`added_tokens entry ${JSON.stringify(added)} needs "content" and a non-negative integer "id"`);
     }
@@ -120,19 +95,25 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
   }
 
   const tokens: (Uint8Array | null)[] = [];
+  const tokenStrings: (string | undefined)[] = [];
   const owner = new Map<number, string>();
+  const utf8 = new TextEncoder();
+  // A Map: lookups in a 256k-key object (dictionary mode) cost more than the merges' own work.
+  const vocabIds = new Map<string, number>();
   for (const [text, id] of Object.entries(vocab)) {
+    vocabIds.set(text, id as number);
     if (!Number.isInteger(id) || (id as number) < 0) fail(`vocab token ${JSON.stringify(text)} has invalid id ${JSON.stringify(id)}`);
     const i = id as number;
     const prev = owner.get(i);
     if (prev !== undefined) fail(`duplicate id ${i} (tokens ${JSON.stringify(prev)} and ${JSON.stringify(text)})`);
     owner.set(i, text);
     const special = specialIds.get(i);
+    tokenStrings[i] = text;
     if (special !== undefined) {
       if (special !== text) fail(`duplicate id ${i} (vocab token ${JSON.stringify(text)} and added token ${JSON.stringify(special)})`);
       continue; // createTokenizer stores special tokens' bytes itself
     }
-    const bytes = byteLevelToBytes(text);
+    const bytes = charLevel ? utf8.encode(text) : byteLevelToBytes(text);
     if (!bytes) fail(`vocab token ${JSON.stringify(text)} (id ${i}) is not in the byte-level alphabet`);
     while (tokens.length <= i) tokens.push(null);
     tokens[i] = bytes;
@@ -144,8 +125,8 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
   const rawMerges = model.merges;
   if (!Array.isArray(rawMerges)) fail('missing "model.merges" (a list of "a b" strings or [a, b] pairs)');
   const idOf = (t: unknown, i: number, m: unknown): number => {
-    const id = typeof t === "string" ? (vocab as Record<string, number>)[t] : undefined;
-    if (id === undefined || !Object.prototype.hasOwnProperty.call(vocab, t as string)) {
+    const id = typeof t === "string" ? vocabIds.get(t) : undefined;
+    if (id === undefined) {
       fail(`merge ${i} (${JSON.stringify(m)}) references unknown token ${JSON.stringify(t)}`);
     }
     return id;
@@ -166,10 +147,81 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
     }
     merges[i] = [idOf(a, i, m), idOf(b, i, m)];
   }
-  return { tokens, merges, pattern, specialTokens, ignoreMerges: model.ignore_merges === true };
+  for (const [id, text] of specialIds) tokenStrings[id] = text;
+  const has = (t: unknown) => typeof t === "string" && (Object.prototype.hasOwnProperty.call(vocab, t) || t in specialTokens);
+  const idOfText = (t: string) => (Object.prototype.hasOwnProperty.call(vocab, t) ? (vocab as Record<string, number>)[t] : specialTokens[t]);
+  let unkId = -1;
+  if (model.unk_token != null) {
+    if (!has(model.unk_token)) fail(`unk_token ${JSON.stringify(model.unk_token)} is not in the vocabulary`);
+    unkId = idOfText(model.unk_token);
+  }
+  const byteFallback = new Int32Array(256).fill(-1);
+  if (charLevel && model.byte_fallback) {
+    for (let b = 0; b < 256; b++) {
+      const name = `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
+      if (has(name)) byteFallback[b] = idOfText(name);
+    }
+  }
+  const safeCut = charLevel ? safeCutOf(tokenStrings) : undefined;
+  const needsPipeline = charLevel || normalizer !== undefined || pre.split !== undefined || pre.prefixSpace;
+  return {
+    tokens,
+    merges,
+    pattern: pre.native ?? "none",
+    specialTokens,
+    ignoreMerges: model.ignore_merges === true,
+    postProcessor,
+    pipeline: needsPipeline
+      ? {
+          normalize: normalizer?.normalize,
+          substitution: normalizer?.substitution,
+          split: pre.split,
+          splitEnds: pre.splitEnds,
+          prefixSpace: pre.prefixSpace,
+          charLevel: charLevel
+            ? { byteFallback, unkId, fuseUnk: model.fuse_unk === true, tokenStrings, decode: decoder!.chain, safeCut }
+            : undefined,
+          strip,
+        }
+      : undefined,
+    info: {
+      normalizer: normalizer?.description ?? null,
+      preTokenizer: pre.description,
+      model: charLevel ? `character-level BPE${model.byte_fallback ? ", byte_fallback" : ""}` : "byte-level BPE",
+      postProcessor: postProcessor?.description ?? null,
+      decoder: charLevel ? decoder!.description : json.decoder == null ? null : "ByteLevel",
+      regexFallback: pre.regexFallback,
+    },
+  };
+}
+
+/**
+ * Character-level BPE without a pre-tokenizer sees a whole section as one
+ * word. A merge can only join two characters that sit side by side inside
+ * some token, so the word may be cut before "▁" (or " ") wherever the
+ * character before it never precedes it inside a token: BPE of the parts
+ * equals BPE of the whole. This keeps words short (and cacheable).
+ */
+function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; blockedTable: Uint8Array } | undefined {
+  let char: string | undefined;
+  for (const c of ["\u2581", " "]) {
+    if (tokenStrings.some((t) => t !== undefined && t.startsWith(c))) {
+      char = c;
+      break;
+    }
+  }
+  if (char === undefined) return undefined;
+  const blockedAfter = new Set<number>();
+  for (const t of tokenStrings) {
+    if (t === undefined) continue;
+    for (let i = t.indexOf(char, 1); i > 0; i = t.indexOf(char, i + 1)) blockedAfter.add(codePointBefore(t, i));
+  }
+  const blockedTable = new Uint8Array(65536);
+  for (const cp of blockedAfter) if (cp < 65536) blockedTable[cp] = 1;
+  return { char, blockedAfter, blockedTable };
 }
 
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */
-export function loadTokenizerJson(input: string | Json): Promise<Tokenizer> {
+export async function loadTokenizerJson(input: string | Json): Promise<Tokenizer> {
   return createTokenizer(parseTokenizerJson(input));
 }

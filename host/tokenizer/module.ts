@@ -30,6 +30,10 @@ export interface TokenizerExports {
   bpeSetPieceCache(table: number, entries: number): void;
   bpeEncode(textPtr: number, textLen: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedBytes(): number;
+  bpeSetCharLevel(fallback: number, unk: number): void;
+  bpeBuildCharTable(table: number): void;
+  bpeEncodePieces(textPtr: number, ends: number, count: number, out: number, scratch: number, scratchBytes: number): number;
+  bpeEncodedPieces(): number;
   bpePendingPiece(): number;
   bpeDecodedLength(ids: number, n: number): number;
   bpeDecode(ids: number, n: number, out: number): void;

@@ -1,16 +1,21 @@
 // Host access to the native pre-tokenizers (for tests, tools and training data).
 import { TokenizerModule } from "./module.ts";
 
-/** The two regex families the native pre-tokenizer implements. */
-export type PreTokenizerPattern = "gpt2" | "cl100k";
+/** The regex families the native pre-tokenizer implements (qwen: cl100k with single digits, Qwen2/Qwen3). */
+export type PreTokenizerPattern = "gpt2" | "cl100k" | "qwen";
 
-export const PATTERN_IDS: Record<PreTokenizerPattern, number> = { gpt2: 0, cl100k: 1 };
+export const PATTERN_IDS: Record<PreTokenizerPattern, number> = { gpt2: 0, cl100k: 1, qwen: 2 };
+
+/** The native splitter's id for "the whole text is one piece". */
+export const PATTERN_NONE_ID = 3;
 
 /** The reference regexes, for documentation and for recognising them in tokenizer.json files. */
 export const PATTERN_REGEX: Record<PreTokenizerPattern, string> = {
   gpt2: "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
   cl100k:
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  qwen:
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
 };
 
 const encoder = new TextEncoder();

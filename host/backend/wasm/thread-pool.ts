@@ -1,31 +1,37 @@
-// A fixed pool of workers that run engine kernels on row ranges of one shared
+// A fixed pool of workers that run engine kernels on index ranges of one shared
 // WebAssembly.Memory. `parallelFor` is synchronous: the caller writes the job into
-// a small control block (a SharedArrayBuffer of Int32/Float64 words), wakes the
-// workers with Atomics.notify, runs the first chunk itself, and blocks in
-// Atomics.wait until every worker has finished. No message passing happens per
-// job, so a dispatch costs a few microseconds, and the result is ready when the
-// call returns, as the rest of the engine expects of a kernel call.
+// a small control block (a SharedArrayBuffer), wakes the workers with
+// Atomics.notify, then claims chunks from a shared counter alongside them (see
+// worker-protocol.ts) and blocks in Atomics.wait until every chunk is done. No
+// message passing happens per job, so a dispatch costs a few microseconds, and the
+// result is ready when the call returns, as the rest of the engine expects of a
+// kernel call. A descheduled worker costs only the chunk it holds: the others claim
+// the rest, and the caller never waits for a worker that has not started.
 //
-// The partition is a pure function of (total, grain, size), so a kernel whose
-// per-row results do not depend on the range boundaries gives the same bits on
-// any number of threads.
+// The chunks are a pure function of (total, grain, chunks), and a kernel gets the
+// claiming thread's index only to pick scratch, so a kernel whose per-index
+// results do not depend on the range boundaries gives the same bits on any number
+// of threads and whichever thread claims what.
 import type { EngineModule } from "./engine-module.ts";
 import {
   CONTROL_BYTES,
+  CTRL_ARG_COUNT,
+  CTRL_CHUNK_COUNT,
+  CTRL_CHUNK_SIZE,
+  CTRL_DONE,
   CTRL_ERROR,
   CTRL_ERROR_LENGTH,
   CTRL_GENERATION,
   CTRL_KERNEL,
-  CTRL_ARG_COUNT,
-  CTRL_PENDING,
   CTRL_QUIT,
-  ERROR_TEXT_OFFSET,
-  ERROR_TEXT_BYTES,
-  ARGS_OFFSET,
+  CTRL_TOTAL,
   MAX_ARGS,
   MAX_THREADS,
-  rangeSlot,
   Spinner,
+  claimChunks,
+  claimStart,
+  controlViews,
+  type Control,
   type WorkerInit,
   type WorkerReply,
 } from "./worker-protocol.ts";
@@ -36,7 +42,7 @@ interface PoolWorker {
   terminate(): unknown;
 }
 
-/** Longest the caller polls for the workers to finish (chunks end at nearly the same time). */
+/** Longest the caller polls for the last chunks to finish (they end at nearly the same time). */
 const SPIN_MS = 0.5;
 
 /** Where the bundled worker lives relative to the module that contains this code. */
@@ -98,31 +104,33 @@ async function spawnWorker(url: URL): Promise<{ worker: PoolWorker; onReply(cb: 
 }
 
 /**
+ * Chunk t of a split of [0, total) into at most `parts` pieces: every chunk holds
+ * `size` indices (a multiple of `grain`) except the last. A pure function of its
+ * arguments, so the same call always splits the same way.
+ */
+export function chunkShape(total: number, grain: number, parts: number): { size: number; count: number } {
+  const grains = Math.ceil(total / grain);
+  const size = Math.ceil(grains / Math.max(1, Math.min(parts, grains))) * grain;
+  return { size, count: Math.ceil(total / size) };
+}
+
+/**
  * The chunks parallelFor runs: at most `parts` contiguous [start, end) ranges that
  * cover [0, total), every boundary a multiple of `grain`, as even as that allows.
- * A pure function of its arguments, so the same call always splits the same way.
  */
 export function chunkBounds(total: number, grain: number, parts: number): Array<[number, number]> {
-  const grains = Math.ceil(total / grain);
-  const chunks = Math.min(parts, grains);
-  const perChunk = Math.ceil(grains / chunks) * grain;
-  const out: Array<[number, number]> = [];
-  for (let t = 0; t < chunks; t++) {
-    const start = t * perChunk;
-    if (start >= total) break;
-    out.push([start, Math.min(total, start + perChunk)]);
-  }
-  return out;
+  const { size, count } = chunkShape(total, grain, parts);
+  return Array.from({ length: count }, (_, t): [number, number] => [t * size, Math.min(total, (t + 1) * size)]);
 }
 
 export class ThreadPool {
   /** The partition parallelFor uses (see chunkBounds). */
   static readonly chunkBounds = chunkBounds;
+  static readonly chunkShape = chunkShape;
   /** Threads that run chunks, the caller included. */
   readonly size: number;
-  private readonly control: Int32Array;
-  private readonly args: Float64Array;
-  private readonly errorText: Uint8Array;
+  private readonly control: Control;
+  private generation = 0;
   private readonly kernelIndex: Map<string, number>;
   private busy = false;
   private terminated = false;
@@ -135,10 +143,7 @@ export class ThreadPool {
     kernelNames: string[],
   ) {
     this.size = workers.length + 1;
-    const buffer = control ?? new ArrayBuffer(CONTROL_BYTES);
-    this.control = new Int32Array(buffer, 0, ARGS_OFFSET / 4);
-    this.args = new Float64Array(buffer, ARGS_OFFSET, MAX_ARGS);
-    this.errorText = new Uint8Array(buffer, ERROR_TEXT_OFFSET, ERROR_TEXT_BYTES);
+    this.control = controlViews(control ?? new ArrayBuffer(CONTROL_BYTES));
     this.kernelIndex = new Map(kernelNames.map((name, i) => [name, i]));
   }
 
@@ -189,54 +194,64 @@ export class ThreadPool {
   }
 
   /**
-   * Calls `exports[kernel](...args, start, end)` on disjoint contiguous chunks that
-   * cover [0, total), one chunk per thread at most, with every boundary a multiple
-   * of `grain`. Returns when all chunks are done; an exception in any chunk is
-   * rethrown here as an Error.
+   * Calls `exports[kernel](...args, start, end, thread)` on disjoint contiguous
+   * chunks that cover [0, total): at most `chunks` of them (default: one per
+   * thread), every boundary a multiple of `grain`. The threads (the caller is
+   * thread 0) claim chunks until none are left, so `thread` (< size) varies from
+   * call to call; use it only to pick per-thread scratch. A kernel without that
+   * last parameter ignores it (WebAssembly drops extra arguments). Returns when all
+   * chunks are done; an exception in any chunk is rethrown here as an Error.
    */
-  parallelFor(kernel: string, args: number[], total: number, grain = 1): void {
+  parallelFor(kernel: string, args: number[], total: number, grain = 1, chunks = this.size): void {
     if (this.terminated) throw new Error("ThreadPool: used after terminate()");
     const index = this.kernelIndex.get(kernel);
     if (index === undefined) throw new Error(`ThreadPool: unknown kernel "${kernel}"`);
     if (!Number.isInteger(total) || total < 0) throw new RangeError(`ThreadPool: total must be an integer >= 0, got ${total}`);
     if (!Number.isInteger(grain) || grain < 1) throw new RangeError(`ThreadPool: grain must be an integer >= 1, got ${grain}`);
+    if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`ThreadPool: chunks must be an integer >= 1, got ${chunks}`);
     if (args.length > MAX_ARGS) throw new RangeError(`ThreadPool: at most ${MAX_ARGS} kernel arguments, got ${args.length}`);
     if (this.busy) throw new Error("ThreadPool: parallelFor is not re-entrant");
     if (total === 0) return;
     const fn = this.engine.exports[kernel] as (...a: number[]) => void;
 
-    const chunks = chunkBounds(total, grain, this.size);
-    if (chunks.length === 1) {
-      fn(...args, 0, total);
+    const shape = chunkShape(total, grain, chunks);
+    if (this.workers.length === 0 || shape.count === 1) {
+      // The same chunks in order on the caller: identical bits, no hand-off.
+      for (let t = 0; t < shape.count; t++) fn(...args, t * shape.size, Math.min(total, (t + 1) * shape.size), 0);
       return;
     }
-    const ctrl = this.control;
+    const { ctrl, claim } = this.control;
     this.busy = true;
     try {
-      for (let w = 1; w < this.size; w++) {
-        const [start, end] = chunks[w] ?? [0, 0];
-        ctrl[rangeSlot(w)] = start;
-        ctrl[rangeSlot(w) + 1] = end;
-      }
+      const generation = (this.generation = (this.generation + 1) >>> 0);
+      // The claim word first: a worker still looking at the previous job now fails
+      // to claim before any of the fields below change (worker-protocol.ts).
+      Atomics.store(claim, 0, claimStart(generation));
+      Atomics.store(ctrl, CTRL_TOTAL, total);
+      Atomics.store(ctrl, CTRL_CHUNK_SIZE, shape.size);
+      Atomics.store(ctrl, CTRL_CHUNK_COUNT, shape.count);
       ctrl[CTRL_KERNEL] = index;
       ctrl[CTRL_ARG_COUNT] = args.length;
-      this.args.set(args);
-      ctrl[CTRL_ERROR] = 0;
-      Atomics.store(ctrl, CTRL_PENDING, this.workers.length);
-      Atomics.add(ctrl, CTRL_GENERATION, 1);
+      this.control.args.set(args);
+      Atomics.store(ctrl, CTRL_ERROR, 0);
+      Atomics.store(ctrl, CTRL_DONE, 0);
+      Atomics.store(ctrl, CTRL_GENERATION, generation | 0);
       Atomics.notify(ctrl, CTRL_GENERATION);
 
       let callerError: unknown;
-      try {
-        fn(...args, chunks[0][0], chunks[0][1]);
-      } catch (e) {
-        callerError = e;
-      }
-      this.waitForWorkers();
+      claimChunks(this.control, generation, 0, (start, end) => {
+        try {
+          fn(...args, start, end, 0);
+        } catch (e) {
+          // Keep claiming: every chunk must be done before the job can end.
+          callerError ??= e;
+        }
+      });
+      this.waitForChunks(shape.count);
       if (callerError !== undefined) throw callerError instanceof Error ? callerError : new Error(String(callerError));
       if (Atomics.load(ctrl, CTRL_ERROR) !== 0) {
         const length = ctrl[CTRL_ERROR_LENGTH];
-        const text = new TextDecoder().decode(this.errorText.slice(0, length));
+        const text = new TextDecoder().decode(this.control.errorText.slice(0, length));
         throw new Error(`${kernel} failed on a worker: ${text}`);
       }
     } finally {
@@ -244,13 +259,13 @@ export class ThreadPool {
     }
   }
 
-  private waitForWorkers(): void {
-    const ctrl = this.control;
-    if (this.spinner.spin(() => Atomics.load(ctrl, CTRL_PENDING) === 0)) return;
+  private waitForChunks(count: number): void {
+    const { ctrl } = this.control;
+    if (this.spinner.spin(() => Atomics.load(ctrl, CTRL_DONE) === count)) return;
     for (;;) {
-      const pending = Atomics.load(ctrl, CTRL_PENDING);
-      if (pending === 0) return;
-      Atomics.wait(ctrl, CTRL_PENDING, pending);
+      const done = Atomics.load(ctrl, CTRL_DONE);
+      if (done === count) return;
+      Atomics.wait(ctrl, CTRL_DONE, done);
     }
   }
 
@@ -259,9 +274,10 @@ export class ThreadPool {
     if (this.terminated) return;
     this.terminated = true;
     if (this.workers.length === 0) return;
-    Atomics.store(this.control, CTRL_QUIT, 1);
-    Atomics.add(this.control, CTRL_GENERATION, 1);
-    Atomics.notify(this.control, CTRL_GENERATION);
+    const { ctrl } = this.control;
+    Atomics.store(ctrl, CTRL_QUIT, 1);
+    Atomics.add(ctrl, CTRL_GENERATION, 1);
+    Atomics.notify(ctrl, CTRL_GENERATION);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -221,11 +221,17 @@ export class WasmBackend implements Backend {
     return t.ptr;
   }
 
+  biasAddInPlace(x: Tensor, bias: Tensor, n: number, c: number): void {
+    this.k.biasAddInPlace(p(x), p(bias), n, c);
+  }
+  biasBackward(dbias: Tensor, dout: Tensor, n: number, c: number): void {
+    this.k.biasBackward(p(dbias), p(dout), n, c);
+  }
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void {
-    this.k.swigluForward(p(out), p(gate), p(up), n);
+    this.elements("swigluForwardRange", [p(out), p(gate), p(up)], n);
   }
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void {
-    this.k.swigluBackward(p(dgate), p(dup), p(dout), p(gate), p(up), n);
+    this.elements("swigluBackwardRange", [p(dgate), p(dup), p(dout), p(gate), p(up)], n);
   }
 
   crossEntropyForward(losses: Tensor, lse: Tensor, logits: Tensor, targets: Tensor, n: number, v: number): void {
@@ -299,19 +305,24 @@ export class WasmBackend implements Backend {
    * on the pool when the work is large enough to pay for the hand-off.
    */
   private rows(kernel: string, args: number[], total: number, work: number): void {
-    if (this.pool.size > 1 && work >= PARALLEL_MIN_WORK && total > 1) this.pool.parallelFor(kernel, args, total, 1);
+    if (this.pool.size > 1 && work >= PARALLEL_MIN_WORK && total > 1) this.pool.parallelFor(kernel, args, total, 1, this.pool.size * CHUNKS_PER_THREAD);
     else this.k[kernel](...args, 0, total);
   }
 
   /** An elementwise kernel over [start, end) of n elements, split on SIMD-group boundaries. */
   private elements(kernel: string, args: number[], n: number): void {
-    if (this.pool.size > 1 && n >= PARALLEL_MIN_WORK) this.pool.parallelFor(kernel, args, n, ELEMENT_GRAIN);
+    if (this.pool.size > 1 && n >= PARALLEL_MIN_WORK) this.pool.parallelFor(kernel, args, n, ELEMENT_GRAIN, this.pool.size * CHUNKS_PER_THREAD);
     else this.k[kernel](...args, 0, n);
   }
 }
 
 /** Below this many element-operations a worker hand-off costs more than it saves. */
 const PARALLEL_MIN_WORK = 1 << 15;
+/**
+ * Chunks per thread for row and elementwise kernels: the threads claim them, so
+ * a descheduled thread leaves the rest of its share to the others.
+ */
+const CHUNKS_PER_THREAD = 4;
 /** Elementwise splits fall on multiples of this (whole cache lines of f32x4 groups). */
 const ELEMENT_GRAIN = 1024;
 

@@ -7,7 +7,7 @@
 //
 // Pointers are byte offsets into the engine's memory; leading dimensions are in
 // elements and default to the dense row length. Each call packs B once (panels
-// split across threads), then splits the rows of C across threads. Every output
+// split across threads), then cuts the rows of C into tasks that the threads claim. Every output
 // element is computed in the same order whatever the split, so results are
 // bit-identical for any thread count.
 import type { Arena, EngineModule } from "./engine-module.ts";
@@ -25,10 +25,22 @@ type Layout = "nt" | "nn" | "tn";
 
 /** Below this many flops a dispatch to the workers costs more than it saves. */
 const MIN_PARALLEL_FLOPS = 1 << 20;
-/** Packing B in parallel pays off only for larger B. */
-const MIN_PARALLEL_PACK = 1 << 16;
+/**
+ * Packing B in parallel pays off only for large B: packing is a copy (a 256×688
+ * weight takes ~0.2 ms on one thread, against ~30 ms for its product with 2048
+ * rows), while each parallel job is one more barrier, and on a busy host a barrier
+ * can wait a whole scheduling quantum for a preempted worker.
+ */
+const MIN_PARALLEL_PACK = 1 << 20;
 /** Rows per micro-kernel tile: chunks of C rows start on a tile boundary. */
 const ROW_GRAIN = 2;
+/**
+ * Row tasks per thread: more lets a stalled thread's share move to the other;
+ * fewer keeps each task's pass over packed B long.
+ */
+const TASKS_PER_THREAD = 4;
+/** Fewest rows in a task (below this a task re-streams B for too little work). */
+const MIN_TASK_ROWS = 16;
 
 export class WasmMatmul {
   private packed = 0;
@@ -102,15 +114,18 @@ export class WasmMatmul {
     const panels = exports.matmulPanelCount(n) as number;
     const parallel = this.pool.size > 1 && m >= 2 * ROW_GRAIN && 2 * m * n * k >= MIN_PARALLEL_FLOPS;
 
-    if (parallel && panels > 1 && n * k >= MIN_PARALLEL_PACK) this.pool.parallelFor(pack, [packed, b, n, k, ldb], panels);
+    if (parallel && panels > 1 && n * k >= MIN_PARALLEL_PACK) this.pool.parallelFor(pack, [packed, b, n, k, ldb], panels, 1, this.pool.size * TASKS_PER_THREAD);
     else exports[pack](packed, b, n, k, ldb, 0, panels);
 
-    // Rows of C are split into one task per thread, each with its own A scratch slot.
+    // Rows of C are cut into TASKS_PER_THREAD tasks per thread that the threads
+    // claim one by one (each with its own A scratch slot), so a thread the OS
+    // deschedules leaves its remaining tasks to the other.
     const transposedA = layout === "tn" ? 1 : 0;
     if (parallel) {
-      const rowsPerTask = Math.ceil(m / this.pool.size / ROW_GRAIN) * ROW_GRAIN;
+      const rowsPerTask = Math.max(MIN_TASK_ROWS, Math.ceil(m / (this.pool.size * TASKS_PER_THREAD) / ROW_GRAIN) * ROW_GRAIN);
+      const tasks = Math.ceil(m / rowsPerTask);
       const args = [c, a, packed, m, n, k, lda, ldc, accumulate, transposedA, aSlots, rowsPerTask];
-      this.pool.parallelFor("matmulPackedTasks", args, Math.ceil(m / rowsPerTask));
+      this.pool.parallelFor("matmulPackedTasks", args, tasks, 1, tasks);
     } else {
       exports.matmulPackedRows(c, a, packed, m, n, k, lda, ldc, accumulate, transposedA, aSlots, 0, m);
     }

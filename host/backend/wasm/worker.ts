@@ -5,19 +5,13 @@
 // (Deno, browsers); the bundle is dist/backend/wasm/worker.js.
 import { instantiateEngine } from "./engine-module.ts";
 import {
-  ARGS_OFFSET,
   CTRL_ARG_COUNT,
-  CTRL_ERROR,
-  CTRL_ERROR_LENGTH,
   CTRL_GENERATION,
   CTRL_KERNEL,
-  CTRL_PENDING,
   CTRL_QUIT,
-  ERROR_TEXT_BYTES,
-  ERROR_TEXT_OFFSET,
-  MAX_ARGS,
-  rangeSlot,
   Spinner,
+  claimChunks,
+  controlViews,
   type WorkerInit,
   type WorkerReply,
 } from "./worker-protocol.ts";
@@ -51,11 +45,9 @@ async function connect(): Promise<Port> {
 }
 
 function serve(init: WorkerInit, exports: Record<string, any>, generation: number): void {
-  const ctrl = new Int32Array(init.control, 0, ARGS_OFFSET / 4);
-  const args = new Float64Array(init.control, ARGS_OFFSET, MAX_ARGS);
-  const errorText = new Uint8Array(init.control, ERROR_TEXT_OFFSET, ERROR_TEXT_BYTES);
+  const control = controlViews(init.control);
+  const { ctrl, args } = control;
   const kernels = init.kernels.map((name) => exports[name] as (...a: number[]) => void);
-  const slot = rangeSlot(init.index);
   let seen = generation;
   const spinner = new Spinner(SPIN_MS);
   for (;;) {
@@ -64,24 +56,16 @@ function serve(init: WorkerInit, exports: Record<string, any>, generation: numbe
     }
     seen = Atomics.load(ctrl, CTRL_GENERATION);
     if (Atomics.load(ctrl, CTRL_QUIT) !== 0) return;
-    const start = ctrl[slot];
-    const end = ctrl[slot + 1];
-    if (start < end) {
-      const argv = Array.from(args.subarray(0, ctrl[CTRL_ARG_COUNT]));
-      try {
-        kernels[ctrl[CTRL_KERNEL]](...argv, start, end);
-      } catch (e) {
-        // First failure wins; the caller turns it into an Error.
-        if (Atomics.compareExchange(ctrl, CTRL_ERROR, 0, 2) === 0) {
-          const bytes = new TextEncoder().encode(`${e instanceof Error ? e.message : String(e)} (rows ${start}..${end})`);
-          const length = Math.min(bytes.length, ERROR_TEXT_BYTES);
-          errorText.set(bytes.subarray(0, length));
-          ctrl[CTRL_ERROR_LENGTH] = length;
-          Atomics.store(ctrl, CTRL_ERROR, 1);
-        }
+    // Read lazily, after the first successful claim: only then are these the job's.
+    let kernel: ((...a: number[]) => void) | undefined;
+    let argv: number[] = [];
+    claimChunks(control, seen, init.index, (start, end) => {
+      if (kernel === undefined) {
+        kernel = kernels[ctrl[CTRL_KERNEL]];
+        argv = Array.from(args.subarray(0, ctrl[CTRL_ARG_COUNT]));
       }
-    }
-    if (Atomics.sub(ctrl, CTRL_PENDING, 1) === 1) Atomics.notify(ctrl, CTRL_PENDING);
+      kernel(...argv, start, end, init.index);
+    });
   }
 }
 
@@ -96,7 +80,7 @@ port.listen(async (init) => {
     return;
   }
   // Read before replying: no job can be posted until every worker is ready.
-  const generation = Atomics.load(new Int32Array(init.control, 0, 1), CTRL_GENERATION);
+  const generation = Atomics.load(controlViews(init.control).ctrl, CTRL_GENERATION);
   port.post({ type: "ready" });
   serve(init, exports, generation);
 });

@@ -1,6 +1,7 @@
 // The WGSL op families, embedded in the bundle as text so that Node, Deno and
 // browsers need no file access or fetch to compile them.
 import attention from "../../../shaders/attention.wgsl";
+import bias from "../../../shaders/bias.wgsl";
 import crossEntropy from "../../../shaders/cross-entropy.wgsl";
 import elementwise from "../../../shaders/elementwise.wgsl";
 import embedding from "../../../shaders/embedding.wgsl";
@@ -15,6 +16,7 @@ import swiglu from "../../../shaders/swiglu.wgsl";
 
 export const SHADERS = {
   attention,
+  bias,
   crossEntropy,
   elementwise,
   embedding,

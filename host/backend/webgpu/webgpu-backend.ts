@@ -515,6 +515,21 @@ export class WebGpuBackend implements Backend {
     ]);
   }
 
+  // ---- bias ----
+  biasAddInPlace(x: Tensor, bias: Tensor, n: number, c: number): void {
+    if (n * c === 0) return;
+    need(x, n * c, "biasAddInPlace x");
+    need(bias, c, "biasAddInPlace bias");
+    this.run("bias", "bias_add", this.linear(Math.ceil((n * c) / WG)), paramWords("uu", [n, c]), [bind(1, x, "rw"), bind(2, bias, "r")]);
+  }
+
+  biasBackward(dbias: Tensor, dout: Tensor, n: number, c: number): void {
+    if (n * c === 0) return;
+    need(dbias, c, "biasBackward dbias");
+    need(dout, n * c, "biasBackward dout");
+    this.run("bias", "bias_backward", this.linear(Math.ceil(c / WG)), paramWords("uu", [n, c]), [bind(3, dbias, "rw"), bind(4, dout, "r")]);
+  }
+
   // ---- swiglu ----
   swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void {
     if (n === 0) return;

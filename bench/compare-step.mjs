@@ -1,0 +1,62 @@
+// Before/after on a shared host: this checkout's bench-tiny step against another
+// checkout's (e.g. an older commit, built), interleaved step by step, each in its
+// own bench/step-server.mjs process. Prints the median of the per-round ratios.
+//
+//   node bench/compare-step.mjs OTHER_ROOT [--threads 1,2] [--alpha 3] [--seq 256] [--rounds 5]
+// OTHER_ROOT must hold a built dist/ and a copy of this bench/step-server.mjs.
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+
+const arg = (name, d) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : d;
+};
+const other = process.argv[2];
+if (!other || other.startsWith("--")) {
+  console.error("usage: node bench/compare-step.mjs OTHER_ROOT [--threads 1,2] [--alpha 3] [--seq 256] [--rounds 5]");
+  process.exit(2);
+}
+const threads = arg("threads", "1,2").split(",").map(Number);
+const alpha = Number(arg("alpha", 3));
+const seq = Number(arg("seq", 256));
+const rounds = Number(arg("rounds", 5));
+
+function server(script) {
+  const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "inherit"] });
+  const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return {
+    async ask(msg) {
+      child.stdin.write(JSON.stringify(msg) + "\n");
+      const { value, done } = await replies.next();
+      if (done) throw new Error(`${script} exited`);
+      return JSON.parse(value);
+    },
+    close: () => child.stdin.end(),
+  };
+}
+
+const here = server(fileURLToPath(new URL("./step-server.mjs", import.meta.url)));
+const there = server(resolve(other, "bench/step-server.mjs"));
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+console.log(`| threads | this checkout tokens/s | ${other} tokens/s | this / other (median of rounds) |`);
+console.log("|---:|---:|---:|---:|");
+for (const t of threads) {
+  const msg = { cmd: "step", threads: t, alpha, seq };
+  const a = [], b = [];
+  for (let r = 0; r < rounds; r++) {
+    // Alternate who goes first so a load trend favours neither.
+    if (r % 2 === 0) {
+      a.push((await here.ask(msg)).ms);
+      b.push((await there.ask(msg)).ms);
+    } else {
+      b.push((await there.ask(msg)).ms);
+      a.push((await here.ask(msg)).ms);
+    }
+  }
+  const tps = (ms) => (2048 * 1000) / ms;
+  console.log(`| ${t} | ${tps(median(a)).toFixed(0)} | ${tps(median(b)).toFixed(0)} | ${median(a.map((ms, r) => b[r] / ms)).toFixed(2)}× |`);
+}
+here.close();
+there.close();

@@ -1,0 +1,93 @@
+// tokenizer.json of real model families (Llama 2, Gemma: SentencePiece-style
+// character-level BPE with byte_fallback; Qwen 3: NFC + native single-digit
+// regex; GPT-4o: Split Removed+invert through the RegExp fallback) give the
+// same ids as the Hugging Face JavaScript port (@lenml/tokenizers) on Brown
+// documents and adversarial inputs, and decode back where HF round-trips.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { brownDocuments } from "../dist/data/index.js";
+import { adversarialStrings } from "./tokenizer-reference.mjs";
+import { familyPair, firstDifference, generalCategorySamples } from "./tokenizer-families-reference.mjs";
+
+const docs = (await brownDocuments()).map((d) => d.text);
+// The reference is slow on character-level BPE (~0.2 s per document), so the
+// documents are sampled evenly over the corpus; our side encodes all of them.
+const SAMPLE_EVERY = { llama2: 25, gemma: 50, qwen3: 8, gpt4o: 8 };
+const adversarial = { ...adversarialStrings(), ...generalCategorySamples() };
+delete adversarial.oneMegabyteLine; // a 1 MB word: ~minutes in the reference; covered by the stream of Brown text below
+delete adversarial.specialText;
+delete adversarial["byte token text"];
+
+function assertSame(got, want, label) {
+  const at = firstDifference(got, want);
+  if (at >= 0) assert.unreachable(`${label}: ids differ at ${at} of ${want.length}/${got.length}: got ${[...got.slice(at, at + 6)]} want ${want.slice(at, at + 6)}`);
+}
+
+/**
+ * What decode(encode(text)) must give: lone surrogates become U+FFFD,
+ * SentencePiece's ▁ reads as a space, an NFC normalizer's output stays NFC.
+ */
+function expectedRoundTrip(text, tok) {
+  let s = text.toWellFormed();
+  if (tok.info.normalizer === "NFC") s = s.normalize("NFC");
+  return tok.info.model.startsWith("character") ? s.replaceAll("\u2581", " ") : s;
+}
+
+for (const name of ["llama2", "gemma", "qwen3", "gpt4o"]) {
+  test(`${name}: Brown documents and adversarial inputs give the reference's ids; decode round-trips`, async () => {
+    const { ours, ref } = await familyPair(name);
+    for (let i = 0; i < docs.length; i += SAMPLE_EVERY[name]) {
+      assertSame(ours.encode(docs[i]), ref.encode(docs[i], { add_special_tokens: false }), `${name} Brown doc ${i}`);
+    }
+    for (const [label, text] of Object.entries(adversarial)) {
+      const got = ours.encode(text);
+      assertSame(got, ref.encode(text, { add_special_tokens: false }), `${name} ${label}`);
+      assert.is(ours.decodeText(got), expectedRoundTrip(text, ours), `${name} ${label} round trip`);
+    }
+    // Every document decodes back (our side only: the whole corpus).
+    for (const d of docs) {
+      if (ours.decodeText(ours.encode(d)) !== expectedRoundTrip(d, ours)) assert.unreachable(`${name}: a Brown document does not round-trip`);
+    }
+  });
+}
+
+test("llama2: special tokens only when allowed; addSpecialTokens applies TemplateProcessing (BOS) like add_special_tokens", async () => {
+  const { ours, ref } = await familyPair("llama2");
+  const text = "<s> Hello</s> world <unk> x";
+  assertSame(ours.encode(text, { allowedSpecial: "all" }), ref.encode(text, { add_special_tokens: false }), "specials allowed");
+  assert.ok(!ours.encode(text).includes(1), "without allowedSpecial, <s> is text");
+  assertSame(ours.encode("Hi there", { addSpecialTokens: true }), ref.encode("Hi there", { add_special_tokens: true }), "BOS");
+  assert.is(ours.encode("Hi there", { addSpecialTokens: true })[0], 1);
+  assert.is(ours.info.postProcessor, "TemplateProcessing");
+});
+
+test("qwen3: chat special tokens when allowed; ByteLevel post-processor adds nothing", async () => {
+  const { ours, ref } = await familyPair("qwen3");
+  const text = "<|im_start|>user\nHi 2024!<|im_end|>\n<|im_start|>assistant\n";
+  assertSame(ours.encode(text, { allowedSpecial: "all" }), ref.encode(text, { add_special_tokens: false }), "chat");
+  assertSame(ours.encode("abc 12", { addSpecialTokens: true }), ref.encode("abc 12", { add_special_tokens: true }), "post");
+  assert.is(ours.regexFallback, false, "Qwen's regex is native");
+  assert.match(ours.info.preTokenizer, /native qwen/);
+});
+
+test("llama2: encodeBatch, encodeStream and UTF-8 bytes give encode's ids", async () => {
+  const { ours } = await familyPair("llama2");
+  const some = docs.slice(0, 6);
+  const batch = ours.encodeBatch(some);
+  some.forEach((d, i) => assert.equal([...batch[i]], [...ours.encode(d)], `batch ${i}`));
+  const whole = some.join("\n");
+  const chunks = [];
+  for (let i = 0; i < whole.length; i += 777) chunks.push(whole.slice(i, i + 777));
+  const streamed = [];
+  for await (const ids of ours.encodeStream(chunks)) streamed.push(...ids);
+  assert.equal(streamed, [...ours.encode(whole)]);
+  assert.equal([...ours.encode(new TextEncoder().encode(whole))], [...ours.encode(whole)]);
+});
+
+test("gpt4o: the o200k regex runs through the RegExp fallback and says so", async () => {
+  const { ours } = await familyPair("gpt4o");
+  assert.is(ours.regexFallback, true);
+  assert.match(ours.info.preTokenizer, /RegExp fallback/);
+});
+
+test.run();
