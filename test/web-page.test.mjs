@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromiumAvailable, launchChromium } from "./helpers/browser.mjs";
-import { loadWebSession } from "./helpers/web-session-node.mjs";
 import { serveWeb } from "../scripts/serve-web.mjs";
-import { createEngine, readCheckpoint } from "../dist/index.js";
-import { FileStorage } from "../dist/run/index.js";
+import { corpusOptionsFor, createEngine, evaluateSubset, readCheckpoint, runTraining, validationSubset } from "../dist/index.js";
+import { prepareCorpus } from "../dist/data/index.js";
+import { fileStorage } from "../dist/run/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const ARTIFACTS = process.env.ARTIFACTS ?? "/tmp/jreg-artifacts";
@@ -40,7 +40,7 @@ async function trainOnPage(page, name, overrides = {}) {
 
 /** Waits for the run on the page to reach its last step; returns the page's records. */
 async function finish(page, name) {
-  await page.waitForFunction(() => window.jregPage.errors.length > 0 || (!window.jregPage.training && window.jregPage.records.some((r) => r.step === window.jregPage.settings.steps - 1 && r.val_ce !== undefined)), null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.jregPage.errors.length > 0 || (!window.jregPage.training && window.jregPage.records.some((r) => r.step === window.jregPage.settings.steps && r.val_ce !== undefined)), null, { timeout: 60_000 });
   const { errors, records } = await page.evaluate(() => window.jregPage);
   assert.equal(errors, [], `${name}: page errors`);
   return records;
@@ -55,28 +55,27 @@ async function openPage(browser, url, consoleErrors) {
   return page;
 }
 
-/** The same run in Node: the session code of the page's worker, on the file system, one thread. */
-async function nodeRun(web, pageSettings) {
+/** The page's run config, run by `jreg train`'s loop in Node on the file system, one thread. */
+async function nodeRun(pageConfig) {
   const dir = await mkdtemp(join(tmpdir(), "jreg-web-node-"));
   const corpus = join(dir, "brown-sample");
   await mkdir(corpus);
   for (const d of JSON.parse(await readFile(join(root, "dist/web/brown-sample.json"), "utf8"))) await writeFile(join(corpus, `${d.id}.txt`), d.text);
-  const settings = { ...pageSettings, name: "node", corpus };
-  const storage = new FileStorage();
-  const s = await web.TrainingSession.create(storage, join(dir, "run"), settings, { backend: "wasm", threads: 1 }, join(dir, "cache"));
-  const records = [await s.evaluate()];
-  while (!s.done) {
-    records.push(await s.trainStep());
-    if (s.step % settings.evalEvery === 0 || s.done) records.push(await s.evaluate());
-  }
-  const validation = s.validation;
-  await s.close();
-  return { records, validation };
+  const cfg = { ...pageConfig, out: join(dir, "run"), backend: "wasm", threads: 1, data: { ...pageConfig.data, corpus, cacheDir: join(dir, "cache") } };
+  await runTraining(cfg, { storage: fileStorage });
+  const metrics = await readFile(join(cfg.out, "metrics.jsonl"), "utf8");
+  const prepared = await prepareCorpus(corpusOptionsFor(cfg, fileStorage));
+  return { cfg, metrics, validation: validationSubset(prepared, cfg) };
 }
+
+/** metrics.jsonl without the timing field, as parsed records. */
+const withoutTiming = (text) => text.trim().split("\n").map((l) => {
+  const { tokensPerSecond, ...rest } = JSON.parse(l);
+  return rest;
+});
 
 test("the page trains in Chromium: wasm = Node bit for bit, WebGPU within 1e-4, checkpoint, reload, axe, screenshot", async () => {
   assert.ok(chromiumAvailable(), "Chromium is required for this test (.ci/run installs Debian's chromium)");
-  const web = await loadWebSession();
   const server = await serveWeb();
   const browser = await launchChromium(["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan"]);
   const consoleErrors = [];
@@ -89,15 +88,13 @@ test("the page trains in Chromium: wasm = Node bit for bit, WebGPU within 1e-4, 
     assert.ok(info.crossOriginIsolated);
     assert.match(await page.textContent("#isolation"), /Cross-origin isolated/);
     const wasm = await trainOnPage(page, "wasm-run");
-    // the settings the form made are the ones the Node run used (vocab from the tokenizer aside)
-    const pageSettings = await page.evaluate(() => window.jregPage.settings);
-    assert.equal(pageSettings.model, web.MODEL_SIZES.micro);
-    assert.equal([pageSettings.alpha, pageSettings.distance, pageSettings.normalize, pageSettings.steps], [0.5, "angular", "middle", STEPS]);
-    const node = await nodeRun(web, pageSettings);
-    const strip = (rs) => rs.map(({ step, loss, ce, R, gradNorm, val_ce, D_angular, J_angular }) => ({ step, loss, ce, R, gradNorm, val_ce, D_angular, J_angular }));
-    const asBits = (rs) => JSON.stringify(strip(rs), (k, v) => (typeof v === "number" && k !== "step" ? bits(v) : v));
-    assert.is(wasm.filter((r) => r.loss !== undefined).length, STEPS);
-    assert.is(asBits(wasm), asBits(node.records), "page (2 threads) = Node (1 thread), bit for bit");
+    const pageConfig = await page.evaluate(() => window.jregPage.config);
+    assert.equal([pageConfig.jreg, pageConfig.steps, pageConfig.model.hidden_size], [{ alpha: 0.5, distance: "angular", lastK: 1, normalize: "middle" }, STEPS, 32]);
+    const node = await nodeRun(pageConfig);
+    const losses = (rs) => rs.filter((r) => r.loss !== undefined).map((r) => r.loss);
+    assert.is(losses(wasm).length, STEPS);
+    // JSON numbers round-trip exactly, so equal JSON is equal bits
+    assert.equal(JSON.stringify(losses(wasm)), JSON.stringify(losses(withoutTiming(node.metrics))), "page (2 threads) = Node (1 thread), bit for bit");
 
     // the checkpoint downloaded from the page loads in Node and evaluates to the page's last evaluation
     await page.click("#download");
@@ -109,19 +106,19 @@ test("the page trains in Chromium: wasm = Node bit for bit, WebGPU within 1e-4, 
     }
     const engine = await createEngine({ backend: "wasm", threads: 1 });
     const model = engine.loadModel(await readCheckpoint(dl));
-    const e = await engine.evaluate(model, node.validation, { alpha: 0.5, distance: "angular", lastK: 1, normalize: "middle" });
-    const last = wasm.at(-1);
+    const e = await evaluateSubset(model, node.validation, node.cfg.jreg);
+    const last = wasm.filter((r) => r.val_ce !== undefined).at(-1);
     assert.is(bits(e.ce), bits(last.val_ce), "downloaded checkpoint: same validation CE in Node");
     assert.equal(e.D_angular.map(bits), last.D_angular.map(bits));
     await engine.dispose();
-    const metrics = (await readFile(join(dl, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
-    assert.is(metrics.length, wasm.length, "metrics.jsonl holds every record the page drew");
+    // metrics.jsonl from the page = Node's, every field but the timing
+    assert.equal(withoutTiming(await readFile(join(dl, "metrics.jsonl"), "utf8")), withoutTiming(node.metrics));
 
     // loading those files from disk shows their jump profile
     await page.setInputFiles("#checkpoint-files", ["config.json", "model.safetensors", "tokenizer.json"].map((n) => join(dl, n)));
     await page.waitForFunction(() => window.jregPage.profile || window.jregPage.errors.length > 0, null, { timeout: 20_000 });
     const profile = await page.evaluate(() => window.jregPage.profile);
-    assert.is(profile.D_angular.length, web.MODEL_SIZES.micro.numLayers);
+    assert.is(profile.D_angular.length, 3);
     assert.ok(profile.D_angular.every((d) => d > 0 && d < 1) && Number.isFinite(profile.J_angular), JSON.stringify(profile));
     assert.match(await page.textContent("#loaded-summary"), /J angular/);
 
@@ -138,8 +135,7 @@ test("the page trains in Chromium: wasm = Node bit for bit, WebGPU within 1e-4, 
     await page.selectOption("#saved-runs", "resumed");
     await page.click("#resume");
     const resumed = await finish(page, "resumed");
-    const trainBits = (rs) => rs.filter((r) => r.loss !== undefined).map((r) => bits(r.loss));
-    assert.equal(trainBits(resumed), trainBits(wasm), "stopped and resumed = uninterrupted, bit for bit");
+    assert.equal(JSON.stringify(losses(resumed)), JSON.stringify(losses(wasm)), "stopped and resumed = uninterrupted, bit for bit");
 
     // the run is kept in IndexedDB: after a reload it is offered for resuming
     await page.reload();
@@ -165,7 +161,6 @@ test("the page trains in Chromium: wasm = Node bit for bit, WebGPU within 1e-4, 
     assert.equal(gpuInfo.errors, [], "webgpu page errors");
     assert.is(gpuInfo.info.backend, "webgpu");
     const gpu = await trainOnPage(gpuPage, "gpu-run");
-    const losses = (rs) => rs.filter((r) => r.loss !== undefined).map((r) => r.loss);
     const diff = Math.max(...losses(gpu).map((l, i) => Math.abs(l - losses(wasm)[i])));
     assert.ok(diff <= 1e-4, `webgpu vs wasm loss: max difference ${diff}`);
     await mkdir(ARTIFACTS, { recursive: true });

@@ -6,7 +6,7 @@
 // (default auto: WebGPU on a real GPU, else WASM), ?threads=N.
 import { drawJumpProfiles, drawLossCurves, type ChartHandle } from "../report/charts.ts";
 import { runFromRecords, type MetricsRecord, type RunData } from "../report/run-data.ts";
-import { DEFAULT_SETTINGS, MODEL_SIZES, type RunSettings } from "./settings.ts";
+import { MODEL_SIZES, type PageSettings } from "./settings.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 import type { BackendName } from "../engine.ts";
 
@@ -23,7 +23,9 @@ const send = (m: ToWorker) => (workerLoaded ? worker.postMessage(m) : queued.pus
 const state = {
   ready: false,
   training: false,
-  settings: undefined as RunSettings | undefined,
+  settings: undefined as { name: string; steps: number } | undefined,
+  /** The run config of the run being shown (the JSON `jreg train --config` reads). */
+  config: undefined as unknown,
   records: [] as MetricsRecord[],
   errors: [] as string[],
   files: undefined as Record<string, Uint8Array> | undefined,
@@ -78,26 +80,22 @@ function num(id: string): number {
   return v;
 }
 
-function readSettings(): RunSettings {
-  const size = $<HTMLSelectElement>("size").value;
+function readSettings(): PageSettings {
   return {
-    ...DEFAULT_SETTINGS,
     name: $<HTMLInputElement>("run-name").value.trim().replace(/[^\w.-]+/g, "_") || "run",
     corpus: $<HTMLSelectElement>("corpus").value,
-    model: MODEL_SIZES[size]!,
+    size: $<HTMLSelectElement>("size").value,
     vocabSize: num("vocab"),
     seqLen: num("seq"),
     batchSize: num("batch"),
     steps: num("steps"),
     lr: num("lr"),
-    minLr: num("lr") / 10,
     seed: num("seed"),
-    alpha: num("alpha"),
-    distance: $<HTMLSelectElement>("distance").value as RunSettings["distance"],
-    lastK: num("last-k"),
-    normalize: $<HTMLSelectElement>("normalize").value as RunSettings["normalize"],
     evalEvery: num("eval-every"),
-    warmupSteps: Math.min(DEFAULT_SETTINGS.warmupSteps, Math.floor(num("steps") / 4)),
+    alpha: num("alpha"),
+    distance: $<HTMLSelectElement>("distance").value as PageSettings["distance"],
+    lastK: num("last-k"),
+    normalize: $<HTMLSelectElement>("normalize").value as PageSettings["normalize"],
   };
 }
 
@@ -151,6 +149,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     }
     case "run":
       state.settings = m.settings;
+      state.config = m.config;
       state.records = m.history;
       setTraining(true);
       redraw();
@@ -160,7 +159,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       return;
     case "metrics":
       state.records.push(m.record);
-      if (m.record.loss !== undefined) $("progress").textContent = `step ${m.record.step + 1} of ${state.settings?.steps}: loss ${m.record.loss.toFixed(4)}`;
+      if (m.record.loss !== undefined) $("progress").textContent = `step ${m.record.step} of ${state.settings?.steps}: loss ${m.record.loss.toFixed(4)}`;
       redraw();
       return;
     case "stopped":
@@ -224,12 +223,12 @@ async function loadCheckpoint(list: FileList): Promise<void> {
 
 function wire(): void {
   const sizes = $<HTMLSelectElement>("size");
-  for (const [name, s] of Object.entries(MODEL_SIZES)) sizes.add(new Option(`${name}: hidden ${s.hiddenSize}, ${s.numLayers} layers, heads ${s.numHeads}/${s.numKvHeads}`, name));
+  for (const [name, s] of Object.entries(MODEL_SIZES)) sizes.add(new Option(`${name}: hidden ${s.hidden_size}, ${s.num_hidden_layers} layers, heads ${s.num_attention_heads}/${s.num_key_value_heads}`, name));
   sizes.value = "tiny";
   $("train").addEventListener("click", guard(() => {
     const settings = readSettings();
     state.records = [];
-    state.settings = settings;
+    state.settings = { name: settings.name, steps: settings.steps };
     setTraining(true);
     send({ type: "start", settings });
   }));

@@ -1,11 +1,11 @@
 // Messages between the page (page.ts) and its training worker (train-worker.ts).
 import type { MetricsRecord } from "../report/run-data.ts";
-import type { RunSettings } from "./settings.ts";
+import type { PageSettings } from "./settings.ts";
 import type { BackendName } from "../engine.ts";
 
 export type ToWorker =
   | { type: "init"; backend: BackendName; threads?: number }
-  | { type: "start"; settings: RunSettings }
+  | { type: "start"; settings: PageSettings }
   | { type: "resume"; name: string }
   /** Stop now, or (atStep) once that many steps are done; applies to the run being started or trained. */
   | { type: "stop"; atStep?: number }
@@ -25,7 +25,7 @@ export type FromWorker =
   | { type: "ready"; device: string; backend: string; threads: number; crossOriginIsolated: boolean }
   | { type: "corpora"; names: string[] }
   | { type: "runs"; runs: SavedRun[] }
-  | { type: "run"; settings: RunSettings; history: MetricsRecord[] }
+  | { type: "run"; settings: { name: string; steps: number }; config: unknown; history: MetricsRecord[] }
   | { type: "status"; text: string }
   | { type: "metrics"; record: MetricsRecord }
   | { type: "stopped"; step: number; done: boolean }
