@@ -77,10 +77,10 @@ export class IndexedDbStorage implements Storage {
   }
 
   async stat(path: string): Promise<StorageEntryInfo | null> {
-    if (norm(path) === "/") return { size: 0, isDirectory: true };
+    if (norm(path) === "/") return { size: 0, isDirectory: true, isFile: false };
     const e = await this.entry(path);
     if (!e) return null;
-    return "dir" in e ? { size: 0, isDirectory: true } : { size: e.data.byteLength, isDirectory: false };
+    return "dir" in e ? { size: 0, isDirectory: true, isFile: false } : { size: e.data.byteLength, isDirectory: false, isFile: true };
   }
 
   async exists(path: string): Promise<boolean> {
