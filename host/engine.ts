@@ -29,6 +29,12 @@ export interface EngineOptions {
   threads?: number;
   /** webgpu: bind at most this many bytes per buffer (default: the device's limit); smaller splits more */
   maxBindingBytes?: number;
+  /**
+   * wasm: the URL of the thread-pool worker script. Default: guessed from this
+   * module's URL, which holds for dist/ as built; a page bundled by another tool
+   * passes where it put host/backend/wasm/worker.ts's bundle.
+   */
+  workerUrl?: URL | string;
 }
 
 export class BackendUnavailableError extends Error {
@@ -71,7 +77,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
  * error when there is none). "auto": WebGPU only on a real GPU, else wasm.
  */
 export async function createBackend(name: BackendName, opts: EngineOptions): Promise<Backend> {
-  if (name === "wasm") return WasmBackend.create({ threads: opts.threads });
+  if (name === "wasm") return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl });
   if (name === "webgpu") {
     try {
       return await WebGpuBackend.create({ maxBindingBytes: opts.maxBindingBytes });
@@ -88,5 +94,5 @@ export async function createBackend(name: BackendName, opts: EngineOptions): Pro
   } catch {
     // no adapter, or it would not open: the CPU backend serves
   }
-  return WasmBackend.create({ threads: opts.threads });
+  return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl });
 }

@@ -41,6 +41,8 @@ export interface WasmBackendOptions {
    * chunk its LM head and cross-entropy the way a GPU's binding limit would.
    */
   maxBindingBytes?: number;
+  /** The thread-pool worker script (dist/backend/wasm/worker.js or a bundler's copy); default: found beside the bundle. */
+  workerUrl?: URL | string;
 }
 
 /** wasm32 addresses 4 GiB; one op binds at most half of it. */
@@ -83,7 +85,7 @@ export class WasmBackend implements Backend {
     const threads = canShare ? wanted : 1;
     const engine = await instantiateEngine({ shared: threads > 1 });
     const arena = new Arena(engine);
-    const pool = await ThreadPool.create(engine, threads);
+    const pool = await ThreadPool.create(engine, threads, { workerUrl: opts.workerUrl });
     return new WasmBackend(arena, pool, new WasmMatmul(engine, arena, pool), maxBinding);
   }
 

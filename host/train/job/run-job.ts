@@ -26,7 +26,7 @@ import { evaluateSubset, type SubsetEvaluation } from "../../analysis/evaluate-s
 import { BatchSampler, validationBatches, type TokenBatch } from "../../data/sampler.ts";
 import { prepareCorpus, type CorpusStats, type PreparedCorpus } from "../../data/prepare.ts";
 import { sha256Hex } from "../../data/hash.ts";
-import { createEngine, type Engine } from "../../engine.ts";
+import { createEngine, type Engine, type EngineOptions } from "../../engine.ts";
 import { latestCheckpoint, writeCheckpoint, type CheckpointInfo } from "../../run/checkpoint-dir.ts";
 import { MetricsLogger, truncateMetrics, type MetricsRecord } from "../../run/metrics.ts";
 import { createRunDir, defaultCacheDir, openRunDir, runConfigText, type RunDir } from "../../run/run-dir.ts";
@@ -53,6 +53,8 @@ export interface RunTrainingOptions {
   onEvent?: (e: TrainingEvent) => void;
   /** abort = a clean stop: the current step finishes, a checkpoint of it is saved, runTraining returns */
   signal?: AbortSignal;
+  /** engine options the run config does not hold (the browser page passes workerUrl) */
+  engineOptions?: Omit<EngineOptions, "backend" | "threads">;
 }
 
 export interface RunTrainingResult {
@@ -123,7 +125,7 @@ export async function runTraining(cfg: RunConfig, opts: RunTrainingOptions = {})
     sampler.restore(decoded.state.sampler);
   }
 
-  const engine: Engine = await createEngine({ backend: cfg.backend, threads: cfg.threads || undefined });
+  const engine: Engine = await createEngine({ ...opts.engineOptions, backend: cfg.backend, threads: cfg.threads || undefined });
   let logger: MetricsLogger | undefined;
   try {
     emit({ kind: "prepared", stats: prepared.stats, model: modelConfig, threads: engine.backend.threads });
