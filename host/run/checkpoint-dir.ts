@@ -13,12 +13,14 @@
 // saved) moves the old directory to .old-checkpoint-<step>-<random> first; if a
 // crash strikes between the two renames, latestCheckpoint renames it back.
 import { DirectoryWriteError, writeDirectory } from "./directory-swap.ts";
-import { describeStorageError, joinPath, type Storage } from "./storage.ts";
+import { describeStorageError, joinPath, randomSuffix, type Storage } from "./storage.ts";
 
 export const TRAINER_STATE_FILE = "trainer_state.json";
 const FINAL = /^checkpoint-(\d+)$/;
 const TEMP = /^\.tmp-checkpoint-\d+-[0-9a-f]+$/;
 const OLD = /^\.old-checkpoint-(\d+)-[0-9a-f]+$/;
+/** A pruned checkpoint on its way out: renamed first, so a kill mid-delete never leaves a partial checkpoint-<step>. */
+const TRASH = /^\.trash-checkpoint-\d+-[0-9a-f]+$/;
 
 export interface CheckpointInfo {
   step: number;
@@ -61,7 +63,7 @@ export async function cleanInterruptedWrites(storage: Storage, runDir: string): 
   if (!(await storage.exists(runDir))) return;
   for (const name of await storage.list(runDir)) {
     const path = joinPath(runDir, name);
-    if (TEMP.test(name)) {
+    if (TEMP.test(name) || TRASH.test(name)) {
       await storage.remove(path);
       continue;
     }
@@ -84,12 +86,21 @@ export async function latestCheckpoint(storage: Storage, runDir: string): Promis
   return all.length ? all[all.length - 1]! : null;
 }
 
-/** Keeps the newest `keep` complete checkpoints (by step) and removes the others. */
+/**
+ * Keeps the newest `keep` complete checkpoints (by step) and removes the others.
+ * Each goes by an atomic rename to a hidden .trash- name first: deleting a
+ * directory is not atomic, and a kill in the middle must not leave a
+ * checkpoint-<step> that still holds trainer_state.json but lost its weights.
+ */
 export async function pruneCheckpoints(storage: Storage, runDir: string, keep: number): Promise<CheckpointInfo[]> {
   if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`keepCheckpoints must be an integer ≥ 1, got ${keep}`);
   const all = await listCheckpoints(storage, runDir);
   const removed = all.slice(0, Math.max(0, all.length - keep));
-  for (const c of removed) await storage.remove(c.path);
+  for (const c of removed) {
+    const trash = joinPath(runDir, `.trash-${checkpointName(c.step)}-${randomSuffix()}`);
+    await storage.rename(c.path, trash);
+    await storage.remove(trash);
+  }
   return removed;
 }
 
