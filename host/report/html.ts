@@ -7,12 +7,15 @@ import { chartsCss, chartsLicense, chartsScript } from "jreg:report-assets";
 import { runColor } from "./colors.ts";
 import type { RunData } from "./run-data.ts";
 import { fmt, fmtInt, FINAL_TRAIN_WINDOW, summarizeRun } from "./summary.ts";
+import { sweepRows, type SweepAggregate } from "../research/sweep-aggregate.ts";
 
 export interface RenderOptions {
   /** The page's heading (default "JREG training report"). */
   title?: string;
   /** Shown under the heading; default now. Pass null to leave it out (reproducible output). */
   generatedAt?: Date | null;
+  /** Sweep aggregates (host/research/sweep-aggregate.ts) to show as tables, with their directories. */
+  sweeps?: { dir: string; aggregate: SweepAggregate }[];
 }
 
 const escapeHtml = (s: string) =>
@@ -106,6 +109,24 @@ summary { cursor: pointer; font-weight: 600; }
 pre { background: #f3f4f6; border: 1px solid #e1e4e8; border-radius: 6px; padding: 10px 12px; overflow: auto; font-size: 13px; }
 `;
 
+/** One sweep's aggregate: mean ± sd over seeds and the paired tests against α = 0, methods named. */
+function sweepSection(s: { dir: string; aggregate: SweepAggregate }): string {
+  const [head, ...rows] = sweepRows(s.aggregate);
+  const cells = (r: string[], tag: string) => `<tr>${r.map((x) => `<${tag}>${escapeHtml(x)}</${tag}>`).join("")}</tr>`;
+  return `<section class="sweep">
+<h2>Sweep ${escapeHtml(s.dir)}</h2>
+<table>
+<thead>${cells(head!, "th")}</thead>
+<tbody>
+${rows.map((r) => cells(r, "td")).join("\n")}
+</tbody>
+</table>
+<p>Mean ± sd over seeds at the final step; Δ = setting − its α = 0 baseline on the same seeds (same initial weights and data order).
+t-test: ${escapeHtml(s.aggregate.methods.tTest)}. Bootstrap: ${escapeHtml(s.aggregate.methods.bootstrap)}.</p>
+</section>
+`;
+}
+
 export function renderReport(runs: RunData[], opts: RenderOptions = {}): string {
   if (runs.length === 0) throw new Error("renderReport needs at least one run");
   const title = opts.title ?? "JREG training report";
@@ -139,7 +160,7 @@ export function renderReport(runs: RunData[], opts: RenderOptions = {}): string 
 ${summaryTable(runs)}
 ${earlyExitTable(runs)}
 </section>
-
+${(opts.sweeps ?? []).map(sweepSection).join("\n")}
 <section id="loss">
 <h2>Loss curves</h2>
 <p class="note">Thin lines: training CE at each logged step (the training loss is CE + α·R; CE is the part that compares across α). Thick lines with dots: CE on the fixed validation subset at each evaluation.</p>
