@@ -8,6 +8,7 @@ import { runColor } from "./colors.ts";
 import type { RunData } from "./run-data.ts";
 import { fmt, fmtInt, FINAL_TRAIN_WINDOW, summarizeRun } from "./summary.ts";
 import { sweepRows, type SweepAggregate } from "../research/sweep-aggregate.ts";
+import { largestJumpTracks } from "./largest-jump.ts";
 
 export interface RenderOptions {
   /** The page's heading (default "JREG training report"). */
@@ -74,6 +75,24 @@ function earlyExitTable(runs: RunData[]): string {
     `<tr><th scope="row">${swatch(i)}${escapeHtml(r.name)}</th>` +
     Array.from({ length: layers }, (_, l) => `<td>${fmt(finals[i]?.early_exit_ce[l], 3)}</td>`).join("") + `</tr>`);
   return `<table class="summary"><caption>Early-exit validation CE at the last evaluation</caption><thead><tr><th scope="col">run</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** Per run, the transition with the largest D_l at each evaluation (angular; cosine where it differs). */
+function largestJumpTable(runs: RunData[]): string {
+  const tracks = largestJumpTracks(runs);
+  const steps = [...new Set(tracks.flatMap((t) => t.points.map((p) => p.step)))].sort((a, b) => a - b);
+  if (steps.length === 0) return "";
+  const head = steps.map((s) => `<th scope="col">${fmtInt(s)}</th>`).join("");
+  const rows = tracks.map((t, i) => {
+    const at = new Map(t.points.map((p) => [p.step, p]));
+    const cells = steps.map((s) => {
+      const p = at.get(s);
+      if (!p) return "<td>–</td>";
+      return `<td>${p.angular}${p.cosine !== p.angular ? ` <span class="note">(cos ${p.cosine})</span>` : ""}</td>`;
+    });
+    return `<tr><th scope="row">${swatch(i)}${escapeHtml(t.name)}</th>${cells.join("")}</tr>`;
+  });
+  return `<table class="summary"><caption>Transition l with the largest D<sub>l</sub> (angular; cosine in brackets where it differs), per evaluation step</caption><thead><tr><th scope="col">run \\ step</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 function configSection(runs: RunData[]): string {
@@ -174,6 +193,9 @@ ${(opts.sweeps ?? []).map(sweepSection).join("\n")}
 <div data-chart="profile-angular" role="figure" aria-label="Angular D_l profile per layer at several points in training, per run"></div>
 <h3>Cosine distance, 1 − cos</h3>
 <div data-chart="profile-cosine" role="figure" aria-label="Cosine D_l profile per layer at several points in training, per run"></div>
+<h3>Where the largest D<sub>l</sub> sits</h3>
+<p class="note">Penalising only the last transitions may move the jump one layer earlier instead of removing it: this table shows, at every evaluation, which transition l (1 = first block, L = last) has the largest D<sub>l</sub>.</p>
+${largestJumpTable(runs)}
 </section>
 
 <section id="jump">
