@@ -16,6 +16,10 @@ test("grid axes: JSON values, arrays with commas, errors naming --grid", () => {
   assert.throws(() => parseGridAxis("jreg.alpha=0,,1"), /empty value/);
   assert.throws(() => expandGrid([parseGridAxis("jreg.alpah=0,1")], undefined), /--grid jreg.alpah=0: unknown key "jreg.alpah" \(did you mean jreg.alpha\?\)/);
   assert.throws(() => expandGrid([parseGridAxis("seed=1,2")], undefined), /use --seeds/);
+  assert.throws(() => expandGrid([parseGridAxis("jreg.layers=all,[1,2]")], undefined), /--grid jreg.layers=\[1,2\]: jreg.layers must have one weight per transition: 6/);
+  const layers = expandGrid([parseGridAxis("jreg.alpha=0.1"), parseGridAxis("jreg.layers=last-k,all,[0,0,0,0,0.5,1]")], undefined);
+  assert.equal(layers.map((s) => s.name), ["alpha-0.1_layers-last-k", "alpha-0.1_layers-all", "alpha-0.1_layers-0-0-0-0-0.5-1"]);
+  assert.equal(layers[2].sets, ["jreg.alpha=0.1", "jreg.layers=[0,0,0,0,0.5,1]"]);
 });
 
 test("α = 0 settings that train identically are merged; names and seeds", () => {

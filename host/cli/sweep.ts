@@ -25,7 +25,7 @@ export const sweepCommand = defineCommand(
       `Default grid: ${DEFAULT_SWEEP_GRID.map((g) => `--grid ${g}`).join(" ")} (small α: at this scale α = 3 collapses R).`,
     flags: {
       config: { type: "string", metavar: "FILE.json", defaultText: "the built-in run defaults", help: "base run config" },
-      grid: { type: "repeated", metavar: "KEY=V1,V2,…", help: "one axis of the grid (repeatable)" },
+      grid: { type: "repeated", metavar: "KEY=V1,V2,…", defaultText: "the default grid above", help: "one axis of the grid (repeatable)" },
       seeds: { type: "integer", min: 1, default: 3, metavar: "N", help: "seeds per setting" },
       out: { type: "string", required: true, metavar: "SWEEP_DIR", help: "where the runs and the aggregate go" },
       jobs: { type: "integer", min: 1, default: 1, metavar: "N", help: "parallel runs (child processes); 1 = one after another in this process" },
