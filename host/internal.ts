@@ -10,3 +10,5 @@ export { StepSlot, coefSlot, stepScalarsLength } from "./backend/backend.ts";
 export { CpuModule, loadCpuModule } from "./cpu/cpu-module.ts";
 export { parameterLayout, PARAMETER_ALIGNMENT } from "./model/weights.ts";
 export { lmHeadRows } from "./model/activations.ts";
+export * from "./research/index.ts";
+export * from "./report/largest-jump.ts";

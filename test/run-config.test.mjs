@@ -44,7 +44,7 @@ test("the keys the issue names exist, with the library's defaults where they ove
   for (const k of ["model", "steps", "batchSize", "seqLen", "lr", "minLr", "warmupSteps", "weightDecay", "clip", "seed", "jreg", "evalEvery", "saveEvery", "keepCheckpoints", "data", "out", "backend", "threads", "name", "logEvery"]) {
     assert.ok(keys.includes(k), k);
   }
-  assert.equal(Object.keys(DEFAULT_RUN_CONFIG.jreg).sort(), ["alpha", "distance", "lastK", "normalize"]);
+  assert.equal(Object.keys(DEFAULT_RUN_CONFIG.jreg).sort(), ["alpha", "distance", "lastK", "layers", "normalize"]);
   assert.equal(DEFAULT_RUN_CONFIG.jreg, DEFAULT_JREG, "JREG defaults come from the library");
   assert.is(DEFAULT_RUN_CONFIG.weightDecay, DEFAULT_TRAIN.weightDecay);
   assert.is(DEFAULT_RUN_CONFIG.clip, DEFAULT_TRAIN.clip);

@@ -15,6 +15,7 @@ import { initCommand } from "./init.ts";
 import { evalCommand, stepCommand } from "./model-commands.ts";
 import { reportCommand } from "./report.ts";
 import { startCommand } from "./start.ts";
+import { sweepCommand } from "./sweep.ts";
 import { trainCommand } from "./train.ts";
 import { tokenizeCommand } from "./tokenize.ts";
 import { tokenizerTrainCommand } from "./tokenizer-train.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Command | CommandGroup> = {
   eval: evalCommand,
   analyze: analyzeCommand,
   report: reportCommand,
+  sweep: sweepCommand,
   init: initCommand,
   step: stepCommand,
   demo: demoCommand,

@@ -11,7 +11,7 @@ import { createEngine } from "../engine.ts";
 import { readCheckpoint, writeCheckpoint } from "../io/checkpoint.ts";
 import { fileExists, joinPath } from "../io/files.ts";
 import { readTokensFile } from "../io/tokens-file.ts";
-import { DEFAULT_JREG, type JregOptions } from "../model/jreg.ts";
+import { DEFAULT_JREG, type JregLayers, type JregOptions } from "../model/jreg.ts";
 import { DEFAULT_TRAIN, validateTrainConfig, type TrainConfig } from "../train/trainer.ts";
 import { UsageError, withFlagNames, type FlagSpecs } from "./args.ts";
 import { defineCommand } from "./command.ts";
@@ -23,6 +23,12 @@ const base = {
   "jreg-distance": { type: "choice", choices: ["cosine", "angular"], default: DEFAULT_JREG.distance, help: "distance R is built from" },
   "jreg-last-k": { type: "integer", default: DEFAULT_JREG.lastK, metavar: "K", help: "R averages the last K transitions (1 ≤ K ≤ layers)" },
   "jreg-normalize": { type: "choice", choices: ["none", "middle"], default: DEFAULT_JREG.normalize, help: "middle: R is divided by the middle layers' mean" },
+  "jreg-layers": {
+    type: "string",
+    default: "last-k",
+    metavar: "W",
+    help: 'transitions R weighs: last-k (uses --jreg-last-k), all (equal weights) or one weight per transition, comma-separated (e.g. 0,0.5,1)',
+  },
   backend: { type: "choice", choices: ["auto", "wasm", "webgpu"], default: "auto", help: "auto takes WebGPU only on a real GPU adapter, else wasm" },
   threads: { type: "integer", min: 1, metavar: "N", defaultText: "the engine's: up to 8", help: "wasm threads, the calling one included" },
 } as const satisfies FlagSpecs;
@@ -35,6 +41,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   "jreg.distance": "--jreg-distance",
   "jreg.lastK": "--jreg-last-k",
   "jreg.normalize": "--jreg-normalize",
+  "jreg.layers": "--jreg-layers",
   "train.optimizer": "--optimizer",
   optimizer: "--optimizer",
   "train.lr": "--lr",
@@ -50,10 +57,22 @@ type CommonValues = {
   "jreg-distance": JregOptions["distance"];
   "jreg-last-k": number;
   "jreg-normalize": JregOptions["normalize"];
+  "jreg-layers": string;
 };
 
+/** --jreg-layers: "last-k", "all" or comma-separated weights (their count and range are validateJreg's). */
+export function parseJregLayers(text: string): JregLayers {
+  const t = text.trim();
+  if (t === "last-k" || t === "all") return t;
+  const parts = t.split(",").map((p) => p.trim());
+  const weights = parts.map(Number);
+  const bad = parts.findIndex((p, i) => p === "" || !Number.isFinite(weights[i]));
+  if (bad >= 0) throw new UsageError(`--jreg-layers must be last-k, all or comma-separated numbers (one weight per transition), got ${JSON.stringify(text)}`);
+  return weights;
+}
+
 function jregOptions(v: CommonValues): JregOptions {
-  return { alpha: v.alpha, distance: v["jreg-distance"], lastK: v["jreg-last-k"], normalize: v["jreg-normalize"] };
+  return { alpha: v.alpha, distance: v["jreg-distance"], lastK: v["jreg-last-k"], normalize: v["jreg-normalize"], layers: parseJregLayers(v["jreg-layers"]) };
 }
 
 async function loadInputs(v: { model: string; tokens: string }) {

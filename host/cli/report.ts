@@ -5,6 +5,7 @@ import { UsageError } from "./args.ts";
 import { defineCommand } from "./command.ts";
 import { comparisonTable } from "../report/table.ts";
 import { writeReport } from "../report/write.ts";
+import { sweepTable } from "../research/sweep-aggregate.ts";
 
 function parentDir(dir: string): string {
   const trimmed = dir.replace(/[\\/]+$/, "");
@@ -21,7 +22,7 @@ export const reportCommand = defineCommand(
       'One self-contained HTML file (scripts, styles and data inline; opens from disk with no network) comparing\n' +
       'the runs: loss curves, the D_l profile during training, J over training, early-exit CE per layer, a final\n' +
       'table and each run\'s config. Also prints the comparison table.',
-    positionals: { name: "RUN_DIR", help: 'a run directory written by "jreg train" (config.json + metrics.jsonl); one or more' },
+    positionals: { name: "RUN_DIR", help: 'a run directory written by "jreg train" (config.json + metrics.jsonl), or a sweep directory of "jreg sweep" (its runs plus its aggregate table); one or more' },
     flags: {
       out: { type: "string", metavar: "FILE", defaultText: "report.html beside the first RUN_DIR (runs/report.html for runs/baseline)", help: "where to write the HTML" },
       title: { type: "string", metavar: "TEXT", defaultText: '"JREG training report"', help: "the report's heading" },
@@ -39,8 +40,9 @@ export const reportCommand = defineCommand(
       const msg = (e as Error).message;
       throw new Error(msg.startsWith(`cannot write ${out}:`) ? msg.replace("cannot write", "cannot write --out") : msg);
     }
-    const { runs, bytes } = written;
+    const { runs, bytes, sweeps } = written;
     print(comparisonTable(runs));
+    for (const s of sweeps) print(`\nsweep ${s.dir}:\n${sweepTable(s.aggregate)}`);
     print(`\nwrote ${out} (${runs.length} run${runs.length === 1 ? "" : "s"}, ${Math.round(bytes / 1024)} KiB)`);
     return 0;
   },

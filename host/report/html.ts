@@ -7,12 +7,16 @@ import { chartsCss, chartsLicense, chartsScript } from "jreg:report-assets";
 import { runColor } from "./colors.ts";
 import type { RunData } from "./run-data.ts";
 import { fmt, fmtInt, FINAL_TRAIN_WINDOW, summarizeRun } from "./summary.ts";
+import { sweepRows, type SweepAggregate } from "../research/sweep-aggregate.ts";
+import { largestJumpTracks } from "./largest-jump.ts";
 
 export interface RenderOptions {
   /** The page's heading (default "JREG training report"). */
   title?: string;
   /** Shown under the heading; default now. Pass null to leave it out (reproducible output). */
   generatedAt?: Date | null;
+  /** Sweep aggregates (host/research/sweep-aggregate.ts) to show as tables, with their directories. */
+  sweeps?: { dir: string; aggregate: SweepAggregate }[];
 }
 
 const escapeHtml = (s: string) =>
@@ -73,6 +77,24 @@ function earlyExitTable(runs: RunData[]): string {
   return `<table class="summary"><caption>Early-exit validation CE at the last evaluation</caption><thead><tr><th scope="col">run</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
+/** Per run, the transition with the largest D_l at each evaluation (angular; cosine where it differs). */
+function largestJumpTable(runs: RunData[]): string {
+  const tracks = largestJumpTracks(runs);
+  const steps = [...new Set(tracks.flatMap((t) => t.points.map((p) => p.step)))].sort((a, b) => a - b);
+  if (steps.length === 0) return "";
+  const head = steps.map((s) => `<th scope="col">${fmtInt(s)}</th>`).join("");
+  const rows = tracks.map((t, i) => {
+    const at = new Map(t.points.map((p) => [p.step, p]));
+    const cells = steps.map((s) => {
+      const p = at.get(s);
+      if (!p) return "<td>–</td>";
+      return `<td>${p.angular}${p.cosine !== p.angular ? ` <span class="note">(cos ${p.cosine})</span>` : ""}</td>`;
+    });
+    return `<tr><th scope="row">${swatch(i)}${escapeHtml(t.name)}</th>${cells.join("")}</tr>`;
+  });
+  return `<table class="summary"><caption>Transition l with the largest D<sub>l</sub> (angular; cosine in brackets where it differs), per evaluation step</caption><thead><tr><th scope="col">run \\ step</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
 function configSection(runs: RunData[]): string {
   return runs.map((r, i) => `<details><summary>${swatch(i)}${escapeHtml(r.name)}: config.json</summary>` +
     `<pre>${escapeHtml(JSON.stringify(r.config, null, 2))}</pre></details>`).join("\n");
@@ -105,6 +127,24 @@ details { margin: 6px 0; }
 summary { cursor: pointer; font-weight: 600; }
 pre { background: #f3f4f6; border: 1px solid #e1e4e8; border-radius: 6px; padding: 10px 12px; overflow: auto; font-size: 13px; }
 `;
+
+/** One sweep's aggregate: mean ± sd over seeds and the paired tests against α = 0, methods named. */
+function sweepSection(s: { dir: string; aggregate: SweepAggregate }): string {
+  const [head, ...rows] = sweepRows(s.aggregate);
+  const cells = (r: string[], tag: string) => `<tr>${r.map((x) => `<${tag}>${escapeHtml(x)}</${tag}>`).join("")}</tr>`;
+  return `<section class="sweep">
+<h2>Sweep ${escapeHtml(s.dir)}</h2>
+<table>
+<thead>${cells(head!, "th")}</thead>
+<tbody>
+${rows.map((r) => cells(r, "td")).join("\n")}
+</tbody>
+</table>
+<p>Mean ± sd over seeds at the final step; Δ = setting − its α = 0 baseline on the same seeds (same initial weights and data order).
+t-test: ${escapeHtml(s.aggregate.methods.tTest)}. Bootstrap: ${escapeHtml(s.aggregate.methods.bootstrap)}.</p>
+</section>
+`;
+}
 
 export function renderReport(runs: RunData[], opts: RenderOptions = {}): string {
   if (runs.length === 0) throw new Error("renderReport needs at least one run");
@@ -139,7 +179,7 @@ export function renderReport(runs: RunData[], opts: RenderOptions = {}): string 
 ${summaryTable(runs)}
 ${earlyExitTable(runs)}
 </section>
-
+${(opts.sweeps ?? []).map(sweepSection).join("\n")}
 <section id="loss">
 <h2>Loss curves</h2>
 <p class="note">Thin lines: training CE at each logged step (the training loss is CE + α·R; CE is the part that compares across α). Thick lines with dots: CE on the fixed validation subset at each evaluation.</p>
@@ -153,6 +193,9 @@ ${earlyExitTable(runs)}
 <div data-chart="profile-angular" role="figure" aria-label="Angular D_l profile per layer at several points in training, per run"></div>
 <h3>Cosine distance, 1 − cos</h3>
 <div data-chart="profile-cosine" role="figure" aria-label="Cosine D_l profile per layer at several points in training, per run"></div>
+<h3>Where the largest D<sub>l</sub> sits</h3>
+<p class="note">Penalising only the last transitions may move the jump one layer earlier instead of removing it: this table shows, at every evaluation, which transition l (1 = first block, L = last) has the largest D<sub>l</sub>.</p>
+${largestJumpTable(runs)}
 </section>
 
 <section id="jump">

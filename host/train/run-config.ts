@@ -156,7 +156,8 @@ type Leaf =
   | { kind: "number"; min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean; doc: string }
   | { kind: "string"; nullable?: boolean; pattern?: RegExp; patternText?: string; doc: string }
   | { kind: "choice"; choices: readonly string[]; doc: string }
-  | { kind: "boolean"; doc: string };
+  | { kind: "boolean"; doc: string }
+  | { kind: "layerWeights"; doc: string };
 type Group = { kind: "object"; keys: Record<string, Node>; doc?: string };
 type ModelNode = { kind: "model"; doc: string };
 type Node = Leaf | Group | ModelNode;
@@ -196,6 +197,7 @@ const SCHEMA: Group = {
         distance: { kind: "choice", choices: ["cosine", "angular"], doc: "distance R is built from" },
         lastK: { kind: "integer", min: 1, doc: "R averages the last K transitions (≤ layers)" },
         normalize: { kind: "choice", choices: ["none", "middle"], doc: "middle: R is divided by the middle layers' mean" },
+        layers: { kind: "layerWeights", doc: '"last-k" (uses lastK), "all" (every transition equally) or one weight per transition, e.g. [0, 0.5, 1]' },
       },
     },
     evalEvery: { kind: "integer", min: 0, doc: "evaluate every N steps, at step 0 and at the end; 0 = only at the end" },
@@ -254,6 +256,8 @@ function expected(leaf: Leaf): string {
       return `one of ${leaf.choices.map((c) => JSON.stringify(c)).join(", ")}`;
     case "boolean":
       return "true or false";
+    case "layerWeights":
+      return '"last-k", "all" or an array of numbers (one weight per transition)';
   }
 }
 
@@ -278,6 +282,10 @@ function checkLeaf(leaf: Leaf, key: string, v: unknown): void {
       break;
     case "boolean":
       ok = typeof v === "boolean";
+      break;
+    case "layerWeights":
+      // lengths and ranges are validateJreg's (they depend on the layer count)
+      ok = v === "last-k" || v === "all" || (Array.isArray(v) && v.every((w) => typeof w === "number"));
       break;
   }
   if (!ok) throw new RunConfigError(`${key} must be ${expected(leaf)}, got ${describe(v)}`);
