@@ -9,6 +9,6 @@ export { WasmBackend, type WasmBackendOptions } from "./backend/wasm/wasm-backen
 export { StepSlot, coefSlot, stepScalarsLength } from "./backend/backend.ts";
 export { CpuModule, loadCpuModule } from "./cpu/cpu-module.ts";
 export { parameterLayout, PARAMETER_ALIGNMENT } from "./model/weights.ts";
-export { lmHeadRows } from "./model/activations.ts";
+export { lmHeadRows, checkActivationLimits } from "./model/activations.ts";
 export * from "./research/index.ts";
 export * from "./report/largest-jump.ts";

@@ -3,7 +3,7 @@
 // chunked over rows (a lowered maxBindingBytes) gives the unchunked results.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createEngine, WasmBackend, LlamaModel, Trainer, loadCpuModule, lmHeadRows, forwardWithHiddenStates, evaluate } from "../dist/internal.js";
+import { createEngine, WasmBackend, LlamaModel, Trainer, loadCpuModule, lmHeadRows, checkActivationLimits, forwardWithHiddenStates, evaluate } from "../dist/internal.js";
 
 const config = {
   vocabSize: 61, hiddenSize: 32, numLayers: 3, numHeads: 4, numKvHeads: 2,
@@ -115,6 +115,25 @@ test("lmHeadRows: row chunks are multiples of 64, and a vocabulary too large for
   assert.is(lmHeadRows(be, 262, 1000), 262); // fits one binding: one chunk
   assert.is(lmHeadRows(be, 100, 100), 100);
   assert.throws(() => lmHeadRows(be, 1000, 8192), /LM head needs at least 64 rows of 8192 logits/);
+  await be.dispose();
+});
+
+test("a batch whose activations exceed the backend's largest buffer is refused before any allocation, naming the limit and the largest batch that fits", async () => {
+  const config = { vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 8192, ropeTheta: 10000, rmsEps: 1e-5, tiedEmbeddings: true, maxSeqLen: 1024 };
+  // a WebGPU-like device with a 1 MiB buffer limit: the widest per-token tensor is 8192 floats = 32 KiB
+  const device = { name: "webgpu", capabilities: { maxBufferBytes: 1 << 20, maxBindingBytes: 1 << 20 } };
+  checkActivationLimits(device, config, 1, 32); // exactly 1 MiB: fits
+  assert.throws(() => checkActivationLimits(device, config, 2, 32), (e) =>
+    /maxBufferSize\) of 1048576 bytes/.test(e.message) && e.message.includes("the largest that fits is batch 1 at sequence length 32") && e.message.includes("[64, 8192] intermediate"));
+  assert.throws(() => checkActivationLimits(device, config, 1, 64), /no batch at sequence length 64; at most 32 tokens per batch/);
+  // the wasm backend (2 GiB buffers): 65 × 1024 tokens × 32 KiB > 2 GiB, refused with nothing allocated
+  const be = await WasmBackend.create({ threads: 1 });
+  const cpu = await loadCpuModule();
+  const model = LlamaModel.create(be, cpu, config, 1);
+  const before = be.memoryBytes();
+  const ids = new Int32Array(65 * 1025).map((_, i) => i % 64);
+  assert.throws(() => model.prepare({ batch: 65, length: 1025, ids }), /largest that fits is batch 64 at sequence length 1024/);
+  assert.is(be.memoryBytes(), before, "nothing was allocated");
   await be.dispose();
 });
 

@@ -89,7 +89,7 @@ test("the page trains in Chromium: wasm = Node bit for bit, WebGPU within 1e-4, 
     assert.match(await page.textContent("#isolation"), /Cross-origin isolated/);
     const wasm = await trainOnPage(page, "wasm-run");
     const pageConfig = await page.evaluate(() => window.jregPage.config);
-    assert.equal([pageConfig.jreg, pageConfig.steps, pageConfig.model.hidden_size], [{ alpha: 0.5, distance: "angular", lastK: 1, normalize: "middle" }, STEPS, 32]);
+    assert.equal([pageConfig.jreg, pageConfig.steps, pageConfig.model.hidden_size], [{ alpha: 0.5, distance: "angular", lastK: 1, normalize: "middle", layers: "last-k" }, STEPS, 32]);
     const node = await nodeRun(pageConfig);
     const losses = (rs) => rs.filter((r) => r.loss !== undefined).map((r) => r.loss);
     assert.is(losses(wasm).length, STEPS);

@@ -93,7 +93,36 @@ export function lmHeadRows(be: Backend, tokens: number, vocab: number): number {
   return rows;
 }
 
+/**
+ * Checks before allocating anything that the widest per-token activation
+ * ([tokens, max(hidden, heads·hd, intermediate)] f32) fits one buffer of the
+ * backend; the error names the limit and the largest batch that fits at this
+ * sequence length. (The logits are chunked, so they never decide this; see
+ * lmHeadRows. A binding-size limit below the buffer limit is named by the
+ * WebGPU backend itself when an op binds the tensor.)
+ */
+export function checkActivationLimits(be: Pick<Backend, "name" | "capabilities">, c: ModelConfig, batch: number, seq: number): void {
+  const limit = be.capabilities.maxBufferBytes;
+  const widths: [string, number][] = [
+    ["hidden", c.hiddenSize],
+    ["attention (heads × head_dim)", c.numHeads * headDim(c)],
+    ["intermediate", c.intermediateSize],
+  ];
+  const [name, width] = widths.reduce((a, b) => (b[1] > a[1] ? b : a));
+  const tokens = batch * seq;
+  const bytes = tokens * width * 4;
+  if (bytes <= limit) return;
+  const maxTokens = Math.floor(limit / (width * 4));
+  const maxBatch = Math.floor(maxTokens / seq);
+  const fits = maxBatch >= 1 ? `batch ${maxBatch} at sequence length ${seq}` : `no batch at sequence length ${seq}; at most ${maxTokens} tokens per batch, e.g. batch 1 at sequence length ${maxTokens}`;
+  throw new RangeError(
+    `batch ${batch} × sequence ${seq} = ${tokens} tokens needs ${bytes} bytes for one [${tokens}, ${width}] ${name} activation, ` +
+      `over the ${be.name} backend's largest buffer (maxBufferBytes${be.name === "webgpu" ? ", the device's maxBufferSize" : ""}) of ${limit} bytes; the largest that fits is ${fits} (${maxTokens} tokens)`,
+  );
+}
+
 export function allocateActivations(be: Backend, c: ModelConfig, batch: number, seq: number): Activations {
+  checkActivationLimits(be, c, batch, seq);
   const N = batch * seq;
   const hd = headDim(c);
   const qw = c.numHeads * hd;
