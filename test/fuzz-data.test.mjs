@@ -1,24 +1,5 @@
 // Fuzz suite: the data formats: tokens files and binary token shards.
-// Seeded and deterministic (test/fuzz/formats.mjs defines the mutants): every
-// mutant is accepted and then usable, or rejected with an Error that names the
-// file and the field; nothing else (a TypeError, RangeError or wasm trap, a hang,
-// running out of the worker heap) is allowed. npm run fuzz runs it longer.
-import { test } from "uvu";
-import * as assert from "uvu/assert";
-import { fuzzFormats } from "./fuzz/run.mjs";
+// Seeded and deterministic (test/fuzz/formats.mjs defines the mutants; test/fuzz/suite.mjs the rules).
+import { fuzzTest } from "./fuzz/suite.mjs";
 
-/** Mutants per format in npm test; scripts/fuzz.mjs takes --mutants N. */
-const MUTANTS = 400;
-
-test("fuzz: tokens file, token shard (.bin)", async () => {
-  const results = await fuzzFormats({ names: ["tokens file","token shard (.bin)"], mutants: MUTANTS, seed: 1, log: (line) => console.log(line) });
-  for (const [name, c] of Object.entries(results)) {
-    assert.is(c.accepted + c.rejected + c.unclear + c.crashes, MUTANTS, name);
-    const shown = c.failures.slice(0, 5).map((f) => `#${f.i} [${f.kind}] ${f.what}: ${f.why}`).join("\n");
-    assert.is(c.crashes, 0, `${name}: crashes\n${shown}`);
-    assert.is(c.unclear, 0, `${name}: rejections that name no file or field\n${shown}`);
-    assert.ok(c.accepted > 0 && c.rejected > 0, `${name}: the mutants exercise both outcomes`);
-  }
-});
-
-test.run();
+fuzzTest("fuzz: tokens file, token shard (.bin)", ["tokens file", "token shard (.bin)"]);
