@@ -48,6 +48,7 @@
 // chunk products as exact zeros. No FMA and no relaxed SIMD: Node, Deno and
 // browsers give the same bits.
 import { exp4, exp1 } from "./simd-exp";
+import { storeRow } from "./store-row";
 
 /** Columns per packed panel: four f32x4 vectors, the micro-kernel's width. */
 const PANEL: i32 = 16;
@@ -432,42 +433,6 @@ export function attentionForward(out: usize, lse: usize, q: usize, k: usize, v: 
 }
 
 // ---------------------------------------------------------------- backward
-
-/** Writes (or adds, when `add`) a 16-wide row of results, only the first `cols` columns. */
-// @ts-ignore: decorator
-@inline
-function storeRow(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  if (cols == PANEL) {
-    if (add) {
-      v0 = f32x4.add(v128.load(c), v0);
-      v1 = f32x4.add(v128.load(c, 16), v1);
-      v2 = f32x4.add(v128.load(c, 32), v2);
-      v3 = f32x4.add(v128.load(c, 48), v3);
-    }
-    v128.store(c, v0);
-    v128.store(c, v1, 16);
-    v128.store(c, v2, 32);
-    v128.store(c, v3, 48);
-  } else {
-    storePartial(c, cols, add, v0, v1, v2, v3);
-  }
-}
-
-function storePartial(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  for (let q = 0; q < cols; q++) {
-    const v = q < 4 ? v0 : q < 8 ? v1 : q < 12 ? v2 : v3;
-    let x: f32;
-    switch (q & 3) {
-      case 0: x = f32x4.extract_lane(v, 0); break;
-      case 1: x = f32x4.extract_lane(v, 1); break;
-      case 2: x = f32x4.extract_lane(v, 2); break;
-      default: x = f32x4.extract_lane(v, 3);
-    }
-    const dst = c + ((<usize>q) << 2);
-    if (add) x = load<f32>(dst) + x;
-    store<f32>(dst, x);
-  }
-}
 
 /**
  * The one micro-kernel: for rows m = 0, 1 and columns c < 16,

@@ -30,8 +30,9 @@
 // host packs panels (possibly in parallel), then splits the rows of C; each
 // concurrent row range needs its own A scratch (matmulScratchBytes). The one-call
 // kernels matmulNT/NN/TN pack and compute on the calling thread.
+import { storeRow } from "./store-row";
 
-/** Columns of C per packed B panel (four f32x4 vectors). */
+/** Columns of C per packed B panel (four f32x4 vectors; store-row.ts writes rows of this width). */
 const NR: i32 = 16;
 /** Depth block: one KC×NR panel slice (16 KiB) stays in L1. */
 const KC: i32 = 256;
@@ -124,40 +125,6 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
         src += rowBytes;
       }
     }
-  }
-}
-
-/** Writes (or adds, when `add`) a 16-wide row of results, only the first `cols` columns. */
-@inline function storeRow(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  if (cols == NR) {
-    if (add) {
-      v0 = f32x4.add(v128.load(c), v0);
-      v1 = f32x4.add(v128.load(c, 16), v1);
-      v2 = f32x4.add(v128.load(c, 32), v2);
-      v3 = f32x4.add(v128.load(c, 48), v3);
-    }
-    v128.store(c, v0);
-    v128.store(c, v1, 16);
-    v128.store(c, v2, 32);
-    v128.store(c, v3, 48);
-  } else {
-    storePartial(c, cols, add, v0, v1, v2, v3);
-  }
-}
-
-function storePartial(c: usize, cols: i32, add: bool, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  for (let q = 0; q < cols; q++) {
-    const v = q < 4 ? v0 : q < 8 ? v1 : q < 12 ? v2 : v3;
-    let x: f32;
-    switch (q & 3) {
-      case 0: x = f32x4.extract_lane(v, 0); break;
-      case 1: x = f32x4.extract_lane(v, 1); break;
-      case 2: x = f32x4.extract_lane(v, 2); break;
-      default: x = f32x4.extract_lane(v, 3);
-    }
-    const dst = c + ((<usize>q) << 2);
-    if (add) x = load<f32>(dst) + x;
-    store<f32>(dst, x);
   }
 }
 
