@@ -4,35 +4,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { createEngine, readCheckpoint, parseTokens, parseSafetensors, forwardWithHiddenStates } from "../dist/index.js";
+import { createEngine, readCheckpoint, parseTokens, forwardWithHiddenStates } from "../dist/index.js";
+import { FIXTURE_CASES as CASES, fixtureDir as dir, fixtureJson, fixtureTensors as tensors, close, closeTensor } from "./helpers/fixtures.mjs";
 
-const CASES = ["tiny-untied", "tiny-tied", "tiny-l2", "tiny-l3"];
-const dir = (c) => new URL(`./fixtures/${c}/`, import.meta.url).pathname;
-const expected = (c) => JSON.parse(readFileSync(dir(c) + "expected.json", "utf8"));
-const tensors = (c, file) => {
-  const m = parseSafetensors(readFileSync(dir(c) + file), { source: file });
-  return new Map([...m].map(([k, v]) => [k, v.data]));
-};
-
-/** Scalars: relative 1e-4. */
-function close(actual, want, what) {
-  const err = Math.abs(actual - want) / Math.max(Math.abs(want), 1e-12);
-  assert.ok(err <= 1e-4, `${what}: got ${actual}, want ${want} (rel err ${err.toExponential(2)})`);
-}
-
-/** Tensors: |a − e| ≤ 1e-4 · max|e| per element (fixtures README: cancellation makes per-element relative meaningless). */
-function closeTensor(actual, want, what) {
-  assert.is(actual.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (const w of want) scale = Math.max(scale, Math.abs(w));
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(actual[i] - want[i]);
-    if (!(e <= worst)) [worst, at] = [Number.isNaN(e) ? Infinity : e, i];
-  }
-  assert.ok(worst <= 1e-4 * scale, `${what}: worst |diff| ${worst} at ${at} (got ${actual[at]}, want ${want[at]}), scale ${scale}`);
-}
+const expected = (c) => fixtureJson(c);
 
 async function setup(c, threads = 1) {
   const engine = await createEngine({ backend: "wasm", threads });

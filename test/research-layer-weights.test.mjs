@@ -10,33 +10,11 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createEngine, readCheckpoint, parseTokens, parseSafetensors, validateJreg, regularizer, layerWeights, jregScalarsSpec, resolveRunConfig } from "../dist/index.js";
+import { createEngine, readCheckpoint, parseTokens, validateJreg, regularizer, layerWeights, jregScalarsSpec, resolveRunConfig } from "../dist/index.js";
 import { openWebGpu } from "./helpers/webgpu.mjs";
+import { FIXTURE_CASES as CASES, fixtureDir as dir, fixtureJson, fixtureTensors as tensors, close, closeTensor } from "./helpers/fixtures.mjs";
 
-const CASES = ["tiny-untied", "tiny-tied", "tiny-l2", "tiny-l3"];
-const dir = (c) => new URL(`./fixtures/${c}/`, import.meta.url).pathname;
-const reference = (c) => JSON.parse(readFileSync(dir(c) + "layer-weights.json", "utf8"));
-const tensors = (c, file) => {
-  const m = parseSafetensors(readFileSync(dir(c) + file), { source: file });
-  return new Map([...m].map(([k, v]) => [k, v.data]));
-};
-
-/** Scalars: relative 1e-4 (as test/model-fixtures.test.mjs). */
-function close(actual, want, what) {
-  const err = Math.abs(actual - want) / Math.max(Math.abs(want), 1e-12);
-  assert.ok(err <= 1e-4, `${what}: got ${actual}, want ${want} (rel err ${err.toExponential(2)})`);
-}
-
-/** Tensors: |a − e| ≤ 1e-4 · max|e| (the fixtures README's tolerance). */
-function closeTensor(actual, want, what) {
-  assert.ok(actual, `${what}: missing`);
-  assert.is(actual.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (const w of want) scale = Math.max(scale, Math.abs(w));
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Number.isNaN(actual[i]) ? Infinity : Math.abs(actual[i] - want[i]));
-  assert.ok(worst <= 1e-4 * scale, `${what}: worst |diff| ${worst}, scale ${scale}`);
-}
+const reference = (c) => fixtureJson(c, "layer-weights.json");
 
 async function checkCase(c, backend) {
   const ref = reference(c);

@@ -4,37 +4,16 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { createEngine, readCheckpoint, parseTokens, parseSafetensors } from "../dist/index.js";
+import { createEngine, readCheckpoint, parseTokens } from "../dist/index.js";
+import { FIXTURE_CASES as CASES, fixtureDir as dir, fixtureJson, fixtureTensors as tensors, close, closeTensor } from "./helpers/fixtures.mjs";
 import { openWebGpu } from "./helpers/webgpu.mjs";
 import { backendTrace } from "./runtime/webgpu-trace.mjs";
 
 const probe = await openWebGpu("webgpu-model");
 await probe?.dispose();
 
-const CASES = ["tiny-untied", "tiny-tied", "tiny-l2", "tiny-l3"];
-const dir = (c) => new URL(`./fixtures/${c}/`, import.meta.url).pathname;
-const expected = (c) => JSON.parse(readFileSync(dir(c) + "expected.json", "utf8"));
-const tensors = (c, file) => {
-  const m = parseSafetensors(readFileSync(dir(c) + file), { source: file });
-  return new Map([...m].map(([k, v]) => [k, v.data]));
-};
+const expected = (c) => fixtureJson(c);
 const worst = [];
-
-function close(actual, want, what, tol = 1e-4) {
-  const err = Math.abs(actual - want) / Math.max(Math.abs(want), 1e-12);
-  assert.ok(err <= tol, `${what}: got ${actual}, want ${want} (rel err ${err.toExponential(2)})`);
-  return err;
-}
-/** |a − e| ≤ tol · max|e| per element (as test/model-fixtures.test.mjs). */
-function closeTensor(actual, want, what, tol = 1e-4) {
-  assert.is(actual.length, want.length, `${what}: length`);
-  let scale = 0;
-  for (const w of want) scale = Math.max(scale, Math.abs(w));
-  let bad = 0;
-  for (let i = 0; i < want.length; i++) bad = Math.max(bad, Number.isNaN(actual[i]) ? Infinity : Math.abs(actual[i] - want[i]));
-  assert.ok(bad <= tol * scale, `${what}: worst |diff| ${bad}, scale ${scale}`);
-  return bad / (scale || 1);
-}
 
 async function setup(c, backend, maxBindingBytes) {
   const engine = await createEngine({ backend, threads: 1, maxBindingBytes });
