@@ -91,23 +91,30 @@ async function brownSample() {
   });
 }
 
-await rm(out, { recursive: true, force: true });
-await mkdir(out, { recursive: true });
-const result = await build({
-  entryPoints: {
-    jreg: `${root}host/index.ts`,
-    "train-worker": `${root}host/web/train-worker.ts`,
-  },
+/** What the three browser builds below share. */
+const browserBuild = {
   outdir: out,
   bundle: true,
-  splitting: true,
   format: "esm",
   platform: "browser",
   target: "es2022",
   minify,
   sourcemap: true,
-  metafile: true,
   entryNames: "[name]",
+  legalComments: "none",
+  logLevel: "warning",
+};
+
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+const result = await build({
+  ...browserBuild,
+  entryPoints: {
+    jreg: `${root}host/index.ts`,
+    "train-worker": `${root}host/web/train-worker.ts`,
+  },
+  splitting: true,
+  metafile: true,
   chunkNames: "chunk-[hash]",
   assetNames: "[name]-[hash]",
   loader: inline ? { ".wasm": "binary", ".wgsl": "text" } : {},
@@ -115,25 +122,14 @@ const result = await build({
   // never runs in a browser, and this keeps `process` out of the bundle.
   define: { "process.execArgv": "[]" },
   plugins: inline ? [nodeModulesStubbed()] : [assetsByUrl(), nodeModulesStubbed()],
-  legalComments: "none",
-  logLevel: "warning",
 });
 
 // The page on its own (no splitting): it draws and talks to the worker, and must
 // not share chunks that fetch the engine's binaries.
 await build({
+  ...browserBuild,
   entryPoints: { page: `${root}host/web/page.ts` },
-  outdir: out,
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  minify,
-  sourcemap: true,
-  entryNames: "[name]",
   plugins: [nodeModulesStubbed()],
-  legalComments: "none",
-  logLevel: "warning",
 });
 
 // The thread-pool worker on its own, with no top-level await: the pool posts its
@@ -141,19 +137,10 @@ await build({
 // could drop it. The worker instantiates the compiled module it is sent, never the
 // bytes its imports name, so those become empty placeholders.
 await build({
+  ...browserBuild,
   entryPoints: { "pool-worker": `${root}host/backend/wasm/worker.ts` },
-  outdir: out,
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  minify,
-  sourcemap: true,
-  entryNames: "[name]",
   define: { "process.execArgv": "[]" },
   plugins: [binariesUnused(), nodeModulesStubbed()],
-  legalComments: "none",
-  logLevel: "warning",
 });
 
 await writeFile(`${out}/brown-sample.json`, JSON.stringify(await brownSample()));
