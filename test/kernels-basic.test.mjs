@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHarness, rng, finiteDifferences, maxRelError } from "./helpers/engine.mjs";
+import { rmsnormForward as rmsnormRef, rmsnormBackward as rmsnormBackwardRef } from "./helpers/webgpu-reference.mjs";
 
 const h = await createHarness();
 const { k } = h;
@@ -124,30 +125,6 @@ test("embeddingBackward scatter-adds in ascending order, accumulates, matches fl
 
 // ---------------------------------------------------------------- rmsnorm
 
-function rmsnormRef(x, w, n, c, eps) {
-  const out = new Float64Array(n * c), rstd = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let ss = 0;
-    for (let j = 0; j < c; j++) ss += x[i * c + j] ** 2;
-    rstd[i] = 1 / Math.sqrt(ss / c + eps);
-    for (let j = 0; j < c; j++) out[i * c + j] = w[j] * x[i * c + j] * rstd[i];
-  }
-  return { out, rstd };
-}
-function rmsnormBackwardRef(dout, x, w, n, c, eps) {
-  const { rstd } = rmsnormRef(x, w, n, c, eps);
-  const dx = new Float64Array(n * c), dw = new Float64Array(c);
-  for (let i = 0; i < n; i++) {
-    let dot = 0;
-    for (let j = 0; j < c; j++) dot += dout[i * c + j] * w[j] * x[i * c + j];
-    for (let j = 0; j < c; j++) {
-      const xi = x[i * c + j];
-      dx[i * c + j] = dout[i * c + j] * w[j] * rstd[i] - (xi * rstd[i] ** 3 * dot) / c;
-      dw[j] += dout[i * c + j] * xi * rstd[i];
-    }
-  }
-  return { dx, dw };
-}
 const RMS_EPS = 1e-5;
 
 test("rmsnormForward matches float64 and row ranges give identical bits", () => {

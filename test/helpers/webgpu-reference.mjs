@@ -1,5 +1,5 @@
-// Float64 JS references of every Backend op, written from the definitions in
-// host/backend/backend.ts and DESIGN.md (not from either backend's code). Inputs
+// Float64 JS references of every Backend op (used by the wasm kernel tests and the WebGPU tests), written from the definitions in
+// host/backend/backend.ts and docs/model-and-jreg.md (not from either backend's code). Inputs
 // are Float32Array/Int32Array; outputs are Float64Array. Backward references
 // return the increments (the tests add them to the gradients' initial values).
 
