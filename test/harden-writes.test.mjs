@@ -201,11 +201,40 @@ test("tokenize --out: a directory, a missing directory: named, no temp file, no 
   assert.equal(readdirSync(dirname(dir)).filter((x) => x.includes(".tmp")), []);
   r = tokenize("--out", join(dir, "missing", "ids.json"));
   assert.is(r.status, 1);
-  assert.match(r.stderr, /cannot write --out .*missing\/ids\.json: its directory does not exist/);
+  assert.match(r.stderr, /cannot write --out .*missing\/ids\.json: its directory .*missing does not exist/);
   assert.not.match(r.stderr, /Closing file descriptor|\n\s+at /);
   r = tokenize();
   assert.is(r.status, 0);
   assert.ok(JSON.parse(r.stdout).length > 1000, "stdout gets the whole array");
+});
+
+test("tokenize --out DIR/ (a trailing slash) is reported as a directory, not as a file in the path", () => {
+  const dir = fresh();
+  const r = tokenize("--out", `${dir}/`);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, new RegExp(`cannot write --out ${dir}/: ${dir}/ is a directory; give a file name; nothing was written`));
+  assert.equal(readdirSync(dirname(dir)).filter((x) => x.includes(".tmp")), []);
+});
+
+test("tokenizer train --out: a directory, a missing directory, a file as a directory: one line naming --out, no temp file", () => {
+  const dir = fresh();
+  writeFileSync(join(dir, "file"), "x");
+  const train = (out) => jreg("tokenizer", "train", "--file", join(textDir, "text.txt"), "--vocab-size", "270", "--out", out);
+  for (const [out, cause] of [
+    [dir, `${dir} is a directory; give a file name`],
+    [`${dir}/`, `${dir}/ is a directory; give a file name`],
+    [join(dir, "missing", "tok.json"), `its directory ${join(dir, "missing")} does not exist`],
+    [join(dir, "file", "tok.json"), "a part of the path is a file, not a directory \\(ENOTDIR\\)"],
+  ]) {
+    const r = train(out);
+    assert.is(r.status, 1, out);
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith("jreg "));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], new RegExp(`^jreg tokenizer train: cannot write --out ${out.replace(/[.]/g, "\\.")}: ${cause}; nothing was written$`));
+    assert.not.match(r.stderr, /\.tmp|rename|open '/, "no temp path in the message");
+  }
+  assert.equal(readdirSync(dir), ["file"]);
+  assert.equal(readdirSync(dirname(dir)).filter((x) => x.includes(".tmp")), []);
 });
 
 test("eval --tokens: a directory or a missing file is named with the flag", () => {
@@ -294,6 +323,10 @@ test("disk full: the previous checkpoint is intact, the message names the path a
       assert.is(t.status, 1, t.stderr);
       assert.match(t.stderr, /cannot write --out .*ids\.json: the disk is full \(ENOSPC\); nothing was written/);
       assert.equal(readdirSync(fs).filter((x) => x.includes("ids.json")), []);
+      const k = jreg("tokenizer", "train", "--file", join(textDir, "text.txt"), "--vocab-size", "300", "--out", join(fs, "tok.json"));
+      assert.is(k.status, 1, k.stderr);
+      assert.match(k.stderr, /jreg tokenizer train: cannot write --out .*tok\.json: the disk is full \(ENOSPC\); nothing was written/);
+      assert.equal(readdirSync(fs).filter((x) => x.includes("tok.json")), []);
     }
   } finally {
     if (fs) spawnSync("umount", [fs]);

@@ -6,7 +6,7 @@ import { defineCommand } from "./command.ts";
 import { trainBpe, DEFAULT_MIN_FREQUENCY } from "../tokenizer/train.ts";
 import type { BpeTrainProgress } from "../tokenizer/train.ts";
 import { saveTokenizerJson } from "../tokenizer/save.ts";
-import { describeFileError } from "../io/files.ts";
+import { describeFileError, describeOutputError } from "../io/files.ts";
 
 /** Throttled progress lines on stderr. */
 function progressPrinter(): (p: BpeTrainProgress) => void {
@@ -64,7 +64,11 @@ export const tokenizerTrainCommand = defineCommand(
     console.error(
       `  ${trained.stats.pieces} pieces, ${trained.stats.uniquePieces} unique; stopped by ${trained.stoppedBy} after ${seconds.toFixed(1)} s`,
     );
-    await saveTokenizerJson(out, trained);
+    try {
+      await saveTokenizerJson(out, trained);
+    } catch (e) {
+      throw new Error(`cannot write --out ${out}: ${await describeOutputError((e as { cause?: unknown }).cause ?? e, out)}; nothing was written`);
+    }
     const learned = trained.tokens.length - 256;
     console.log(
       `wrote ${out}: vocab ${trained.vocabSize} (256 bytes + ${learned} learned + ${trained.specialTokens.length} special), ` +
