@@ -268,6 +268,17 @@ test("tokenizer train on an empty file is an error, not a 256-token tokenizer", 
   assert.not.ok(existsSync(join(dir, "tok.json")));
 });
 
+test("tokenizer train --special: an empty or repeated token is a usage error naming --special, before the text is read", () => {
+  const dir = fresh();
+  for (const [specials, re] of [[["a", "a"], /^jreg tokenizer train: --special "a" is given twice$/m], [[""], /^jreg tokenizer train: --special "" is empty/m]]) {
+    const r = jreg("tokenizer", "train", "--file", join(textDir, "text.txt"), "--vocab-size", "300", ...specials.flatMap((t) => ["--special", t]), "--out", join(dir, "tok.json"));
+    assert.is(r.status, 2, r.stderr);
+    assert.match(r.stderr, re);
+    assert.not.match(r.stderr, /trainBpe|reading /);
+  }
+  assert.equal(readdirSync(dir), []);
+});
+
 /** A real small file system where the kernel allows it, else null. */
 function smallTmpfs(bytes) {
   const dir = fresh();

@@ -43,6 +43,12 @@ export const tokenizerTrainCommand = defineCommand(
     const vocabSize = values["vocab-size"];
     const minFrequency = values["min-frequency"];
     const specialTokens = values.special;
+    const seen = new Set<string>();
+    for (const t of specialTokens) {
+      if (t === "") throw new UsageError(`--special "" is empty; a special token needs at least one character`);
+      if (seen.has(t)) throw new UsageError(`--special ${JSON.stringify(t)} is given twice`);
+      seen.add(t);
+    }
     const min = 256 + specialTokens.length;
     if (vocabSize < min) {
       throw new UsageError(`--vocab-size ${vocabSize} is below ${min} (256 byte tokens + ${specialTokens.length} special tokens)`);

@@ -411,6 +411,37 @@ export function parseSet(s: string): { key: string; value: unknown } {
   return { key, value };
 }
 
+/**
+ * The user's --set list, checked before it is applied: a key given twice, or a
+ * key replaced by a later --set of its parent (`jreg.alpha=1` then `jreg={}`),
+ * would silently keep only the last value, so each is an error. A parent first
+ * and then one of its fields (`model=tiny` then `model.hidden_size=64`) refines
+ * it and is fine. `reserved` keys are ones the command sets itself (`jreg start`
+ * sets name, out and jreg.alpha); `use` names the flag to use instead.
+ */
+export function checkUserSets(sets: readonly string[], reserved: readonly { key: string; use: string }[] = []): void {
+  const seen: { key: string; set: string }[] = [];
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}.`);
+  for (const s of sets) {
+    let key: string;
+    try {
+      key = parseSet(s).key;
+    } catch (e) {
+      if (e instanceof RunConfigError) throw new RunConfigError(`--set ${s}: ${e.message}`);
+      throw e;
+    }
+    const fail = (why: string) => {
+      throw new RunConfigError(`--set ${s}: ${why}`);
+    };
+    for (const r of reserved) if (within(r.key, key) || within(key, r.key)) fail(`this command sets ${r.key} itself; use ${r.use}`);
+    for (const earlier of seen) {
+      if (earlier.key === key) fail(`${key} was already set by --set ${earlier.set}; give each key once`);
+      if (within(earlier.key, key)) fail(`it would replace --set ${earlier.set} given before it; set ${key} first, then ${earlier.key}`);
+    }
+    seen.push({ key, set: s });
+  }
+}
+
 function leafAt(path: string[]): Node | undefined {
   let node: Node = SCHEMA;
   for (const part of path) {
