@@ -237,6 +237,23 @@ test("tokenizer train --out: a directory, a missing directory, a file as a direc
   assert.equal(readdirSync(dirname(dir)).filter((x) => x.includes(".tmp")), []);
 });
 
+test("tokenize to stdout streams: its peak memory is that of --out, not that of every id held at once", () => {
+  const big = join(fresh(), "big.txt");
+  writeFileSync(big, Array.from({ length: 10 }, () => text).join(" ")); // 16 MB, about 6 M ids
+  // The child reports its own peak RSS as it exits (node --import of a data: URL).
+  const report = `data:text/javascript,process.on("exit",()=>process.stderr.write("maxRSS "+process.resourceUsage().maxRSS+"\\n"))`;
+  const peak = (...out) => {
+    const r = spawnSync(process.execPath, ["--import", report, join(repo, "bin/jreg.mjs"), "tokenize", "--tokenizer", join(textDir, "tokenizer.json"), "--file", big, ...out], { encoding: "utf8", maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
+    assert.is(r.status, 0, r.stderr);
+    if (out.length === 0) assert.ok(r.stdout.length > 10_000_000 && r.stdout.startsWith("[") && r.stdout.endsWith("]\n"), "the whole array on stdout");
+    return Number(/maxRSS (\d+)/.exec(r.stderr)[1]) / 1024;
+  };
+  const toFile = peak("--out", join(dirname(big), "ids.json"));
+  const toStdout = peak();
+  console.log(`  tokenize peak RSS: stdout ${toStdout.toFixed(0)} MB, --out ${toFile.toFixed(0)} MB`);
+  assert.ok(toStdout < toFile * 1.5, `stdout peak ${toStdout.toFixed(0)} MB against --out ${toFile.toFixed(0)} MB`);
+});
+
 test("eval --tokens: a directory or a missing file is named with the flag", () => {
   const dir = fresh();
   let r = jreg("eval", "--model", fixture, "--tokens", dir, "--backend", "wasm");
