@@ -6,7 +6,7 @@ import { defineCommand } from "./command.ts";
 import { trainBpe, DEFAULT_MIN_FREQUENCY } from "../tokenizer/train.ts";
 import type { BpeTrainProgress } from "../tokenizer/train.ts";
 import { saveTokenizerJson } from "../tokenizer/save.ts";
-import { describeFileError, describeOutputError } from "../io/files.ts";
+import { describeOutputError, MAX_TEXT_BYTES, readBoundedFile } from "../io/files.ts";
 
 /** Throttled progress lines on stderr. */
 function progressPrinter(): (p: BpeTrainProgress) => void {
@@ -54,13 +54,7 @@ export const tokenizerTrainCommand = defineCommand(
       throw new UsageError(`--vocab-size ${vocabSize} is below ${min} (256 byte tokens + ${specialTokens.length} special tokens)`);
     }
 
-    const fs = await import("node:fs/promises");
-    let text: string;
-    try {
-      text = await fs.readFile(file, "utf8");
-    } catch (e) {
-      throw new Error(`cannot read --file ${file}: ${describeFileError(e)}`);
-    }
+    const text = new TextDecoder().decode(await readBoundedFile(file, MAX_TEXT_BYTES, `--file ${file}`));
     // An empty text has no pairs: the result would be the 256 byte tokens alone, never what was asked for.
     if (text.length === 0) throw new Error(`--file ${file} is empty; a tokenizer needs text to learn merges from`);
     const started = performance.now();

@@ -41,6 +41,12 @@ export function describeFileError(e: unknown): string {
   return plain ? `${plain} (${err.code})` : (err?.message ?? String(e));
 }
 
+/**
+ * The largest text file read whole into one string: V8's longest string is
+ * 2^29 − 24 characters, and a UTF-8 file has at least as many bytes as characters.
+ */
+export const MAX_TEXT_BYTES = 2 ** 29 - 24;
+
 const OURS = Symbol("readBoundedFile refusal");
 
 /**

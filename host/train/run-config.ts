@@ -11,7 +11,7 @@
 // (validateTrainConfig, validateJreg): they are checked by calling them, not
 // restated here. The defaults are the default `npm start` run (see DEFAULT_RUN_CONFIG).
 import { configFromHF, configToHF } from "../io/hf-config.ts";
-import { fileExists, readText } from "../io/files.ts";
+import { fileExists, readBoundedFile } from "../io/files.ts";
 import { locateJsonError } from "../io/json-error.ts";
 import { PRESETS, type ModelConfig } from "../model/config.ts";
 import { DEFAULT_JREG, validateJreg, type JregOptions } from "../model/jreg.ts";
@@ -531,16 +531,14 @@ export function resolveModelConfig(cfg: RunConfig, vocabSize: number | undefined
   return toModelConfig(fields, size);
 }
 
+/** A run config is a few hundred bytes; this bounds a file that is not one (a device, a huge file). */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 /** Reads and parses a --config file; errors name the file (and line:column for bad JSON). */
 export async function readRunConfigFile(path: string): Promise<Record<string, unknown>> {
   if (!(await fileExists(path))) throw new RunConfigError(`config file ${path} does not exist`);
-  let text: string;
-  try {
-    text = await readText(path);
-  } catch (e) {
-    throw new RunConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
-  }
-  return parseRunConfigText(text, path);
+  const bytes = await readBoundedFile(path, MAX_CONFIG_BYTES, `config file ${path}`, (m) => new RunConfigError(m));
+  return parseRunConfigText(new TextDecoder().decode(bytes), path);
 }
 
 /** JSON.parse with the error placed at line:column of `source`. */
