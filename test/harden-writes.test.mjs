@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CheckpointError, PRESETS, parameterSpecs, readCheckpoint, writeCheckpoint } from "../dist/index.js";
-import { FileStorage } from "../dist/run/index.js";
+import { FileStorage, mkdirRecursive } from "../dist/run/index.js";
 import { tokenizerJsonText, trainBpe } from "../dist/tokenizer/index.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -358,6 +358,44 @@ test("disk full: the previous checkpoint is intact, the message names the path a
     }
   } finally {
     if (fs) spawnSync("umount", [fs]);
+  }
+});
+
+test("creating a directory reports the real cause: Node's recursive mkdir says ENOENT for a read-only file system", async () => {
+  // The logic on a stand-in fs that behaves as Node's does on a read-only mount.
+  const made = [];
+  const fakeFs = {
+    async mkdir(path, opts) {
+      if (opts?.recursive) throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${path}'`), { code: "ENOENT" });
+      if (path === "/ro" || path === "/") throw Object.assign(new Error("EEXIST"), { code: "EEXIST" });
+      if (path.startsWith("/ro/")) throw Object.assign(new Error(`EROFS: read-only file system, mkdir '${path}'`), { code: "EROFS" });
+      made.push(path);
+    },
+  };
+  await rejectsWhere(mkdirRecursive(fakeFs, "/ro/a/b"), (e) => e.code === "EROFS" && /'\/ro\/a'/.test(e.message));
+  await mkdirRecursive({ mkdir: async (p, o) => (o?.recursive ? undefined : made.push(p)) }, "/x/y");
+  assert.equal(made, []);
+  // A real read-only tmpfs, where mount is allowed: every command that creates a directory names EROFS.
+  const dir = fresh();
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir]).status !== 0) {
+    console.log("  read-only file system: mount is not allowed here; the stand-in fs above is the test");
+    return;
+  }
+  try {
+    const cases = [
+      [["init", "--set", "model=tiny", "--vocab-size", "256", "--out", join(dir, "ck")], /^jreg init: could not write the checkpoint --out .*ck: .*the file system is read-only \(EROFS\); nothing was written$/m],
+      [["step", "--model", fixture, "--tokens", join(fixture, "tokens.json"), "--lr", "0.01", "--optimizer", "sgd", "--out", join(dir, "ck"), "--backend", "wasm"], /the file system is read-only \(EROFS\)/],
+      [["sweep", "--grid", "jreg.alpha=0", "--seeds", "1", "--out", join(dir, "sw")], /^jreg sweep: cannot create --out .*sw: the file system is read-only \(EROFS\)$/m],
+      [["train", "--set", "steps=1", "--set", `out=${join(dir, "run")}`], /^jreg train: could not (create the run directory .*run|write the tokenizer cache .*): the file system is read-only \(EROFS\)$/m],
+    ];
+    for (const [args, re] of cases) {
+      const r = jreg(...args);
+      assert.is(r.status, 1, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, re, args[0]);
+      assert.not.match(r.stderr, /ENOENT|does not exist/, args[0]);
+    }
+  } finally {
+    spawnSync("umount", [dir]);
   }
 });
 
