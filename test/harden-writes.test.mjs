@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CheckpointError, PRESETS, parameterSpecs, readCheckpoint, writeCheckpoint } from "../dist/index.js";
-import { FileStorage, mkdirRecursive } from "../dist/run/index.js";
+import { FileStorage, MetricsLogger, mkdirRecursive } from "../dist/run/index.js";
 import { tokenizerJsonText, trainBpe } from "../dist/tokenizer/index.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -396,6 +396,37 @@ test("creating a directory reports the real cause: Node's recursive mkdir says E
     }
   } finally {
     spawnSync("umount", [dir]);
+  }
+});
+
+test("a metrics log that cannot be appended to (disk full) names the log and the cause, not a bare ENOSPC", async () => {
+  const dir = fresh();
+  class FullAppends extends FileStorage {
+    async openAppend(path) {
+      const handle = await super.openAppend(path);
+      return { ...handle, append: async () => Promise.reject(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })), sync: handle.sync, close: handle.close };
+    }
+  }
+  const log = await MetricsLogger.open(new FullAppends(), join(dir, "metrics.jsonl"));
+  await rejectsWhere(log.log({ step: 1, loss: 1 }), (e) => e.name === "MetricsError" && new RegExp(`^could not write the metrics log ${dir}/metrics\\.jsonl: the disk is full \\(ENOSPC\\)$`).test(e.message));
+  await log.close();
+  // jreg train on a real full disk, where mount is allowed.
+  const fs = smallTmpfs(256 * 1024);
+  if (!fs) return;
+  writeFileSync(join(dir, "corpus.txt"), Array.from({ length: 20 }, (_, i) => text.slice(i * 3000, i * 3000 + 3000)).join("\n\n"));
+  try {
+    const { appendFileSync } = await import("node:fs");
+    writeFileSync(join(fs, "run.json"), JSON.stringify({ model: { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64 }, steps: 50, saveEvery: 100, evalEvery: 100, batchSize: 2, seqLen: 16, logEvery: 1, data: { corpus: join(dir, "corpus.txt"), vocabSize: 300, cacheDir: join(dir, "cache") }, threads: 1, out: join(fs, "run") }));
+    try {
+      for (;;) appendFileSync(join(fs, "filler"), new Uint8Array(1024));
+    } catch {}
+    const r = jreg("train", "--config", join(fs, "run.json"));
+    assert.is(r.status, 1, r.stderr);
+    console.log("  train on a full disk: " + r.stderr.split("\n").filter((l) => l.startsWith("jreg train")).join(" / "));
+    assert.match(r.stderr, /^jreg train: .*(metrics log|run directory|checkpoint).*: the disk is full \(ENOSPC\)/m);
+    assert.not.match(r.stderr, /^jreg train: ENOSPC/m);
+  } finally {
+    spawnSync("umount", [fs]);
   }
 });
 
