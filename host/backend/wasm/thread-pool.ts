@@ -25,6 +25,7 @@ import {
   CTRL_ARG_COUNT,
   CTRL_CHUNK_COUNT,
   CTRL_CHUNK_SIZE,
+  CTRL_DEAD,
   CTRL_DONE,
   CTRL_ERROR,
   CTRL_ERROR_LENGTH,
@@ -173,8 +174,8 @@ export class ThreadPool {
    */
   parallelFor(kernel: string, args: number[], total: number, grain = 1, chunks = this.size): void {
     if (this.terminated) throw new Error("ThreadPool: used after terminate()");
-    if (this.failure !== undefined) throw new Error(this.failure);
-    if (this.supervisor !== null) this.checkAlive(kernel);
+    // One load on the hot path; stays set once a death is recorded (or inline: never).
+    if (Atomics.load(this.control.ctrl, CTRL_DEAD) !== 0) this.failDead(kernel);
     const index = this.kernelIndex.get(kernel);
     if (index === undefined) throw new Error(`ThreadPool: unknown kernel "${kernel}"`);
     if (!Number.isInteger(total) || total < 0) throw new RangeError(`ThreadPool: total must be an integer >= 0, got ${total}`);
@@ -237,16 +238,17 @@ export class ThreadPool {
       const done = Atomics.load(ctrl, CTRL_DONE);
       if (done === count) return;
       // A dead thread's chunk never finishes: give up on the job.
-      this.checkAlive(kernel);
+      if (Atomics.load(ctrl, CTRL_DEAD) !== 0) this.failDead(kernel);
       Atomics.wait(ctrl, CTRL_DONE, done, DEATH_CHECK_MS);
     }
   }
 
-  /** Throws (now and on every later call) once the supervisor has recorded a death. */
-  private checkAlive(kernel: string): void {
-    const death = readDeath(this.control);
-    if (death === undefined) return;
-    this.failure = `wasm thread pool: ${death} (noticed in ${kernel}); the engine is unusable: dispose it and create a new one`;
+  /** Throws once a death is recorded: the first message (naming the kernel that noticed it) on every call. */
+  private failDead(kernel: string): never {
+    // CTRL_DEAD is -1 while the text is being written: wait for it.
+    let death = readDeath(this.control);
+    while (death === undefined) death = readDeath(this.control);
+    this.failure ??= `wasm thread pool: ${death} (noticed in ${kernel}); the engine is unusable: dispose it and create a new one`;
     throw new Error(this.failure);
   }
 
