@@ -296,6 +296,15 @@ test("tokenizer train --special: an empty or repeated token is a usage error nam
   assert.equal(readdirSync(dir), []);
 });
 
+test("tokenizer train on text that is not valid UTF-8 is an error naming --file and the offset (the corpus reader refuses it too)", () => {
+  const dir = fresh();
+  writeFileSync(join(dir, "bad.txt"), Buffer.concat([Buffer.from("hello world hello world "), Buffer.from([0xff, 0xfe]), Buffer.from(" more text")]));
+  const r = jreg("tokenizer", "train", "--file", join(dir, "bad.txt"), "--vocab-size", "300", "--out", join(dir, "tok.json"));
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^jreg tokenizer train: --file .*bad\.txt is not valid UTF-8 \(the first invalid byte is at offset 24\)$/m);
+  assert.equal(readdirSync(dir), ["bad.txt"]);
+});
+
 /** A real small file system where the kernel allows it, else null. */
 function smallTmpfs(bytes) {
   const dir = fresh();

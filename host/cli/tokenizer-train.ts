@@ -8,6 +8,18 @@ import type { BpeTrainProgress } from "../tokenizer/train.ts";
 import { saveTokenizerJson } from "../tokenizer/save.ts";
 import { describeOutputError, MAX_TEXT_BYTES, readBoundedFile } from "../io/files.ts";
 
+/** Byte offset of the first invalid UTF-8 sequence (for the error message only). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const text = new TextDecoder().decode(bytes); // invalid sequences become U+FFFD
+  const encoder = new TextEncoder();
+  for (let i = text.indexOf("\uFFFD"); i >= 0; i = text.indexOf("\uFFFD", i + 1)) {
+    const at = encoder.encode(text.slice(0, i)).length;
+    // A U+FFFD that the file spells out (EF BF BD) is valid text.
+    if (!(bytes[at] === 0xef && bytes[at + 1] === 0xbf && bytes[at + 2] === 0xbd)) return at;
+  }
+  return bytes.length;
+}
+
 /** Throttled progress lines on stderr. */
 function progressPrinter(): (p: BpeTrainProgress) => void {
   let lastPhase = "";
@@ -54,7 +66,14 @@ export const tokenizerTrainCommand = defineCommand(
       throw new UsageError(`--vocab-size ${vocabSize} is below ${min} (256 byte tokens + ${specialTokens.length} special tokens)`);
     }
 
-    const text = new TextDecoder().decode(await readBoundedFile(file, MAX_TEXT_BYTES, `--file ${file}`));
+    const bytes = await readBoundedFile(file, MAX_TEXT_BYTES, `--file ${file}`);
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      // Replacement characters would be learned as merges of EF BF BD: refuse, as the corpus reader does.
+      throw new Error(`--file ${file} is not valid UTF-8 (the first invalid byte is at offset ${firstInvalidUtf8(bytes)})`);
+    }
     // An empty text has no pairs: the result would be the 256 byte tokens alone, never what was asked for.
     if (text.length === 0) throw new Error(`--file ${file} is empty; a tokenizer needs text to learn merges from`);
     const started = performance.now();
