@@ -194,6 +194,22 @@ test("unknown commands suggest a command that works", () => {
   for (const name of /commands: (.*)/.exec(far.stderr)[1].split(", ")) assert.is(jreg(...name.split(" "), "--help").status, 0, name);
 });
 
+test("a --set key given twice, or one the command sets itself, is a usage error before anything runs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "jreg-sets-"));
+  let r = jreg("init", "--set", "model.hidden_size=32", "--set", "model.hidden_size=64", "--out", join(dir, "ck"));
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^jreg init: --set model\.hidden_size=64: model\.hidden_size was already set by --set model\.hidden_size=32; give each key once$/m);
+  assert.not.ok(existsSync(join(dir, "ck")));
+  r = jreg("train", "--set", "steps=3", "--set", "out=" + join(dir, "run"), "--set", "steps=2");
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--set steps=2: steps was already set by --set steps=3/);
+  assert.not.ok(existsSync(join(dir, "run")));
+  r = jreg("start", "--set", "jreg.alpha=1", "--runs", join(dir, "runs"));
+  assert.is(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^jreg start: --set jreg\.alpha=1: this command sets jreg\.alpha itself; use --alpha$/m);
+  assert.not.ok(existsSync(join(dir, "runs")));
+});
+
 test("--version prints the package version", () => {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const r = jreg("--version");

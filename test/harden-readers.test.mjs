@@ -3,15 +3,18 @@
 // suite (test/fuzz-*.test.mjs).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import {
   CheckpointError, ConfigError, TokensError, checkpointToFiles, configFromHF, configToHF, parameterSpecs, readCheckpoint, readTokensFile,
   serializeSafetensors, parseSafetensors, SafetensorsError, parseShardIndex,
 } from "../dist/index.js";
 import { ShardError, decodeShard, encodeShard } from "../dist/data/index.js";
 import { fileStorage, latestCheckpoint, openRunDir, readMetrics } from "../dist/run/index.js";
+import { tinyWorkspace, tinyConfig, writeConfig } from "./helpers/train-fixture.mjs";
 
 const root = mkdtempSync(join(tmpdir(), "jreg-harden-"));
 let n = 0;
@@ -154,6 +157,61 @@ test("run directory: an endless config.json, a metrics log that is a directory, 
   mkdirSync(big);
   writeFileSync(join(big, "trainer_state.json"), "{}");
   assert.is(await latestCheckpoint(fileStorage, dir), null, "a step that is not a safe integer is not one of this engine's checkpoints");
+});
+
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const cli = (...args) => spawnSync(process.execPath, [join(repo, "bin/jreg.mjs"), ...args], { encoding: "utf8", timeout: 30_000 });
+const fixture = join(repo, "test/fixtures/tiny-untied");
+
+test("CLI inputs that are endless (/dev/zero), a directory or missing: one line naming the flag and the path, at once", () => {
+  const dir = fresh();
+  const zero = join(dir, "zero.txt");
+  symlinkSync("/dev/zero", zero);
+  writeFileSync(join(dir, "tok.json"), "{}");
+  const cases = [
+    [["analyze", fixture, "--data", zero], /^jreg analyze: corpus: .*zero\.txt is not a regular file \(a device, pipe or socket\)/m],
+    [["train", "--config", zero], /^jreg train: cannot read config file .*zero\.txt: it is not a regular file \(a device, pipe or socket\)$/m],
+    [["train", "--config", dir], new RegExp(`^jreg train: cannot read config file ${dir}: it is a directory, not a file$`, "m")],
+    [["tokenizer", "train", "--file", zero, "--vocab-size", "300", "--out", join(dir, "t.json")], /^jreg tokenizer train: cannot read --file .*zero\.txt: it is not a regular file/m],
+    [["analyze", fixture, "--text", zero], /^jreg analyze: cannot read --text .*zero\.txt: it is not a regular file/m],
+    [["analyze", fixture, "--text", dir], new RegExp(`^jreg analyze: cannot read --text ${dir}: it is a directory, not a file$`, "m")],
+    [["analyze", fixture, "--text", join(dir, "nope.txt")], /^jreg analyze: cannot read --text .*nope\.txt: it does not exist \(ENOENT\)$/m],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    assert.is(r.error, undefined, `${args.join(" ")}: did not end (${r.error?.message})`);
+    assert.ok(r.status === 1 || r.status === 2, `${args.join(" ")}: exit ${r.status}`);
+    assert.match(r.stderr, re, args.join(" "));
+    assert.not.match(r.stderr, /Invalid string length|illegal operation|\n\s+at /, args.join(" "));
+  }
+});
+
+test("CLI outputs: report --out, analyze --svg, sweep --out at a directory, a missing directory or a file: named with the flag", async () => {
+  const ws = await tinyWorkspace("jreg-harden-out-");
+  const runDir = join(ws.dir, "run");
+  const trained = cli("train", "--config", writeConfig(ws, "run.json", { ...tinyConfig(ws, { steps: 2, saveEvery: 2, evalEvery: 2 }), out: runDir }));
+  assert.is(trained.status, 0, trained.stderr);
+  const dir = fresh();
+  writeFileSync(join(dir, "file"), "x");
+  const outputs = [
+    [dir, `${dir} is a directory; give a file name`],
+    [join(dir, "missing", "x.out"), `its directory ${join(dir, "missing")} does not exist`],
+    [join(dir, "file", "x.out"), "a part of the path is a file, not a directory \\(ENOTDIR\\)"],
+  ];
+  for (const [out, cause] of outputs) {
+    const esc = (p) => p.replace(/[.]/g, "\\.");
+    let r = cli("report", runDir, "--out", out);
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^jreg report: cannot write --out ${esc(out)}: ${cause}; nothing was written$`, "m"));
+    r = cli("analyze", join(runDir, "checkpoint-2"), "--text", ws.corpus, "--max-tokens", "64", "--svg", out);
+    assert.is(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^jreg analyze: cannot write --svg ${esc(out)}: ${cause}; nothing was written$`, "m"));
+  }
+  const r = cli("sweep", "--grid", "jreg.alpha=0", "--seeds", "1", "--out", join(dir, "file"));
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^jreg sweep: --out .*file is a file, not a directory$/m);
+  assert.not.match(r.stderr, /EEXIST/);
+  assert.equal(readdirSync(dir), ["file"], "nothing written, no temp file");
 });
 
 test("values nested 5,000 deep are reported, not a stack overflow in the error message", async () => {

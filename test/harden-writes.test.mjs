@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CheckpointError, PRESETS, parameterSpecs, readCheckpoint, writeCheckpoint } from "../dist/index.js";
-import { FileStorage } from "../dist/run/index.js";
+import { FileStorage, MetricsLogger, mkdirRecursive } from "../dist/run/index.js";
 import { tokenizerJsonText, trainBpe } from "../dist/tokenizer/index.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
@@ -201,11 +201,57 @@ test("tokenize --out: a directory, a missing directory: named, no temp file, no 
   assert.equal(readdirSync(dirname(dir)).filter((x) => x.includes(".tmp")), []);
   r = tokenize("--out", join(dir, "missing", "ids.json"));
   assert.is(r.status, 1);
-  assert.match(r.stderr, /cannot write --out .*missing\/ids\.json: its directory does not exist/);
+  assert.match(r.stderr, /cannot write --out .*missing\/ids\.json: its directory .*missing does not exist/);
   assert.not.match(r.stderr, /Closing file descriptor|\n\s+at /);
   r = tokenize();
   assert.is(r.status, 0);
   assert.ok(JSON.parse(r.stdout).length > 1000, "stdout gets the whole array");
+});
+
+test("tokenize --out DIR/ (a trailing slash) is reported as a directory, not as a file in the path", () => {
+  const dir = fresh();
+  const r = tokenize("--out", `${dir}/`);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, new RegExp(`cannot write --out ${dir}/: ${dir}/ is a directory; give a file name; nothing was written`));
+  assert.equal(readdirSync(dirname(dir)).filter((x) => x.includes(".tmp")), []);
+});
+
+test("tokenizer train --out: a directory, a missing directory, a file as a directory: one line naming --out, no temp file", () => {
+  const dir = fresh();
+  writeFileSync(join(dir, "file"), "x");
+  const train = (out) => jreg("tokenizer", "train", "--file", join(textDir, "text.txt"), "--vocab-size", "270", "--out", out);
+  for (const [out, cause] of [
+    [dir, `${dir} is a directory; give a file name`],
+    [`${dir}/`, `${dir}/ is a directory; give a file name`],
+    [join(dir, "missing", "tok.json"), `its directory ${join(dir, "missing")} does not exist`],
+    [join(dir, "file", "tok.json"), "a part of the path is a file, not a directory \\(ENOTDIR\\)"],
+  ]) {
+    const r = train(out);
+    assert.is(r.status, 1, out);
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith("jreg "));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], new RegExp(`^jreg tokenizer train: cannot write --out ${out.replace(/[.]/g, "\\.")}: ${cause}; nothing was written$`));
+    assert.not.match(r.stderr, /\.tmp|rename|open '/, "no temp path in the message");
+  }
+  assert.equal(readdirSync(dir), ["file"]);
+  assert.equal(readdirSync(dirname(dir)).filter((x) => x.includes(".tmp")), []);
+});
+
+test("tokenize to stdout streams: its peak memory is that of --out, not that of every id held at once", () => {
+  const big = join(fresh(), "big.txt");
+  writeFileSync(big, Array.from({ length: 10 }, () => text).join(" ")); // 16 MB, about 6 M ids
+  // The child reports its own peak RSS as it exits (node --import of a data: URL).
+  const report = `data:text/javascript,process.on("exit",()=>process.stderr.write("maxRSS "+process.resourceUsage().maxRSS+"\\n"))`;
+  const peak = (...out) => {
+    const r = spawnSync(process.execPath, ["--import", report, join(repo, "bin/jreg.mjs"), "tokenize", "--tokenizer", join(textDir, "tokenizer.json"), "--file", big, ...out], { encoding: "utf8", maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
+    assert.is(r.status, 0, r.stderr);
+    if (out.length === 0) assert.ok(r.stdout.length > 10_000_000 && r.stdout.startsWith("[") && r.stdout.endsWith("]\n"), "the whole array on stdout");
+    return Number(/maxRSS (\d+)/.exec(r.stderr)[1]) / 1024;
+  };
+  const toFile = peak("--out", join(dirname(big), "ids.json"));
+  const toStdout = peak();
+  console.log(`  tokenize peak RSS: stdout ${toStdout.toFixed(0)} MB, --out ${toFile.toFixed(0)} MB`);
+  assert.ok(toStdout < toFile * 1.5, `stdout peak ${toStdout.toFixed(0)} MB against --out ${toFile.toFixed(0)} MB`);
 });
 
 test("eval --tokens: a directory or a missing file is named with the flag", () => {
@@ -237,6 +283,26 @@ test("tokenizer train on an empty file is an error, not a 256-token tokenizer", 
   assert.is(r.status, 1);
   assert.match(r.stderr, /--file .*empty\.txt is empty/);
   assert.not.ok(existsSync(join(dir, "tok.json")));
+});
+
+test("tokenizer train --special: an empty or repeated token is a usage error naming --special, before the text is read", () => {
+  const dir = fresh();
+  for (const [specials, re] of [[["a", "a"], /^jreg tokenizer train: --special "a" is given twice$/m], [[""], /^jreg tokenizer train: --special "" is empty/m]]) {
+    const r = jreg("tokenizer", "train", "--file", join(textDir, "text.txt"), "--vocab-size", "300", ...specials.flatMap((t) => ["--special", t]), "--out", join(dir, "tok.json"));
+    assert.is(r.status, 2, r.stderr);
+    assert.match(r.stderr, re);
+    assert.not.match(r.stderr, /trainBpe|reading /);
+  }
+  assert.equal(readdirSync(dir), []);
+});
+
+test("tokenizer train on text that is not valid UTF-8 is an error naming --file and the offset (the corpus reader refuses it too)", () => {
+  const dir = fresh();
+  writeFileSync(join(dir, "bad.txt"), Buffer.concat([Buffer.from("hello world hello world "), Buffer.from([0xff, 0xfe]), Buffer.from(" more text")]));
+  const r = jreg("tokenizer", "train", "--file", join(dir, "bad.txt"), "--vocab-size", "300", "--out", join(dir, "tok.json"));
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^jreg tokenizer train: --file .*bad\.txt is not valid UTF-8 \(the first invalid byte is at offset 24\)$/m);
+  assert.equal(readdirSync(dir), ["bad.txt"]);
 });
 
 /** A real small file system where the kernel allows it, else null. */
@@ -294,9 +360,82 @@ test("disk full: the previous checkpoint is intact, the message names the path a
       assert.is(t.status, 1, t.stderr);
       assert.match(t.stderr, /cannot write --out .*ids\.json: the disk is full \(ENOSPC\); nothing was written/);
       assert.equal(readdirSync(fs).filter((x) => x.includes("ids.json")), []);
+      const k = jreg("tokenizer", "train", "--file", join(textDir, "text.txt"), "--vocab-size", "300", "--out", join(fs, "tok.json"));
+      assert.is(k.status, 1, k.stderr);
+      assert.match(k.stderr, /jreg tokenizer train: cannot write --out .*tok\.json: the disk is full \(ENOSPC\); nothing was written/);
+      assert.equal(readdirSync(fs).filter((x) => x.includes("tok.json")), []);
     }
   } finally {
     if (fs) spawnSync("umount", [fs]);
+  }
+});
+
+test("creating a directory reports the real cause: Node's recursive mkdir says ENOENT for a read-only file system", async () => {
+  // The logic on a stand-in fs that behaves as Node's does on a read-only mount.
+  const made = [];
+  const fakeFs = {
+    async mkdir(path, opts) {
+      if (opts?.recursive) throw Object.assign(new Error(`ENOENT: no such file or directory, mkdir '${path}'`), { code: "ENOENT" });
+      if (path === "/ro" || path === "/") throw Object.assign(new Error("EEXIST"), { code: "EEXIST" });
+      if (path.startsWith("/ro/")) throw Object.assign(new Error(`EROFS: read-only file system, mkdir '${path}'`), { code: "EROFS" });
+      made.push(path);
+    },
+  };
+  await rejectsWhere(mkdirRecursive(fakeFs, "/ro/a/b"), (e) => e.code === "EROFS" && /'\/ro\/a'/.test(e.message));
+  await mkdirRecursive({ mkdir: async (p, o) => (o?.recursive ? undefined : made.push(p)) }, "/x/y");
+  assert.equal(made, []);
+  // A real read-only tmpfs, where mount is allowed: every command that creates a directory names EROFS.
+  const dir = fresh();
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir]).status !== 0) {
+    console.log("  read-only file system: mount is not allowed here; the stand-in fs above is the test");
+    return;
+  }
+  try {
+    const cases = [
+      [["init", "--set", "model=tiny", "--vocab-size", "256", "--out", join(dir, "ck")], /^jreg init: could not write the checkpoint --out .*ck: .*the file system is read-only \(EROFS\); nothing was written$/m],
+      [["step", "--model", fixture, "--tokens", join(fixture, "tokens.json"), "--lr", "0.01", "--optimizer", "sgd", "--out", join(dir, "ck"), "--backend", "wasm"], /the file system is read-only \(EROFS\)/],
+      [["sweep", "--grid", "jreg.alpha=0", "--seeds", "1", "--out", join(dir, "sw")], /^jreg sweep: cannot create --out .*sw: the file system is read-only \(EROFS\)$/m],
+      [["train", "--set", "steps=1", "--set", `out=${join(dir, "run")}`], /^jreg train: could not (create the run directory .*run|write the tokenizer cache .*): the file system is read-only \(EROFS\)$/m],
+    ];
+    for (const [args, re] of cases) {
+      const r = jreg(...args);
+      assert.is(r.status, 1, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, re, args[0]);
+      assert.not.match(r.stderr, /ENOENT|does not exist/, args[0]);
+    }
+  } finally {
+    spawnSync("umount", [dir]);
+  }
+});
+
+test("a metrics log that cannot be appended to (disk full) names the log and the cause, not a bare ENOSPC", async () => {
+  const dir = fresh();
+  class FullAppends extends FileStorage {
+    async openAppend(path) {
+      const handle = await super.openAppend(path);
+      return { ...handle, append: async () => Promise.reject(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })), sync: handle.sync, close: handle.close };
+    }
+  }
+  const log = await MetricsLogger.open(new FullAppends(), join(dir, "metrics.jsonl"));
+  await rejectsWhere(log.log({ step: 1, loss: 1 }), (e) => e.name === "MetricsError" && new RegExp(`^could not write the metrics log ${dir}/metrics\\.jsonl: the disk is full \\(ENOSPC\\)$`).test(e.message));
+  await log.close();
+  // jreg train on a real full disk, where mount is allowed.
+  const fs = smallTmpfs(256 * 1024);
+  if (!fs) return;
+  writeFileSync(join(dir, "corpus.txt"), Array.from({ length: 20 }, (_, i) => text.slice(i * 3000, i * 3000 + 3000)).join("\n\n"));
+  try {
+    const { appendFileSync } = await import("node:fs");
+    writeFileSync(join(fs, "run.json"), JSON.stringify({ model: { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64 }, steps: 50, saveEvery: 100, evalEvery: 100, batchSize: 2, seqLen: 16, logEvery: 1, data: { corpus: join(dir, "corpus.txt"), vocabSize: 300, cacheDir: join(dir, "cache") }, threads: 1, out: join(fs, "run") }));
+    try {
+      for (;;) appendFileSync(join(fs, "filler"), new Uint8Array(1024));
+    } catch {}
+    const r = jreg("train", "--config", join(fs, "run.json"));
+    assert.is(r.status, 1, r.stderr);
+    console.log("  train on a full disk: " + r.stderr.split("\n").filter((l) => l.startsWith("jreg train")).join(" / "));
+    assert.match(r.stderr, /^jreg train: .*(metrics log|run directory|checkpoint).*: the disk is full \(ENOSPC\)/m);
+    assert.not.match(r.stderr, /^jreg train: ENOSPC/m);
+  } finally {
+    spawnSync("umount", [fs]);
   }
 });
 

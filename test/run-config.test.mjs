@@ -17,6 +17,7 @@ import {
   readRunConfigFile,
   resolveModelConfig,
   resolveRunConfig,
+  checkUserSets,
   runConfigHelp,
   trainConfigFor,
   validateTrainConfig,
@@ -187,6 +188,22 @@ test("config files: missing, invalid JSON with line:column, wrong top-level type
   await rejects(file("array.json", "[]"), /array\.json: must hold a JSON object of run settings, got an array/);
   await rejects(file("string.json", '"steps"'), /must hold a JSON object of run settings, got "steps"/);
   assert.equal(parseRunConfigText('{"a": [1, {"b": null}], "c": "\\u00e9"}', "x"), { a: [1, { b: null }], c: "é" });
+});
+
+test("a --set key given twice, or replaced by a later --set of its parent, is an error (never silently the last)", () => {
+  const refused = (sets, reserved, re) => {
+    assert.throws(() => checkUserSets(sets, reserved), (e) => e.name === "RunConfigError" && re.test(e.message), sets.join(" "));
+  };
+  refused(["steps=3", "steps=2"], [], /^--set steps=2: steps was already set by --set steps=3; give each key once$/);
+  refused(["steps=3", " steps =4"], [], /steps was already set by --set steps=3/);
+  refused(["jreg.alpha=1", "jreg={}"], [], /^--set jreg=\{\}: it would replace --set jreg\.alpha=1 given before it; set jreg first, then jreg\.alpha$/);
+  refused(["model.hidden_size=32", "model=tiny"], [], /would replace --set model\.hidden_size=32/);
+  refused(["jreg.alpha=1"], [{ key: "jreg.alpha", use: "--alpha" }], /^--set jreg\.alpha=1: this command sets jreg\.alpha itself; use --alpha$/);
+  refused(["jreg={}"], [{ key: "jreg.alpha", use: "--alpha" }], /this command sets jreg\.alpha itself; use --alpha/);
+  // A parent first and then one of its fields refines it; different keys are independent.
+  checkUserSets(["model=tiny", "model.hidden_size=64", "jreg.alpha=1", "jreg.lastK=2", "steps=3"], [{ key: "name", use: "--runs" }]);
+  const cfg = resolveRunConfig(undefined, ["model=tiny", "model.hidden_size=64"]);
+  assert.is(cfg.model.hidden_size, 64);
 });
 
 test("the help lists every key with its default", () => {

@@ -6,7 +6,7 @@ import { PROFILE_QUANTILES } from "../analysis/jump-profile.ts";
 import { profileSvg } from "../analysis/profile-svg.ts";
 import { loadCorpus } from "../data/corpus.ts";
 import { splitDocuments } from "../data/split.ts";
-import { readText, writeFileAtomic } from "../io/files.ts";
+import { describeOutputError, MAX_TEXT_BYTES, readBoundedFile, writeFileAtomic } from "../io/files.ts";
 import { UsageError } from "./args.ts";
 import { defineCommand } from "./command.ts";
 import { createProgress, type Progress } from "./progress.ts";
@@ -74,11 +74,7 @@ export const analyzeCommand = defineCommand(
     if ((v.text === undefined) === (v.data === undefined)) throw new UsageError("analyze needs exactly one of --text FILE or --data CORPUS");
     let text: string;
     if (v.text !== undefined) {
-      try {
-        text = await readText(v.text);
-      } catch (e) {
-        throw new Error(`--text ${v.text}: ${(e as Error).message}`);
-      }
+      text = new TextDecoder().decode(await readBoundedFile(v.text, MAX_TEXT_BYTES, `--text ${v.text}`));
     } else text = await corpusValidationText(v.data!);
     // a block of a large model takes seconds to minutes: show which one runs (TTY only, stdout stays the result)
     const tty = (globalThis as { process?: { stderr?: { isTTY?: boolean } } }).process?.stderr?.isTTY === true;
@@ -100,7 +96,13 @@ export const analyzeCommand = defineCommand(
       backend: v.backend,
       threads: v.threads,
     });
-    if (v.svg !== undefined) await writeFileAtomic(v.svg, profileSvg(a));
+    if (v.svg !== undefined) {
+      try {
+        await writeFileAtomic(v.svg, profileSvg(a));
+      } catch (e) {
+        throw new Error(`cannot write --svg ${v.svg}: ${await describeOutputError(e, v.svg)}; nothing was written`);
+      }
+    }
     out(v.json ? JSON.stringify(a) : formatAnalysis(a));
     return 0;
   },

@@ -9,7 +9,7 @@
 import { openRunDir, RUN_CONFIG_FILE } from "../run/run-dir.ts";
 import { fileStorage } from "../run/storage.ts";
 import { savedStep } from "../train/job/run-job.ts";
-import { resolveRunConfig, runConfigHelp, type RunConfig } from "../train/run-config.ts";
+import { checkUserSets, resolveRunConfig, runConfigHelp, type RunConfig } from "../train/run-config.ts";
 import { readRunConfigFile } from "../train/run-config.ts";
 import { comparisonTable } from "../report/table.ts";
 import { writeReport } from "../report/write.ts";
@@ -78,6 +78,11 @@ export const startCommand = defineCommand(
     },
   },
   async ({ values: v }, { out }) => {
+    checkUserSets(v.set, [
+      { key: "name", use: "--runs (the runs are baseline and jreg-aA)" },
+      { key: "out", use: "--runs" },
+      { key: "jreg.alpha", use: "--alpha" },
+    ]);
     const file = v.config === undefined ? undefined : await readRunConfigFile(v.config);
     const pair = defaultPair(file, v.set, v.runs.replace(/[\\/]+$/, ""), v.alpha, v.config);
     const plans: Plan[] = [];

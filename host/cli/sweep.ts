@@ -5,6 +5,7 @@ import { readRunConfigFile } from "../train/run-config.ts";
 import { DEFAULT_SWEEP_GRID } from "../research/sweep-grid.ts";
 import { runSweep, SWEEP_FILE, SWEEP_TABLE_FILE } from "../research/sweep.ts";
 import { sweepTable } from "../research/sweep-aggregate.ts";
+import { describeStorageError, fileStorage } from "../run/storage.ts";
 import { UsageError } from "./args.ts";
 import { defineCommand } from "./command.ts";
 import { createProgress } from "./progress.ts";
@@ -33,6 +34,11 @@ export const sweepCommand = defineCommand(
   },
   async ({ values: v }, { out }) => {
     if (v.out === "") throw new UsageError("--out must not be empty");
+    const existing = await fileStorage.stat(v.out);
+    if (existing && !existing.isDirectory) throw new Error(`--out ${v.out} is a file, not a directory`);
+    await fileStorage.mkdir(v.out).catch((e) => {
+      throw new Error(`cannot create --out ${v.out}: ${describeStorageError(e)}`);
+    });
     const base = v.config === undefined ? undefined : await readRunConfigFile(v.config);
     const grid = v.grid.length > 0 ? v.grid : DEFAULT_SWEEP_GRID;
     const say = (line: string) => createProgress({ total: 1 }).log(`sweep: ${line}`);

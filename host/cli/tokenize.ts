@@ -10,8 +10,7 @@ import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { writeShard } from "../data/shards.ts";
 import { sha256Hex } from "../data/hash.ts";
 import { END_OF_TEXT } from "../data/tokenizer-cache.ts";
-import { describeFileError, openAtomicWriter, writeFileAtomic, type AtomicWriter } from "../io/files.ts";
-import { describeStorageError } from "../run/storage.ts";
+import { describeFileError, describeOutputError, openAtomicWriter, writeFileAtomic, type AtomicWriter } from "../io/files.ts";
 
 /** SHA-256 of the file(s) the tokenizer was read from: it names the tokenizer in a shard header. */
 async function tokenizerFileSha256(path: string): Promise<string> {
@@ -91,7 +90,7 @@ export const tokenizeCommand = defineCommand(
         try {
           output = await openAtomicWriter(outPath);
         } catch (e) {
-          throw new Error(`cannot write --out ${outPath}: ${describeOutputError(e, outPath)}`);
+          throw new Error(`cannot write --out ${outPath}: ${await describeOutputError(e, outPath)}`);
         }
       }
       const write = output ? (s: string) => output!.write(s) : writeStdout;
@@ -107,7 +106,7 @@ export const tokenizeCommand = defineCommand(
         await output?.commit();
       } catch (e) {
         await output?.abort();
-        if (output && (e as { code?: string }).code) throw new Error(`cannot write --out ${outPath}: ${describeOutputError(e, outPath!)}; nothing was written`);
+        if (output && (e as { code?: string }).code) throw new Error(`cannot write --out ${outPath}: ${await describeOutputError(e, outPath!)}; nothing was written`);
         throw e;
       }
       if (outPath) console.error(`wrote ${outPath}: ${count} ids`);
@@ -117,14 +116,6 @@ export const tokenizeCommand = defineCommand(
     }
   },
 );
-
-/** Why writing `path` failed, in plain words ("it is a directory", "the disk is full (ENOSPC)"). */
-function describeOutputError(e: unknown, path: string): string {
-  const code = (e as { code?: string }).code;
-  if (code === "EISDIR" || code === "EEXIST") return `${path} is a directory; give a file name`;
-  if (code === "ENOENT") return "its directory does not exist";
-  return describeStorageError(e);
-}
 
 /** Writes to stdout, waiting when the pipe is full, so ids are never gathered in memory. */
 async function writeStdout(s: string): Promise<void> {
@@ -186,7 +177,7 @@ async function writeRows(out: string | undefined, ids: Uint32Array, rows: number
     try {
       await writeFileAtomic(out, text);
     } catch (e) {
-      throw new Error(`cannot write --out ${out}: ${describeOutputError(e, out)}; nothing was written`);
+      throw new Error(`cannot write --out ${out}: ${await describeOutputError(e, out)}; nothing was written`);
     }
     console.error(`wrote ${out}: ${rows} rows of ${seq + 1} ids`);
   } else {

@@ -6,7 +6,19 @@ import { defineCommand } from "./command.ts";
 import { trainBpe, DEFAULT_MIN_FREQUENCY } from "../tokenizer/train.ts";
 import type { BpeTrainProgress } from "../tokenizer/train.ts";
 import { saveTokenizerJson } from "../tokenizer/save.ts";
-import { describeFileError } from "../io/files.ts";
+import { describeOutputError, MAX_TEXT_BYTES, readBoundedFile } from "../io/files.ts";
+
+/** Byte offset of the first invalid UTF-8 sequence (for the error message only). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  const text = new TextDecoder().decode(bytes); // invalid sequences become U+FFFD
+  const encoder = new TextEncoder();
+  for (let i = text.indexOf("\uFFFD"); i >= 0; i = text.indexOf("\uFFFD", i + 1)) {
+    const at = encoder.encode(text.slice(0, i)).length;
+    // A U+FFFD that the file spells out (EF BF BD) is valid text.
+    if (!(bytes[at] === 0xef && bytes[at + 1] === 0xbf && bytes[at + 2] === 0xbd)) return at;
+  }
+  return bytes.length;
+}
 
 /** Throttled progress lines on stderr. */
 function progressPrinter(): (p: BpeTrainProgress) => void {
@@ -43,17 +55,24 @@ export const tokenizerTrainCommand = defineCommand(
     const vocabSize = values["vocab-size"];
     const minFrequency = values["min-frequency"];
     const specialTokens = values.special;
+    const seen = new Set<string>();
+    for (const t of specialTokens) {
+      if (t === "") throw new UsageError(`--special "" is empty; a special token needs at least one character`);
+      if (seen.has(t)) throw new UsageError(`--special ${JSON.stringify(t)} is given twice`);
+      seen.add(t);
+    }
     const min = 256 + specialTokens.length;
     if (vocabSize < min) {
       throw new UsageError(`--vocab-size ${vocabSize} is below ${min} (256 byte tokens + ${specialTokens.length} special tokens)`);
     }
 
-    const fs = await import("node:fs/promises");
+    const bytes = await readBoundedFile(file, MAX_TEXT_BYTES, `--file ${file}`);
     let text: string;
     try {
-      text = await fs.readFile(file, "utf8");
-    } catch (e) {
-      throw new Error(`cannot read --file ${file}: ${describeFileError(e)}`);
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      // Replacement characters would be learned as merges of EF BF BD: refuse, as the corpus reader does.
+      throw new Error(`--file ${file} is not valid UTF-8 (the first invalid byte is at offset ${firstInvalidUtf8(bytes)})`);
     }
     // An empty text has no pairs: the result would be the 256 byte tokens alone, never what was asked for.
     if (text.length === 0) throw new Error(`--file ${file} is empty; a tokenizer needs text to learn merges from`);
@@ -64,7 +83,11 @@ export const tokenizerTrainCommand = defineCommand(
     console.error(
       `  ${trained.stats.pieces} pieces, ${trained.stats.uniquePieces} unique; stopped by ${trained.stoppedBy} after ${seconds.toFixed(1)} s`,
     );
-    await saveTokenizerJson(out, trained);
+    try {
+      await saveTokenizerJson(out, trained);
+    } catch (e) {
+      throw new Error(`cannot write --out ${out}: ${await describeOutputError((e as { cause?: unknown }).cause ?? e, out)}; nothing was written`);
+    }
     const learned = trained.tokens.length - 256;
     console.log(
       `wrote ${out}: vocab ${trained.vocabSize} (256 bytes + ${learned} learned + ${trained.specialTokens.length} special), ` +

@@ -9,7 +9,7 @@
 // checkpoints belong to, so it is refused.
 import { openRunDir } from "../run/run-dir.ts";
 import { runTraining, type RunTrainingResult, type TrainingEvent } from "../train/job/run-job.ts";
-import { parseSet, resolveRunConfig, runConfigHelp, RunConfigError, type RunConfig } from "../train/run-config.ts";
+import { checkUserSets, parseSet, resolveRunConfig, runConfigHelp, RunConfigError, type RunConfig } from "../train/run-config.ts";
 import { UsageError } from "./args.ts";
 import { defineCommand } from "./command.ts";
 import { installInterrupt, INTERRUPTED_EXIT } from "./interrupt.ts";
@@ -21,6 +21,7 @@ export const RESUME_SAFE_KEYS = ["saveEvery", "keepCheckpoints", "evalEvery", "l
 
 /** The run config of RUN_DIR/config.json with the allowed --set overrides; `out` becomes RUN_DIR. */
 export async function resumeConfig(dir: string, sets: readonly string[]): Promise<RunConfig> {
+  checkUserSets(sets);
   for (const s of sets) {
     const { key } = parseSet(s);
     if (!(RESUME_SAFE_KEYS as readonly string[]).includes(key)) {

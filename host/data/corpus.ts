@@ -69,6 +69,7 @@ export async function loadCorpus(source: string, storage: Storage = fileStorage)
   }
   const info = await storage.stat(source);
   if (!info) throw new CorpusError(`corpus: ${source} does not exist (expected "brown", a .txt file or a directory of .txt files)`);
+  if (!info.isDirectory && info.isFile === false) throw new CorpusError(`corpus: ${source} is not a regular file (a device, pipe or socket)`);
   if (!info.isDirectory) {
     const docs = splitTextDocuments(await readTextFile(storage, source, info.size), baseName(source));
     if (docs.length === 0) throw new CorpusError(`corpus: ${source} is empty (no text besides whitespace)`);
@@ -80,6 +81,7 @@ export async function loadCorpus(source: string, storage: Storage = fileStorage)
     const path = joinPath(source, name);
     const entry = await storage.stat(path);
     if (!entry || entry.isDirectory) continue;
+    if (entry.isFile === false) throw new CorpusError(`corpus: ${path} is not a regular file (a device, pipe or socket)`);
     const text = await readTextFile(storage, path, entry.size);
     if (!text.trim()) throw new CorpusError(`corpus: ${path} is empty (no text besides whitespace); remove it or add text`);
     documents.push({ id: name, text });

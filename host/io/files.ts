@@ -2,7 +2,7 @@
 // each function so that this file (and everything that imports it) still loads in
 // a browser; Node and Deno both provide node:fs/promises.
 
-import { removeStaleTemps } from "../run/storage.ts";
+import { describeStorageError, removeStaleTemps } from "../run/storage.ts";
 
 type Fs = typeof import("node:fs/promises");
 
@@ -40,6 +40,12 @@ export function describeFileError(e: unknown): string {
   const plain = err?.code ? PLAIN_READ_CAUSES[err.code] : undefined;
   return plain ? `${plain} (${err.code})` : (err?.message ?? String(e));
 }
+
+/**
+ * The largest text file read whole into one string: V8's longest string is
+ * 2^29 − 24 characters, and a UTF-8 file has at least as many bytes as characters.
+ */
+export const MAX_TEXT_BYTES = 2 ** 29 - 24;
 
 const OURS = Symbol("readBoundedFile refusal");
 
@@ -95,6 +101,23 @@ export async function fileExists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Why writing the file `path` failed, in words that say what to change:
+ * "PATH is a directory; give a file name", "its directory DIR does not exist",
+ * else the plain cause ("the disk is full (ENOSPC)"). The system's own message
+ * would name the temporary file, which the user never asked for.
+ */
+export async function describeOutputError(e: unknown, path: string): Promise<string> {
+  const code = (e as { code?: string } | undefined)?.code;
+  if (code === "EISDIR" || code === "EEXIST" || code === "ENOTDIR") {
+    // "DIR/" fails as ENOTDIR (a rename onto a name with a trailing slash).
+    const info = await (await fs()).stat(path).catch(() => undefined);
+    if (info?.isDirectory()) return `${path} is a directory; give a file name`;
+  }
+  if (code === "ENOENT") return `its directory ${splitPath(path).dir} does not exist`;
+  return describeStorageError(e);
 }
 
 let tempCounter = 0;

@@ -1,6 +1,6 @@
 // writeReport: load run directories, render report.html and write it atomically.
 // Shared by `jreg report` and the end of `npm start`.
-import { joinPath, writeFileAtomic } from "../io/files.ts";
+import { describeOutputError, joinPath, writeFileAtomic } from "../io/files.ts";
 import type { SweepAggregate } from "../research/sweep-aggregate.ts";
 import { renderReport, type RenderOptions } from "./html.ts";
 import { loadRun } from "./load.ts";
@@ -61,7 +61,7 @@ export async function writeReport(
   try {
     await writeFileAtomic(out, html);
   } catch (e) {
-    throw new Error(`cannot write ${out}: ${(e as Error).message}`);
+    throw new Error(`cannot write ${out}: ${await describeOutputError(e, out)}; nothing was written`);
   }
   return { runs, bytes: new TextEncoder().encode(html).length, sweeps };
 }

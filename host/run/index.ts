@@ -1,5 +1,5 @@
 // host/run: the run directory, its checkpoints, the metrics log, and the storage they live on.
-export { FileStorage, baseName, describeStorageError, fileStorage, joinPath, parentDir, randomSuffix, readTextChecked } from "./storage.ts";
+export { FileStorage, mkdirRecursive, baseName, describeStorageError, fileStorage, joinPath, parentDir, randomSuffix, readTextChecked } from "./storage.ts";
 export { DirectoryWriteError, recoverDirectory, writeDirectory } from "./directory-swap.ts";
 export type { AppendHandle, Storage, StorageEntryInfo } from "./storage.ts";
 export {

@@ -6,7 +6,7 @@
 // the kept lines' bytes, so a resumed run's file equals an uninterrupted run's
 // byte for byte — provided the trainer writes every line of a step before it
 // saves that step's checkpoint.
-import { readTextChecked, type AppendHandle, type Storage } from "./storage.ts";
+import { describeStorageError, readTextChecked, type AppendHandle, type Storage } from "./storage.ts";
 
 /** The longest string V8 can hold is about 2^29 characters; a log is read whole, so it must fit one. */
 const MAX_METRICS_BYTES = 2 ** 29 - 64;
@@ -37,17 +37,29 @@ export class MetricsLogger {
   }
 
   async log(record: MetricsRecord): Promise<void> {
-    await this.handle.append(metricsLine(record));
+    await this.named(() => this.handle.append(metricsLine(record)));
   }
 
   /** Makes every line logged so far durable; call it before a checkpoint is written. */
   async flush(): Promise<void> {
-    await this.handle.sync();
+    await this.named(() => this.handle.sync());
   }
 
   async close(): Promise<void> {
-    await this.handle.sync();
-    await this.handle.close();
+    try {
+      await this.named(() => this.handle.sync());
+    } finally {
+      await this.handle.close();
+    }
+  }
+
+  /** A failed append or sync (disk full, I/O error) as an error naming this log; a torn last line is dropped on the next read. */
+  private async named(op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (e) {
+      throw new MetricsError(`could not write the metrics log ${this.path}: ${describeStorageError(e)}`, { cause: e });
+    }
   }
 }
 

@@ -151,6 +151,31 @@ function asBytes(buf: { buffer: ArrayBufferLike; byteOffset: number; byteLength:
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
+/**
+ * `mkdir -p`. Node's recursive mkdir reports ENOENT when creating a missing
+ * directory fails for another reason (EROFS on a read-only mount), which would
+ * tell the user a directory is missing when the disk is read-only; on ENOENT
+ * this creates the path one directory at a time to surface the real cause.
+ */
+export async function mkdirRecursive(fs: { mkdir(path: string, opts?: { recursive: boolean }): Promise<unknown> }, dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    return;
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ENOENT") throw e;
+  }
+  const absolute = dir.startsWith("/");
+  const parts = dir.split(/[/\\]+/).filter((p) => p !== "");
+  for (let i = 1; i <= parts.length; i++) {
+    const path = (absolute ? "/" : "") + parts.slice(0, i).join("/");
+    try {
+      await fs.mkdir(path);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST") throw e;
+    }
+  }
+}
+
 /** The Storage of the local file system (Node and Deno). */
 export class FileStorage implements Storage {
   async readText(path: string): Promise<string> {
@@ -196,7 +221,7 @@ export class FileStorage implements Storage {
   }
 
   async mkdir(dir: string): Promise<void> {
-    await (await nodeFs()).mkdir(dir, { recursive: true });
+    await mkdirRecursive(await nodeFs(), dir);
   }
 
   async remove(path: string): Promise<void> {

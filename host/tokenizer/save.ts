@@ -9,6 +9,7 @@ import type { TrainedBpe } from "./train.ts";
 import { bytesToByteLevel } from "./byte-level.ts";
 import { preTokenizerJson } from "./load-hf.ts";
 import { writeFileAtomic } from "../io/files.ts";
+import { describeStorageError } from "../run/storage.ts";
 
 /** The `tokenizer.json` object (Hugging Face tokenizers format, version "1.0"). */
 export function tokenizerJson(trained: TrainedBpe): Record<string, unknown> {
@@ -82,6 +83,6 @@ export async function saveTokenizerJson(path: string, trained: TrainedBpe): Prom
   try {
     await writeFileAtomic(path, text);
   } catch (e) {
-    throw new Error(`could not write ${path}: ${(e as Error).message}`);
+    throw new Error(`could not write ${path}: ${describeStorageError(e)}`, { cause: e });
   }
 }

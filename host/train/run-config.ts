@@ -11,7 +11,7 @@
 // (validateTrainConfig, validateJreg): they are checked by calling them, not
 // restated here. The defaults are the default `npm start` run (see DEFAULT_RUN_CONFIG).
 import { configFromHF, configToHF } from "../io/hf-config.ts";
-import { fileExists, readText } from "../io/files.ts";
+import { fileExists, readBoundedFile } from "../io/files.ts";
 import { locateJsonError } from "../io/json-error.ts";
 import { PRESETS, type ModelConfig } from "../model/config.ts";
 import { DEFAULT_JREG, validateJreg, type JregOptions } from "../model/jreg.ts";
@@ -411,6 +411,37 @@ export function parseSet(s: string): { key: string; value: unknown } {
   return { key, value };
 }
 
+/**
+ * The user's --set list, checked before it is applied: a key given twice, or a
+ * key replaced by a later --set of its parent (`jreg.alpha=1` then `jreg={}`),
+ * would silently keep only the last value, so each is an error. A parent first
+ * and then one of its fields (`model=tiny` then `model.hidden_size=64`) refines
+ * it and is fine. `reserved` keys are ones the command sets itself (`jreg start`
+ * sets name, out and jreg.alpha); `use` names the flag to use instead.
+ */
+export function checkUserSets(sets: readonly string[], reserved: readonly { key: string; use: string }[] = []): void {
+  const seen: { key: string; set: string }[] = [];
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}.`);
+  for (const s of sets) {
+    let key: string;
+    try {
+      key = parseSet(s).key;
+    } catch (e) {
+      if (e instanceof RunConfigError) throw new RunConfigError(`--set ${s}: ${e.message}`);
+      throw e;
+    }
+    const fail = (why: string) => {
+      throw new RunConfigError(`--set ${s}: ${why}`);
+    };
+    for (const r of reserved) if (within(r.key, key) || within(key, r.key)) fail(`this command sets ${r.key} itself; use ${r.use}`);
+    for (const earlier of seen) {
+      if (earlier.key === key) fail(`${key} was already set by --set ${earlier.set}; give each key once`);
+      if (within(earlier.key, key)) fail(`it would replace --set ${earlier.set} given before it; set ${key} first, then ${earlier.key}`);
+    }
+    seen.push({ key, set: s });
+  }
+}
+
 function leafAt(path: string[]): Node | undefined {
   let node: Node = SCHEMA;
   for (const part of path) {
@@ -500,16 +531,14 @@ export function resolveModelConfig(cfg: RunConfig, vocabSize: number | undefined
   return toModelConfig(fields, size);
 }
 
+/** A run config is a few hundred bytes; this bounds a file that is not one (a device, a huge file). */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 /** Reads and parses a --config file; errors name the file (and line:column for bad JSON). */
 export async function readRunConfigFile(path: string): Promise<Record<string, unknown>> {
   if (!(await fileExists(path))) throw new RunConfigError(`config file ${path} does not exist`);
-  let text: string;
-  try {
-    text = await readText(path);
-  } catch (e) {
-    throw new RunConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
-  }
-  return parseRunConfigText(text, path);
+  const bytes = await readBoundedFile(path, MAX_CONFIG_BYTES, `config file ${path}`, (m) => new RunConfigError(m));
+  return parseRunConfigText(new TextDecoder().decode(bytes), path);
 }
 
 /** JSON.parse with the error placed at line:column of `source`. */

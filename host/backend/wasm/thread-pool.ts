@@ -12,12 +12,20 @@
 // claiming thread's index only to pick scratch, so a kernel whose per-index
 // results do not depend on the range boundaries gives the same bits on any number
 // of threads and whichever thread claims what.
+//
+// A worker that dies outright (an exit, an uncaught error outside a kernel, out of
+// memory) would leave the caller waiting for its chunk forever. So the kernel
+// workers are started and watched by a supervisor worker (pool-supervisor.ts)
+// whose event loop is never blocked; it records a death in the control block and
+// wakes the caller, and this and every later parallelFor fails with that reason.
 import type { EngineModule } from "./engine-module.ts";
+import { spawnWorker, type SpawnedWorker } from "./spawn-worker.ts";
 import {
   CONTROL_BYTES,
   CTRL_ARG_COUNT,
   CTRL_CHUNK_COUNT,
   CTRL_CHUNK_SIZE,
+  CTRL_DEAD,
   CTRL_DONE,
   CTRL_ERROR,
   CTRL_ERROR_LENGTH,
@@ -31,19 +39,23 @@ import {
   claimChunks,
   claimStart,
   controlViews,
+  readDeath,
+  recordDeath,
   type Control,
-  type WorkerInit,
+  type SuperviseInit,
   type WorkerReply,
 } from "./worker-protocol.ts";
 
-/** The subset of the Node worker_threads and web Worker APIs the pool uses. */
-interface PoolWorker {
-  postMessage(message: unknown): void;
-  terminate(): unknown;
-}
-
 /** Longest the caller polls for the last chunks to finish (they end at nearly the same time). */
 const SPIN_MS = 0.5;
+/**
+ * Longest the caller sleeps before it looks again whether a thread died. The
+ * supervisor wakes it at once when it records a death; this bound covers only a
+ * wake-up that raced with the caller going to sleep.
+ */
+const DEATH_CHECK_MS = 100;
+/** How long terminate() waits for the supervisor to stop the workers before it stops the supervisor itself. */
+const QUIT_WAIT_MS = 2000;
 
 /** Where the bundled worker lives relative to the module that contains this code. */
 function defaultWorkerUrl(): URL {
@@ -65,42 +77,6 @@ function canBlock(): boolean {
   } catch {
     return false;
   }
-}
-
-function isNode(): boolean {
-  const g = globalThis as { Deno?: unknown; process?: { versions?: { node?: string } } };
-  return g.Deno === undefined && typeof g.process?.versions?.node === "string";
-}
-
-async function spawnWorker(url: URL): Promise<{ worker: PoolWorker; onReply(cb: (r: WorkerReply) => void, fail: (e: Error) => void): void }> {
-  if (isNode()) {
-    const { Worker } = await import("node:worker_threads");
-    // Workers inherit the parent's CLI options; --input-type (from `node -e`) would
-    // make the worker's file entry fail to load.
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith("--input-type"));
-    const worker = new Worker(url, { execArgv });
-    // A blocked worker must not keep the process alive once the caller is done.
-    worker.unref();
-    return {
-      worker,
-      onReply(cb, fail) {
-        worker.once("message", cb);
-        worker.once("error", fail);
-      },
-    };
-  }
-  const worker = new Worker(url, { type: "module" });
-  return {
-    worker,
-    onReply(cb, fail) {
-      worker.onmessage = (e: MessageEvent) => cb(e.data as WorkerReply);
-      worker.onerror = (e: ErrorEvent) => {
-        e.preventDefault?.();
-        // A module that fails to load raises a plain Event without a message.
-        fail(new Error(`thread pool worker failed to start (${url}): ${e.message || "the script could not be loaded"}`));
-      };
-    },
-  };
 }
 
 /**
@@ -134,15 +110,18 @@ export class ThreadPool {
   private readonly kernelIndex: Map<string, number>;
   private busy = false;
   private terminated = false;
+  /** Set once a thread of the pool has died: every later parallelFor throws it. */
+  private failure: string | undefined;
   private readonly spinner = new Spinner(SPIN_MS);
 
   private constructor(
     private readonly engine: EngineModule,
-    private readonly workers: PoolWorker[],
+    private readonly supervisor: SupervisorHandle | null,
+    workers: number,
     control: SharedArrayBuffer | null,
     kernelNames: string[],
   ) {
-    this.size = workers.length + 1;
+    this.size = workers + 1;
     this.control = controlViews(control ?? new ArrayBuffer(CONTROL_BYTES));
     this.kernelIndex = new Map(kernelNames.map((name, i) => [name, i]));
   }
@@ -158,39 +137,30 @@ export class ThreadPool {
       throw new RangeError(`ThreadPool: threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
     }
     const kernelNames = Object.keys(engine.exports).filter((name) => typeof engine.exports[name] === "function");
-    if (threads === 1 || !engine.shared || !canBlock()) return new ThreadPool(engine, [], null, kernelNames);
+    if (threads === 1 || !engine.shared || !canBlock()) return new ThreadPool(engine, null, 0, null, kernelNames);
 
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const url = options.workerUrl !== undefined ? new URL(options.workerUrl) : defaultWorkerUrl();
-    const started: PoolWorker[] = [];
-    try {
-      await Promise.all(
-        Array.from({ length: threads - 1 }, async (_, i) => {
-          const { worker, onReply } = await spawnWorker(url);
-          started.push(worker);
-          const ready = new Promise<void>((resolve, reject) =>
-            onReply(
-              (reply) => (reply.type === "ready" ? resolve() : reject(new Error(`thread pool worker ${i + 1}: ${reply.message}`))),
-              (e) => reject(e),
-            ),
-          );
-          const init: WorkerInit = {
-            type: "init",
-            module: engine.module,
-            memory: engine.memory,
-            control,
-            index: i + 1,
-            kernels: kernelNames,
-          };
-          worker.postMessage(init);
-          await ready;
-        }),
-      );
-    } catch (e) {
-      await Promise.all(started.map((w) => w.terminate()));
-      throw e;
+    const supervisor = await SupervisorHandle.start(url, controlViews(control));
+    const init: SuperviseInit = {
+      type: "supervise",
+      workerUrl: url.href,
+      workers: threads - 1,
+      module: engine.module,
+      memory: engine.memory,
+      control,
+      kernels: kernelNames,
+    };
+    supervisor.worker.postMessage(init);
+    const reply = await supervisor.nextReply();
+    if (reply?.type !== "ready") {
+      await supervisor.worker.terminate();
+      const why = reply?.type === "error" || reply?.type === "fatal" ? reply.message : `the worker ${supervisor.died}`;
+      throw new Error(`thread pool failed to start (${url}): ${why}`);
     }
-    return new ThreadPool(engine, started, control, kernelNames);
+    // A blocked worker must not keep the process alive once the caller is done.
+    supervisor.worker.unref();
+    return new ThreadPool(engine, supervisor, threads - 1, control, kernelNames);
   }
 
   /**
@@ -204,6 +174,8 @@ export class ThreadPool {
    */
   parallelFor(kernel: string, args: number[], total: number, grain = 1, chunks = this.size): void {
     if (this.terminated) throw new Error("ThreadPool: used after terminate()");
+    // One load on the hot path; stays set once a death is recorded (or inline: never).
+    if (Atomics.load(this.control.ctrl, CTRL_DEAD) !== 0) this.failDead(kernel);
     const index = this.kernelIndex.get(kernel);
     if (index === undefined) throw new Error(`ThreadPool: unknown kernel "${kernel}"`);
     if (!Number.isInteger(total) || total < 0) throw new RangeError(`ThreadPool: total must be an integer >= 0, got ${total}`);
@@ -215,7 +187,7 @@ export class ThreadPool {
     const fn = this.engine.exports[kernel] as (...a: number[]) => void;
 
     const shape = chunkShape(total, grain, chunks);
-    if (this.workers.length === 0 || shape.count === 1) {
+    if (this.supervisor === null || shape.count === 1) {
       // The same chunks in order on the caller: identical bits, no hand-off.
       for (let t = 0; t < shape.count; t++) fn(...args, t * shape.size, Math.min(total, (t + 1) * shape.size), 0);
       return;
@@ -247,7 +219,7 @@ export class ThreadPool {
           callerError ??= e;
         }
       });
-      this.waitForChunks(shape.count);
+      this.waitForChunks(shape.count, kernel);
       if (callerError !== undefined) throw callerError instanceof Error ? callerError : new Error(String(callerError));
       if (Atomics.load(ctrl, CTRL_ERROR) !== 0) {
         const length = ctrl[CTRL_ERROR_LENGTH];
@@ -259,25 +231,82 @@ export class ThreadPool {
     }
   }
 
-  private waitForChunks(count: number): void {
+  private waitForChunks(count: number, kernel: string): void {
     const { ctrl } = this.control;
     if (this.spinner.spin(() => Atomics.load(ctrl, CTRL_DONE) === count)) return;
     for (;;) {
       const done = Atomics.load(ctrl, CTRL_DONE);
       if (done === count) return;
-      Atomics.wait(ctrl, CTRL_DONE, done);
+      // A dead thread's chunk never finishes: give up on the job.
+      if (Atomics.load(ctrl, CTRL_DEAD) !== 0) this.failDead(kernel);
+      Atomics.wait(ctrl, CTRL_DONE, done, DEATH_CHECK_MS);
     }
   }
 
-  /** Stops the workers. The pool cannot be used afterwards. */
+  /** Throws once a death is recorded: the first message (naming the kernel that noticed it) on every call. */
+  private failDead(kernel: string): never {
+    // CTRL_DEAD is -1 while the text is being written: wait for it.
+    let death = readDeath(this.control);
+    while (death === undefined) death = readDeath(this.control);
+    this.failure ??= `wasm thread pool: ${death} (noticed in ${kernel}); the engine is unusable: dispose it and create a new one`;
+    throw new Error(this.failure);
+  }
+
+  /** Stops the workers, whether they all live or not. The pool cannot be used afterwards. */
   async terminate(): Promise<void> {
     if (this.terminated) return;
     this.terminated = true;
-    if (this.workers.length === 0) return;
-    const { ctrl } = this.control;
-    Atomics.store(ctrl, CTRL_QUIT, 1);
-    Atomics.add(ctrl, CTRL_GENERATION, 1);
-    Atomics.notify(ctrl, CTRL_GENERATION);
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    const supervisor = this.supervisor;
+    if (supervisor === null) return;
+    // The supervisor stops its workers; if it is dead or stuck, stopping it stops
+    // them too (a worker's own workers end with it in every runtime).
+    if (supervisor.died === undefined) {
+      supervisor.worker.postMessage({ type: "quit" });
+      await supervisor.nextReply(QUIT_WAIT_MS);
+    }
+    await supervisor.worker.terminate();
+  }
+}
+
+/** The caller's side of the supervisor worker: its replies in order, and whether it died. */
+class SupervisorHandle {
+  /** How the supervisor itself died, once it has. */
+  died: string | undefined;
+  private readonly replies: WorkerReply[] = [];
+  private wake: (() => void) | undefined;
+
+  private constructor(readonly worker: SpawnedWorker) {}
+
+  static async start(url: URL, control: Control): Promise<SupervisorHandle> {
+    const handle = new SupervisorHandle(await spawnWorker(url));
+    handle.worker.onMessage((r: WorkerReply) => {
+      handle.replies.push(r);
+      handle.wake?.();
+    });
+    handle.worker.onFailure((how) => {
+      // Its workers end with it, so the pool is as dead as if one of them had died.
+      handle.died = how;
+      recordDeath(control, `the supervisor thread ${how}`);
+      handle.wake?.();
+    });
+    return handle;
+  }
+
+  /** The next reply; undefined once the supervisor has died, or after `timeoutMs`. */
+  nextReply(timeoutMs = Infinity): Promise<WorkerReply | undefined> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (reply: WorkerReply | undefined) => {
+        this.wake = undefined;
+        if (timer !== undefined) clearTimeout(timer);
+        resolve(reply);
+      };
+      this.wake = () => {
+        const reply = this.replies.shift();
+        if (reply !== undefined || this.died !== undefined) finish(reply);
+      };
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(() => finish(undefined), timeoutMs);
+      this.wake();
+    });
   }
 }

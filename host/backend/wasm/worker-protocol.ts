@@ -1,6 +1,7 @@
-// The contract between ThreadPool (caller side) and worker.ts (worker side): the
-// init message, the layout of the shared control block through which jobs are
-// dispatched without messages, and the chunk-claiming loop both sides run.
+// The contract between ThreadPool (caller side), pool-supervisor.ts and worker.ts
+// (worker side): the messages, the layout of the shared control block through
+// which jobs are dispatched without messages, the chunk-claiming loop both sides
+// run, and the death record through which a dead worker fails the caller.
 //
 // A job is `total` indices cut into `chunkCount` chunks of `chunkSize` (the last
 // one shorter). The caller and every worker claim chunks one at a time from a
@@ -21,6 +22,8 @@ export const CTRL_ERROR_LENGTH = 6; // bytes of UTF-8 error text
 export const CTRL_TOTAL = 7; // indices in the job
 export const CTRL_CHUNK_SIZE = 8; // indices per chunk (the last may be shorter)
 export const CTRL_CHUNK_COUNT = 9; // chunks in the job
+export const CTRL_DEAD = 10; // 0 while every worker lives; -1 while a death is recorded; then 1
+export const CTRL_DEAD_LENGTH = 11; // bytes of UTF-8 text saying who died and how
 const INT_WORDS = 16;
 
 /**
@@ -38,8 +41,22 @@ export const MAX_ARGS = 32;
 export const ARGS_OFFSET = CLAIM_OFFSET + 64;
 export const ERROR_TEXT_OFFSET = ARGS_OFFSET + MAX_ARGS * 8;
 export const ERROR_TEXT_BYTES = 1024;
-export const CONTROL_BYTES = ERROR_TEXT_OFFSET + ERROR_TEXT_BYTES;
+export const DEATH_TEXT_OFFSET = ERROR_TEXT_OFFSET + ERROR_TEXT_BYTES;
+export const DEATH_TEXT_BYTES = 1024;
+export const CONTROL_BYTES = DEATH_TEXT_OFFSET + DEATH_TEXT_BYTES;
 
+/** Caller → supervisor: start `workers` kernel workers from `workerUrl` and watch them. */
+export interface SuperviseInit {
+  type: "supervise";
+  workerUrl: string;
+  workers: number;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: SharedArrayBuffer;
+  kernels: string[];
+}
+
+/** Supervisor → kernel worker. */
 export interface WorkerInit {
   type: "init";
   module: WebAssembly.Module;
@@ -48,9 +65,24 @@ export interface WorkerInit {
   /** 1-based; the caller is thread 0. */
   index: number;
   kernels: string[];
+  /**
+   * A Web Locks name the worker holds for as long as it lives (where the runtime
+   * has navigator.locks and no exit event: Deno, browsers), so that the supervisor
+   * learns of a worker that stopped without an error event.
+   */
+  lifeLock?: string;
 }
 
-export type WorkerReply = { type: "ready" } | { type: "error"; message: string };
+/** Caller → supervisor: stop every worker, then reply "stopped". */
+export interface SupervisorQuit {
+  type: "quit";
+}
+
+/**
+ * Replies: a kernel worker to its supervisor, and the supervisor to the caller.
+ * "fatal": the worker's job loop threw outside any kernel (it serves no more jobs).
+ */
+export type WorkerReply = { type: "ready" } | { type: "stopped" } | { type: "error"; message: string } | { type: "fatal"; message: string };
 
 /** Views of one control block. */
 export interface Control {
@@ -58,6 +90,7 @@ export interface Control {
   claim: BigInt64Array;
   args: Float64Array;
   errorText: Uint8Array;
+  deathText: Uint8Array;
 }
 
 export function controlViews(buffer: SharedArrayBuffer | ArrayBuffer): Control {
@@ -66,7 +99,31 @@ export function controlViews(buffer: SharedArrayBuffer | ArrayBuffer): Control {
     claim: new BigInt64Array(buffer, CLAIM_OFFSET, 1),
     args: new Float64Array(buffer, ARGS_OFFSET, MAX_ARGS),
     errorText: new Uint8Array(buffer, ERROR_TEXT_OFFSET, ERROR_TEXT_BYTES),
+    deathText: new Uint8Array(buffer, DEATH_TEXT_OFFSET, DEATH_TEXT_BYTES),
   };
+}
+
+/**
+ * Records that a thread of the pool died (the first death wins) and wakes the
+ * caller, which may be blocked waiting for a chunk the dead thread held. Written
+ * by whoever learns of the death first: the supervisor, or the caller itself when
+ * the supervisor dies.
+ */
+export function recordDeath(c: Control, what: string): void {
+  const { ctrl } = c;
+  if (Atomics.compareExchange(ctrl, CTRL_DEAD, 0, -1) !== 0) return;
+  const bytes = new TextEncoder().encode(what);
+  const length = Math.min(bytes.length, DEATH_TEXT_BYTES);
+  c.deathText.set(bytes.subarray(0, length));
+  ctrl[CTRL_DEAD_LENGTH] = length;
+  Atomics.store(ctrl, CTRL_DEAD, 1);
+  Atomics.notify(ctrl, CTRL_DONE);
+}
+
+/** What recordDeath wrote, or undefined while every thread lives. */
+export function readDeath(c: Control): string | undefined {
+  if (Atomics.load(c.ctrl, CTRL_DEAD) !== 1) return undefined;
+  return new TextDecoder().decode(c.deathText.slice(0, c.ctrl[CTRL_DEAD_LENGTH]));
 }
 
 /** The claim word that opens job `generation` at chunk 0. */

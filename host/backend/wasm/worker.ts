@@ -1,9 +1,14 @@
-// A ThreadPool worker: instantiates the engine on the module and shared memory it
-// is sent, then loops forever taking jobs from the control block (see
-// worker-protocol.ts). It blocks in Atomics.wait between jobs, which workers may
-// do in every runtime. Runs as a Node worker_threads worker or as a module Worker
-// (Deno, browsers); the bundle is dist/backend/wasm/worker.js.
+// A ThreadPool worker, in one of two roles chosen by its first message:
+// - "supervise" (pool-supervisor.ts): starts the kernel workers and watches them;
+// - "init", a kernel worker: instantiates the engine on the module and shared
+//   memory it is sent, then loops forever taking jobs from the control block (see
+//   worker-protocol.ts). It blocks in Atomics.wait between jobs, which workers may
+//   do in every runtime.
+// Runs as a Node worker_threads worker or as a module Worker (Deno, browsers); the
+// bundle is dist/backend/wasm/worker.js. One script for both roles keeps a single
+// worker URL for users and bundlers to point at.
 import { instantiateEngine } from "./engine-module.ts";
+import { supervise } from "./pool-supervisor.ts";
 import {
   CTRL_ARG_COUNT,
   CTRL_GENERATION,
@@ -12,6 +17,8 @@ import {
   Spinner,
   claimChunks,
   controlViews,
+  type SuperviseInit,
+  type SupervisorQuit,
   type WorkerInit,
   type WorkerReply,
 } from "./worker-protocol.ts";
@@ -22,7 +29,8 @@ import {
  */
 const SPIN_MS = 0.3;
 
-type Port = { post(reply: WorkerReply): void; listen(handler: (msg: WorkerInit) => void): void };
+type Message = WorkerInit | SuperviseInit | SupervisorQuit;
+type Port = { post(reply: WorkerReply): void; listen(handler: (msg: Message) => void): void };
 
 async function connect(): Promise<Port> {
   const g = globalThis as { WorkerGlobalScope?: unknown };
@@ -30,18 +38,10 @@ async function connect(): Promise<Port> {
     // Node worker_threads: no WorkerGlobalScope; talk through parentPort.
     const { parentPort } = await import("node:worker_threads");
     if (!parentPort) throw new Error("worker.js must run as a worker");
-    return { post: (r) => parentPort.postMessage(r), listen: (h) => parentPort.once("message", h) };
+    return { post: (r) => parentPort.postMessage(r), listen: (h) => parentPort.on("message", h) };
   }
   const scope = globalThis as unknown as { postMessage(m: unknown): void; onmessage: ((e: MessageEvent) => void) | null };
-  return {
-    post: (r) => scope.postMessage(r),
-    listen: (h) => {
-      scope.onmessage = (e) => {
-        scope.onmessage = null;
-        h(e.data as WorkerInit);
-      };
-    },
-  };
+  return { post: (r) => scope.postMessage(r), listen: (h) => (scope.onmessage = (e) => h(e.data as Message)) };
 }
 
 function serve(init: WorkerInit, exports: Record<string, any>, generation: number): void {
@@ -69,18 +69,51 @@ function serve(init: WorkerInit, exports: Record<string, any>, generation: numbe
   }
 }
 
-const port = await connect();
-port.listen(async (init) => {
+const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+async function runKernelWorker(port: Port, init: WorkerInit): Promise<void> {
   let exports: Record<string, any>;
   try {
     const engine = await instantiateEngine({ shared: true, module: init.module, memory: init.memory });
     exports = engine.exports;
   } catch (e) {
-    port.post({ type: "error", message: e instanceof Error ? e.message : String(e) });
+    port.post({ type: "error", message: messageOf(e) });
     return;
   }
-  // Read before replying: no job can be posted until every worker is ready.
-  const generation = Atomics.load(controlViews(init.control).ctrl, CTRL_GENERATION);
-  port.post({ type: "ready" });
-  serve(init, exports, generation);
+  const start = () => {
+    // Read before replying: no job can be posted until every worker is ready.
+    const generation = Atomics.load(controlViews(init.control).ctrl, CTRL_GENERATION);
+    port.post({ type: "ready" });
+    try {
+      serve(init, exports, generation);
+    } catch (e) {
+      // Outside any kernel (kernel errors are the job's): this worker serves no
+      // more jobs, and a web runtime would report a throw here only to itself.
+      port.post({ type: "fatal", message: messageOf(e) });
+      throw e;
+    }
+  };
+  // Held until this thread dies (see pool-supervisor.ts): serve() never returns
+  // while the pool runs, so the callback never ends.
+  const locks = (globalThis as { navigator?: { locks?: { request(name: string, cb: () => unknown): Promise<unknown> } } }).navigator?.locks;
+  if (init.lifeLock !== undefined && locks) void locks.request(init.lifeLock, start);
+  else start();
+}
+
+const port = await connect();
+let quit: (() => Promise<void>) | undefined;
+port.listen(async (message) => {
+  if (message.type === "init") await runKernelWorker(port, message);
+  else if (message.type === "supervise") {
+    try {
+      quit = await supervise(message);
+    } catch (e) {
+      port.post({ type: "error", message: messageOf(e) });
+      return;
+    }
+    port.post({ type: "ready" });
+  } else if (message.type === "quit") {
+    await quit?.();
+    port.post({ type: "stopped" });
+  }
 });
