@@ -68,7 +68,9 @@ function rankFile(extra = []) {
   return lines.join("\n") + "\n";
 }
 
-/** The error of `fn()` (sync or async): must be a plain Error (no TypeError/RangeError) whose message matches. */
+const CRASH_CLASSES = ["TypeError", "RangeError", "ReferenceError", "SyntaxError", "RuntimeError", "InternalError"];
+
+/** The error of `fn()` (sync or async): an Error that is not a TypeError, RangeError or trap, whose message matches. */
 async function rejects(fn, pattern) {
   let error;
   try {
@@ -78,7 +80,7 @@ async function rejects(fn, pattern) {
   }
   if (!error) assert.unreachable(`expected an error matching ${pattern}`);
   assert.ok(error instanceof Error, String(error));
-  assert.is(error.constructor, Error, `${error.name}: ${error.message}`);
+  assert.not.ok(CRASH_CLASSES.includes(error.constructor.name) || CRASH_CLASSES.includes(error.name), `${error.name}: ${error.message}`);
   assert.match(error.message, pattern);
   return error.message;
 }
@@ -146,7 +148,7 @@ test("tokenizer.json fields of the wrong JSON type are named, not a TypeError", 
     [(j) => (j.added_tokens = true), /added_tokens must be a list/],
     [(j) => (j.added_tokens = "abc"), /added_tokens must be a list/],
     [(j) => (j.added_tokens = [7]), /added_tokens\[0\]/],
-    [(j) => (j.added_tokens[0].lstrip = "yes"), /added_tokens\[0\] .*lstrip/],
+    [(j) => (j.added_tokens[0].lstrip = "yes"), /added_tokens\[0\]\.lstrip must be true or false/],
     [(j) => (j.pre_tokenizer = { type: "Sequence", pretokenizers: { a: 1 } }), /pre_tokenizer.*pretokenizers/],
     [(j) => (j.pre_tokenizer = { type: "Sequence", pretokenizers: "ByteLevel" }), /pre_tokenizer.*pretokenizers/],
     [(j) => (j.pre_tokenizer = 5), /pre_tokenizer/],
@@ -163,9 +165,9 @@ test("tokenizer.json fields of the wrong JSON type are named, not a TypeError", 
     [(j) => (j.model.vocab = "abc"), /model\.vocab/],
     [(j) => (j.model.vocab.he = "256"), /model\.vocab token "he" has invalid id "256"/],
     [(j) => (j.model.merges = { a: 1 }), /model\.merges/],
-    [(j) => (j.model.merges = [5]), /model\.merges\[0\]/],
-    [(j) => (j.model.merges = [["h", 5]]), /model\.merges\[0\]/],
-    [(j) => (j.model.merges = [["h", "e", "x"]]), /model\.merges\[0\]/],
+    [(j) => (j.model.merges = [5]), /model\.merges: merge 0 5 is neither/],
+    [(j) => (j.model.merges = [["h", 5]]), /model\.merges: merge 0 \["h", 5\] is neither/],
+    [(j) => (j.model.merges = [["h", "e", "x"]]), /model\.merges: merge 0/],
     [(j) => (j.model.unk_token = 5), /model\.unk_token/],
     [(j) => (j.model.ignore_merges = "yes"), /model\.ignore_merges/],
     [(j) => (j.model.byte_fallback = "yes"), /model\.byte_fallback/],
@@ -218,9 +220,10 @@ test("added tokens named constructor, __proto__, toString, hasOwnProperty, value
   const names = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
   const json = byteLevelJson();
   names.forEach((content, i) => json.added_tokens.push({ id: 260 + i, content, special: true }));
-  json.model.vocab["__proto__"] = 300;
   json.model.vocab["constructor"] = 301;
-  const tok = await loadTokenizerJson(JSON.stringify(json));
+  // An own key "__proto__" (as JSON.parse makes it; an assignment would set the prototype instead).
+  const text = JSON.stringify(json).replace('"vocab":{', '"vocab":{"__proto__":300,');
+  const tok = await loadTokenizerJson(text);
   for (const [i, name] of names.entries()) {
     assert.is(tok.specialTokens.get(name), 260 + i, name);
     assert.equal([...tok.encode(`he${name}`, { allowedSpecial: [name] })], [256, 260 + i], name);
@@ -242,9 +245,7 @@ test("added tokens named constructor, __proto__, toString, hasOwnProperty, value
   assert.equal(await stripping("left", false), await stripping("<y>", false));
   assert.not.equal(await stripping("<x>", true), await stripping("<y>", false));
 
-  const encoder = { ...encoderJson() };
-  const text = JSON.stringify(encoder).replace(/}$/, ',"__proto__":259,"constructor":260}');
-  const gpt2 = await loadGpt2Files(text, VOCAB_BPE);
+  const gpt2 = await loadGpt2Files(JSON.stringify(encoderJson()).replace(/}$/, ',"__proto__":259,"constructor":260}'), VOCAB_BPE);
   assert.is(new TextDecoder().decode(gpt2.tokenToBytes(259)), "__proto__");
   assert.is(gpt2.vocabSize, 261);
 });
