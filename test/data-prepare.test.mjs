@@ -2,7 +2,7 @@
 // miss whenever an input changes; trained on the train split only), shard contents.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStorage } from "../dist/run/index.js";
@@ -136,6 +136,9 @@ test("the end-of-text token: the first special token; a user tokenizer.json must
   writeFileSync(bad, withEot.tokenizerJson.replace(/<\|endoftext\|>/g, "<|other|>"));
   await prepareCorpus({ corpus: corpusDir, tokenizer: { file: bad }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /tok\.json has no special token <\|endoftext\|>/));
   await prepareCorpus({ corpus: corpusDir, tokenizer: { file: join(dir, "absent.json") }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /cannot read .*absent\.json/));
+  // An endless tokenizer file (a link to /dev/zero) is refused by its size check, not read until memory runs out.
+  symlinkSync("/dev/zero", join(dir, "zero.json"));
+  await prepareCorpus({ corpus: corpusDir, tokenizer: { file: join(dir, "zero.json") }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /cannot read .*zero\.json: it is not a regular file/));
 });
 
 test("a cache that cannot be written gives the path and the cause in plain words", async () => {
