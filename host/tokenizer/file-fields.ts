@@ -123,13 +123,30 @@ export function beyondLimit(count: number): string {
     : `beyond the largest id a file of ${count} tokens may use (${limit}: gaps may at most double the vocabulary)`;
 }
 
-/** createTokenizer, with its problems (duplicate bytes, a byte without a token, a merge that makes no token) reported against `source`. */
-export async function createFromFile(definition: BpeDefinition, source: string): Promise<Tokenizer> {
+/** Which part of a file a problem found while building the tables concerns. */
+export type TablePart = "tokens" | "merges" | "special";
+
+/** The part of the definition a createTokenizer problem is about (its messages start with what they concern). */
+function partOf(problem: string): TablePart {
+  if (/^(merge |\d+ merges)/.test(problem)) return "merges";
+  if (/special token/.test(problem)) return "special";
+  return "tokens";
+}
+
+/**
+ * createTokenizer, with its problems (duplicate bytes, a byte without a token,
+ * a merge that makes no token) reported by `blame(part, problem)`, which names
+ * the file and field that part came from.
+ */
+export async function createFromFile(definition: BpeDefinition, blame: (part: TablePart, problem: string) => TokenizerFileError): Promise<Tokenizer> {
   try {
     return await createTokenizer(definition);
   } catch (e) {
     const msg = e instanceof Error ? e.message : "";
-    if (e instanceof Error && msg.startsWith("tokenizer: ")) throw new TokenizerFileError(source, msg.slice("tokenizer: ".length));
+    if (e instanceof Error && msg.startsWith("tokenizer: ")) {
+      const problem = msg.slice("tokenizer: ".length);
+      throw blame(partOf(problem), problem);
+    }
     throw e;
   }
 }

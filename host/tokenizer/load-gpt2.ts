@@ -70,6 +70,7 @@ export function parseGpt2Files(encoderJson: string | Record<string, number>, voc
 
 /** Loads GPT-2's encoder.json + vocab.bpe. */
 export function loadGpt2Files(encoderJson: string | Record<string, number>, vocabBpe: string, names: Gpt2FileNames = {}): Promise<Tokenizer> {
-  // Tables that cannot be built (duplicate bytes, a byte without a token, a merge that makes no token) concern both files.
-  return createFromFile(parseGpt2Files(encoderJson, vocabBpe, names), `${names.encoder ?? "encoder.json"} + ${names.merges ?? "vocab.bpe"}`);
+  // A merge that makes no token is vocab.bpe's problem; duplicate bytes or a byte without a token, encoder.json's.
+  const blame = (part: string, problem: string) => new TokenizerFileError(part === "merges" ? (names.merges ?? "vocab.bpe") : (names.encoder ?? "encoder.json"), problem);
+  return createFromFile(parseGpt2Files(encoderJson, vocabBpe, names), blame);
 }

@@ -19,7 +19,7 @@ import { readPreTokenizer } from "./hf-pre-tokenizers.ts";
 import { readPostProcessor } from "./post-processors.ts";
 import { readDecoder } from "./decoders.ts";
 import {
-  TOKENIZER_JSON, beyondLimit, createFromFile, describeValue, fail, idLimit, isObject, optionalBoolean, optionalString, own, reportedAs, tokenRecord,
+  TOKENIZER_JSON, TokenizerFileError, beyondLimit, createFromFile, describeValue, fail, idLimit, isObject, optionalBoolean, optionalString, own, reportedAs, tokenRecord,
 } from "./file-fields.ts";
 
 type Json = Record<string, any>;
@@ -282,5 +282,6 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */
 export async function loadTokenizerJson(input: string | Json, options: TokenizerJsonOptions = {}): Promise<Tokenizer> {
   const source = options.source ?? TOKENIZER_JSON;
-  return createFromFile(parseTokenizerJson(input, { source }), source);
+  const field = { tokens: "model.vocab", merges: "model.merges", special: "added_tokens" } as const;
+  return createFromFile(parseTokenizerJson(input, { source }), (part, problem) => new TokenizerFileError(source, `${field[part]}: ${problem}`));
 }

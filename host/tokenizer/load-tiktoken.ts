@@ -55,7 +55,8 @@ export function parseTiktokenRanks(text: string, options: TiktokenOptions): BpeD
 
 /** Loads a tokenizer from a tiktoken rank file's text. */
 export function loadTiktokenRanks(text: string, options: TiktokenOptions): Promise<Tokenizer> {
-  return createFromFile(parseTiktokenRanks(text, options), options.source ?? "tiktoken ranks");
+  const source = options.source ?? "tiktoken ranks";
+  return createFromFile(parseTiktokenRanks(text, options), (part, problem) => new TokenizerFileError(source, part === "special" ? `specialTokens: ${problem}` : `ranks: ${problem}`));
 }
 
 /**
