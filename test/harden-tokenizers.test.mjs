@@ -135,6 +135,12 @@ test("ids and ranks are checked against the vocabulary before anything is sized 
   const added = byteLevelJson();
   added.added_tokens.push({ id: 1e12, content: "<big>" });
   await rejects(() => loadTokenizerJson(JSON.stringify(added)), /tokenizer\.json: added_tokens\[1\] \("<big>"\) has id 1000000000000, beyond/);
+  // 1e400 reads as Infinity and is shown so (JSON.stringify would print "null").
+  await rejects(() => loadGpt2Files(JSON.stringify({ ...encoderJson(), y: 0 }).replace('"y":0', '"y":1e400'), VOCAB_BPE), /encoder\.json: token "y" has invalid id Infinity/);
+  // Two tokens with one id: both are named.
+  await rejects(() => loadGpt2Files(JSON.stringify({ ...encoderJson(), x: 5 }), VOCAB_BPE), /encoder\.json: duplicate id 5 \(tokens "ą" and "x"\)/);
+  // A merge that makes no token: vocab.bpe and its line (the header and blank lines counted).
+  await rejects(() => loadGpt2Files(JSON.stringify(encoderJson()), VOCAB_BPE + "\nh l\n"), /vocab\.bpe line 5: merge 2 \(104, 108\) produces bytes that are not a token/);
   // Ranks are whole decimal numbers: 0x10, 1e2 and 2.0 are not ranks.
   for (const rank of ["0x101", "1e3", "257.0", "-0"]) {
     await rejects(() => loadTiktokenRanks(rankFile([`${btoa("xyz")} ${rank}`]), { pattern: "gpt2" }), /line 258: invalid rank/);

@@ -29,7 +29,7 @@ export function parseGpt2Files(encoderJson: string | Record<string, number>, voc
   const entries = Object.entries(encoder as Record<string, unknown>);
   const limit = idLimit(entries.length);
   const tokens: (Uint8Array | null)[] = [];
-  const used = new Set<number>();
+  const owner = new Map<number, string>();
   // A Map and a prototype-free record: a token "__proto__" or "constructor" is a key like any other.
   const idOf = new Map<string, number>();
   const specialTokens = tokenRecord<number>();
@@ -37,8 +37,9 @@ export function parseGpt2Files(encoderJson: string | Record<string, number>, voc
     if (!Number.isSafeInteger(id) || (id as number) < 0) bad(`token ${describeValue(text)} has invalid id ${describeValue(id)}`);
     const i = id as number;
     if (i > limit) bad(`token ${describeValue(text)} has id ${i}, ${beyondLimit(entries.length)}`);
-    if (used.has(i)) bad(`duplicate id ${i} (token ${describeValue(text)})`);
-    used.add(i);
+    const other = owner.get(i);
+    if (other !== undefined) bad(`duplicate id ${i} (tokens ${describeValue(other)} and ${describeValue(text)})`);
+    owner.set(i, text);
     idOf.set(text, i);
     if (text === ENDOFTEXT) {
       specialTokens[text] = i;
@@ -68,9 +69,25 @@ export function parseGpt2Files(encoderJson: string | Record<string, number>, voc
   return { tokens, merges, pattern: "gpt2", specialTokens };
 }
 
+/** The line of vocab.bpe that holds merge `index` (the lines parseGpt2Files skips hold none). */
+function mergeLine(vocabBpe: string, index: number): number {
+  const lines = vocabBpe.split("\n");
+  let seen = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/\r$/, "");
+    if (line === "" || (i === 0 && line.startsWith("#version"))) continue;
+    if (++seen === index) return i + 1;
+  }
+  return lines.length;
+}
+
 /** Loads GPT-2's encoder.json + vocab.bpe. */
-export function loadGpt2Files(encoderJson: string | Record<string, number>, vocabBpe: string, names: Gpt2FileNames = {}): Promise<Tokenizer> {
-  // A merge that makes no token is vocab.bpe's problem; duplicate bytes or a byte without a token, encoder.json's.
-  const blame = (part: string, problem: string) => new TokenizerFileError(part === "merges" ? (names.merges ?? "vocab.bpe") : (names.encoder ?? "encoder.json"), problem);
+export async function loadGpt2Files(encoderJson: string | Record<string, number>, vocabBpe: string, names: Gpt2FileNames = {}): Promise<Tokenizer> {
+  // A merge that makes no token is vocab.bpe's problem (named by its line); duplicate bytes or a byte without a token, encoder.json's.
+  const blame = (part: string, problem: string) => {
+    const merge = /^merge (\d+) /.exec(problem);
+    if (part !== "merges") return new TokenizerFileError(names.encoder ?? "encoder.json", problem);
+    return new TokenizerFileError(names.merges ?? "vocab.bpe", merge ? `line ${mergeLine(vocabBpe, Number(merge[1]))}: ${problem}` : problem);
+  };
   return createFromFile(parseGpt2Files(encoderJson, vocabBpe, names), blame);
 }

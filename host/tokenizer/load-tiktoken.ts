@@ -54,7 +54,7 @@ export function parseTiktokenRanks(text: string, options: TiktokenOptions): BpeD
 }
 
 /** Loads a tokenizer from a tiktoken rank file's text. */
-export function loadTiktokenRanks(text: string, options: TiktokenOptions): Promise<Tokenizer> {
+export async function loadTiktokenRanks(text: string, options: TiktokenOptions): Promise<Tokenizer> {
   const source = options.source ?? "tiktoken ranks";
   return createFromFile(parseTiktokenRanks(text, options), (part, problem) => new TokenizerFileError(source, part === "special" ? `specialTokens: ${problem}` : `ranks: ${problem}`));
 }

@@ -311,7 +311,7 @@ const vocabBpe = (merges, header = "#version: 0.2") => enc.encode([header, ...me
 
 export const gpt2Format = {
   name: "encoder.json + vocab.bpe",
-  names: ["token", "id", "line", "merge", "JSON", "UTF-8", "regular file", "directory", "does not exist", "has neither", "byte"],
+  names: ["token", "line", "merge", "JSON", "UTF-8", "regular file", "directory", "does not exist", "has neither", "byte"],
   setup: gpt2Seed,
   mutant(r, s) {
     const encoderBytes = enc.encode(JSON.stringify(s.encoder));
