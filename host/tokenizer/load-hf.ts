@@ -72,10 +72,10 @@ interface AddedToken {
 }
 
 /** added_tokens: a list of {"id", "content", ...}; every content and id at most once. */
-function readAddedTokens(value: unknown, idLimitOf: (count: number) => number, vocabCount: number): AddedToken[] {
+function readAddedTokens(value: unknown, vocabCount: number): AddedToken[] {
   if (value == null) return [];
   if (!Array.isArray(value)) fail(`added_tokens must be a list of {"id", "content"} objects, got ${describeValue(value)}`);
-  const limit = idLimitOf(vocabCount + value.length);
+  const limit = idLimit(vocabCount + value.length);
   const out: AddedToken[] = [];
   const byContent = new Map<string, number>();
   const byId = new Map<number, string>();
@@ -160,7 +160,7 @@ function parseDefinition(json: unknown): BpeDefinition {
   }
 
   const vocabEntries = Object.entries(vocab);
-  const added = readAddedTokens(own(json, "added_tokens"), idLimit, vocabEntries.length);
+  const added = readAddedTokens(own(json, "added_tokens"), vocabEntries.length);
   const count = vocabEntries.length + added.length;
   const limit = idLimit(count);
   // Maps and prototype-free records: any token text ("__proto__", "constructor") is a key like any other.
