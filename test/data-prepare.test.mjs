@@ -120,6 +120,13 @@ test("a damaged cache entry is rebuilt, not trusted", async () => {
   const b = await prepareCorpus({ corpus: corpusDir, tokenizer: small, cacheDir });
   assert.is(b.stats.shards.train, "miss");
   assert.equal(b.train.tokens, a.train.tokens);
+  // A cached tokenizer that became a link to /dev/zero is damaged too: refused by its size check and retrained.
+  const cached = join(cacheDir, readdirSync(cacheDir).find((n) => /^tokenizer-.*\.json$/.test(n)));
+  rmSync(cached);
+  symlinkSync("/dev/zero", cached);
+  const c = await prepareCorpus({ corpus: corpusDir, tokenizer: small, cacheDir });
+  assert.is(c.stats.tokenizer, "miss");
+  assert.is(c.tokenizerJson, a.tokenizerJson);
 });
 
 test("the end-of-text token: the first special token; a user tokenizer.json must have <|endoftext|>", async () => {

@@ -198,6 +198,15 @@ test("tokenizer.json fields of the wrong JSON type are named, not a TypeError", 
   }
 });
 
+test("token text that is not well-formed Unicode (a lone surrogate) is named, not silently encoded as U+FFFD", async () => {
+  const json = byteLevelJson();
+  json.added_tokens.push({ id: 260, content: "<\ud800>", special: true });
+  await rejects(() => loadTokenizerJson(JSON.stringify(json)), /added_tokens\[1\] \(id 260\) "content" is not well-formed Unicode/);
+  const chars = charLevelJson();
+  chars.model.vocab["x\udc00"] = 280;
+  await rejects(() => loadTokenizerJson(JSON.stringify(chars)), /model\.vocab token "x\\udc00" \(id 280\) is not well-formed Unicode/);
+});
+
 test("post-processor ids must be tokens: an accepted file never produces ids that decode cannot read", async () => {
   const json = charLevelJson();
   json.post_processor.special_tokens["<s>"].ids = [999999];

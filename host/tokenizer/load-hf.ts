@@ -64,6 +64,9 @@ export function parseTokenizerJson(input: string | Json, options: TokenizerJsonO
   return reportedAs(options.source ?? TOKENIZER_JSON, () => parseDefinition(typeof input === "string" ? parseJson(input) : input));
 }
 
+/** A lone surrogate (\ud800 in the JSON): in `u` mode only unpaired surrogates are \p{Cs}. Its UTF-8 would be U+FFFD's. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 interface AddedToken {
   id: number;
   content: string;
@@ -88,6 +91,7 @@ function readAddedTokens(value: unknown, vocabCount: number): AddedToken[] {
       fail(`${where} ${describeValue(entry)} needs a string "content" and a non-negative integer "id"`);
     }
     if (content === "") fail(`${where} (id ${id}) has an empty "content"`);
+    if (LONE_SURROGATE.test(content)) fail(`${where} (id ${id}) "content" is not well-formed Unicode (a lone surrogate, which Hugging Face tokenizers cannot read either)`);
     if ((id as number) > limit) fail(`${where} (${describeValue(content)}) has id ${id}, ${beyondLimit(vocabCount + value.length)}`);
     const lstrip = optionalBoolean(entry, "lstrip", where) === true;
     const rstrip = optionalBoolean(entry, "rstrip", where) === true;
@@ -186,6 +190,7 @@ function parseDefinition(json: unknown): BpeDefinition {
     const i = id as number;
     if (i > limit) fail(`model.vocab token ${describeValue(text)} has id ${i}, ${beyondLimit(count)}`);
     if (text === "") fail(`model.vocab has an empty token (id ${i})`);
+    if (charLevel && LONE_SURROGATE.test(text)) fail(`model.vocab token ${describeValue(text)} (id ${i}) is not well-formed Unicode (a lone surrogate)`);
     vocabIds.set(text, i);
     const prev = owner.get(i);
     if (prev !== undefined) fail(`model.vocab: duplicate id ${i} (tokens ${describeValue(prev)} and ${describeValue(text)})`);
