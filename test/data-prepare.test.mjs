@@ -2,7 +2,7 @@
 // miss whenever an input changes; trained on the train split only), shard contents.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileStorage } from "../dist/run/index.js";
@@ -120,6 +120,13 @@ test("a damaged cache entry is rebuilt, not trusted", async () => {
   const b = await prepareCorpus({ corpus: corpusDir, tokenizer: small, cacheDir });
   assert.is(b.stats.shards.train, "miss");
   assert.equal(b.train.tokens, a.train.tokens);
+  // A cached tokenizer that became a link to /dev/zero is damaged too: refused by its size check and retrained.
+  const cached = join(cacheDir, readdirSync(cacheDir).find((n) => /^tokenizer-.*\.json$/.test(n)));
+  rmSync(cached);
+  symlinkSync("/dev/zero", cached);
+  const c = await prepareCorpus({ corpus: corpusDir, tokenizer: small, cacheDir });
+  assert.is(c.stats.tokenizer, "miss");
+  assert.is(c.tokenizerJson, a.tokenizerJson);
 });
 
 test("the end-of-text token: the first special token; a user tokenizer.json must have <|endoftext|>", async () => {
@@ -136,6 +143,9 @@ test("the end-of-text token: the first special token; a user tokenizer.json must
   writeFileSync(bad, withEot.tokenizerJson.replace(/<\|endoftext\|>/g, "<|other|>"));
   await prepareCorpus({ corpus: corpusDir, tokenizer: { file: bad }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /tok\.json has no special token <\|endoftext\|>/));
   await prepareCorpus({ corpus: corpusDir, tokenizer: { file: join(dir, "absent.json") }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /cannot read .*absent\.json/));
+  // An endless tokenizer file (a link to /dev/zero) is refused by its size check, not read until memory runs out.
+  symlinkSync("/dev/zero", join(dir, "zero.json"));
+  await prepareCorpus({ corpus: corpusDir, tokenizer: { file: join(dir, "zero.json") }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /cannot read .*zero\.json: it is not a regular file/));
 });
 
 test("a cache that cannot be written gives the path and the cause in plain words", async () => {

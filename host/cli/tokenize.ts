@@ -56,7 +56,7 @@ export const tokenizeCommand = defineCommand(
     const outPath = values.out;
     const binary = outPath !== undefined && outPath.endsWith(".bin");
     if (binary && rows !== undefined) throw new UsageError("--rows/--seq write JSON rows; they cannot go to a .bin shard (--out FILE.bin)");
-    const tokenizer = await loadTokenizerFile(tokenizerPath, { pattern });
+    const tokenizer = await loadTokenizerFile(tokenizerPath, { pattern, label: "--tokenizer" });
 
     const fs = await import("node:fs/promises");
     let input;

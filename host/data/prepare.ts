@@ -9,8 +9,9 @@ import { END_OF_TEXT, trainOrLoadTokenizer, type TokenizerTrainSettings } from "
 import { concatDocuments, readShard, SHARD_VERSION, ShardError, writeShard, type TokenShard } from "./shards.ts";
 import { documentsSha256, sha256Hex } from "./hash.ts";
 import { loadTokenizerJson } from "../tokenizer/load-hf.ts";
+import { MAX_TOKENIZER_FILE_BYTES } from "../tokenizer/load-file.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
-import { describeStorageError, fileStorage, joinPath, type Storage } from "../run/storage.ts";
+import { describeStorageError, fileStorage, joinPath, readTextChecked, type Storage } from "../run/storage.ts";
 
 export interface PrepareCorpusOptions {
   /** "brown" (default), a .txt file or a directory of .txt files (data/corpus.ts). */
@@ -54,12 +55,8 @@ export interface CorpusStats {
 const now = () => performance.now();
 
 async function userTokenizer(file: string, storage: Storage): Promise<{ tokenizer: Tokenizer; json: string }> {
-  let json: string;
-  try {
-    json = await storage.readText(file);
-  } catch (e) {
-    throw new Error(`tokenizer: cannot read ${file}: ${(e as Error).message}`);
-  }
+  // Bounded: a link to /dev/zero or a directory is refused instead of read until memory runs out.
+  const json = await readTextChecked(storage, file, MAX_TOKENIZER_FILE_BYTES, (why) => new Error(`tokenizer: cannot read ${file}: ${why}`));
   try {
     return { tokenizer: await loadTokenizerJson(json), json };
   } catch (e) {

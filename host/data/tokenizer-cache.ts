@@ -10,10 +10,11 @@
 import { trainBpe, DEFAULT_MIN_FREQUENCY } from "../tokenizer/train.ts";
 import { tokenizerJsonText } from "../tokenizer/save.ts";
 import { loadTokenizerJson } from "../tokenizer/load-hf.ts";
+import { MAX_TOKENIZER_FILE_BYTES } from "../tokenizer/load-file.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import type { PreTokenizerPattern } from "../tokenizer/pre-tokenizer.ts";
 import { documentsSha256, sha256Hex } from "./hash.ts";
-import { describeStorageError, fileStorage, joinPath, type Storage } from "../run/storage.ts";
+import { describeStorageError, fileStorage, joinPath, readTextChecked, type Storage } from "../run/storage.ts";
 
 export const TOKENIZER_ALGORITHM_VERSION = "jreg-bpe-1";
 export const DEFAULT_VOCAB_SIZE = 4096;
@@ -80,8 +81,9 @@ export async function trainOrLoadTokenizer(
   const key = await tokenizerCacheKey(docs, s);
   const path = joinPath(cacheDir, `tokenizer-${key.slice(0, 32)}.json`);
   if (await storage.exists(path)) {
-    const json = await storage.readText(path);
     try {
+      // Bounded like any tokenizer file: an entry that is a device or a runaway file counts as damaged.
+      const json = await readTextChecked(storage, path, MAX_TOKENIZER_FILE_BYTES, (why) => new Error(why));
       const tokenizer = await loadTokenizerJson(json);
       return { tokenizer, json, sha256: await sha256Hex(json), key, path, cacheHit: true };
     } catch {

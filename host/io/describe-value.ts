@@ -9,6 +9,8 @@ const MAX_CHARS = 80;
 
 function render(v: unknown, depth: number): string {
   if (v === undefined) return "missing";
+  // String(): JSON.stringify writes Infinity and NaN (from a 1e400 in the file) as "null".
+  if (typeof v === "number") return String(v);
   if (v === null || typeof v !== "object") return JSON.stringify(v) ?? String(v);
   if (Array.isArray(v)) {
     if (depth >= MAX_DEPTH) return v.length === 0 ? "[]" : "[…]";

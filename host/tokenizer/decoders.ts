@@ -2,6 +2,7 @@
 // BPE: they turn the vocabulary strings of ids back into text. Byte-level BPE
 // needs none of this (its tokens are bytes; see Tokenizer.decode).
 import { patternRegExp } from "./normalizers.ts";
+import { checkDepth, component, describeValue, fail, listField, optionalBoolean, optionalCount, optionalString } from "./file-fields.ts";
 
 type Json = Record<string, any>;
 
@@ -13,19 +14,16 @@ export interface DecoderPlan {
   description: string;
 }
 
-function fail(problem: string): never {
-  throw new Error(`tokenizer.json: ${problem}`);
-}
-
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
 
-function one(config: Json): DecoderPlan {
-  switch (config?.type) {
+function one(value: unknown, where: string, depth: number): DecoderPlan {
+  const { config, type } = component(value, where);
+  switch (type) {
     case "Replace": {
-      const content = config.content;
-      if (typeof content !== "string") fail('decoder Replace needs a string "content"');
+      const content = optionalString(config, "content", where);
+      if (content === undefined) fail(`${where}: decoder Replace needs a string "content"`);
       const literal = typeof config.pattern?.String === "string" ? (config.pattern.String as string) : undefined;
-      const re = literal === undefined ? patternRegExp(config.pattern, "decoder Replace") : undefined;
+      const re = literal === undefined ? patternRegExp(config.pattern, `${where} Replace`) : undefined;
       return {
         chain: (tokens) => tokens.map((t) => (literal !== undefined ? t.replaceAll(literal, content) : t.replace(re!, () => content))),
         description: "Replace",
@@ -58,10 +56,10 @@ function one(config: Json): DecoderPlan {
     case "Fuse":
       return { chain: (tokens) => [tokens.join("")], description: "Fuse" };
     case "Strip": {
-      const content: string = config.content;
-      const start: number = config.start ?? 0;
-      const stop: number = config.stop ?? 0;
-      if (typeof content !== "string" || content.length !== 1) fail('decoder Strip needs a one-character "content"');
+      const content = optionalString(config, "content", where);
+      const start = optionalCount(config, "start", where) ?? 0;
+      const stop = optionalCount(config, "stop", where) ?? 0;
+      if (content === undefined || content.length !== 1) fail(`${where}: decoder Strip needs a one-character "content", got ${describeValue(content)}`);
       return {
         chain: (tokens) =>
           tokens.map((t) => {
@@ -75,8 +73,11 @@ function one(config: Json): DecoderPlan {
       };
     }
     case "Metaspace": {
-      const replacement: string = config.replacement ?? "▁";
-      const scheme: string = config.prepend_scheme ?? (config.add_prefix_space === false ? "never" : "always");
+      const replacement = optionalString(config, "replacement", where) ?? "▁";
+      if (replacement.length === 0) fail(`${where}: decoder Metaspace replacement is empty`);
+      const addPrefixSpace = optionalBoolean(config, "add_prefix_space", where);
+      const scheme = optionalString(config, "prepend_scheme", where) ?? (addPrefixSpace === false ? "never" : "always");
+      if (!["always", "never", "first"].includes(scheme)) fail(`${where} Metaspace prepend_scheme ${describeValue(scheme)} is not always, never or first`);
       return {
         chain: (tokens) =>
           tokens.map((t, i) => {
@@ -87,20 +88,20 @@ function one(config: Json): DecoderPlan {
       };
     }
     case "Sequence": {
-      if (!Array.isArray(config.decoders)) fail('decoder Sequence needs a "decoders" list');
-      const plans = config.decoders.map(one);
+      checkDepth(depth, where);
+      const plans = listField(config, "decoders", where, "decoders").map((d, i) => one(d, `${where}.decoders[${i}]`, depth + 1));
       return {
         chain: (tokens) => plans.reduce((t: string[], p: DecoderPlan) => p.chain(t), tokens),
         description: `Sequence(${plans.map((p: DecoderPlan) => p.description).join(", ")})`,
       };
     }
     default:
-      fail(`unsupported decoder ${JSON.stringify(config?.type ?? config)} for character-level BPE (supported: Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)`);
+      fail(`${where}: unsupported decoder ${describeValue(type)} for character-level BPE (supported: Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence)`);
   }
 }
 
 /** The decoder of a character-level tokenizer.json (null: tokens are joined as they are). */
 export function readDecoder(config: Json | null | undefined): DecoderPlan {
   if (config == null) return { chain: (t) => t, description: "none" };
-  return one(config);
+  return one(config, "decoder", 0);
 }

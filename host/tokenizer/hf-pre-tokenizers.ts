@@ -11,6 +11,7 @@
 // ASCII \d, \w, \s); see README "Tokenizer families".
 import { PATTERN_REGEX, type PreTokenizerPattern } from "./pre-tokenizer.ts";
 import { patternRegExp } from "./normalizers.ts";
+import { checkDepth, component, describeValue, fail, listField, optionalBoolean, optionalString } from "./file-fields.ts";
 
 type Json = Record<string, any>;
 
@@ -36,10 +37,6 @@ export interface PreTokenizerPlan {
   /** True when a regex runs as a JavaScript RegExp because the native splitter does not cover it. */
   regexFallback: boolean;
   description: string;
-}
-
-function fail(problem: string): never {
-  throw new Error(`tokenizer.json: ${problem}`);
 }
 
 const BEHAVIORS = ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"] as const;
@@ -132,7 +129,7 @@ function applyBehavior(text: string, segments: Segment[], behavior: Behavior, in
 
 function readBehavior(config: Json, where: string, fallback: Behavior): Behavior {
   const b = config.behavior ?? fallback;
-  if (!BEHAVIORS.includes(b)) fail(`${where} behavior ${JSON.stringify(b)} is not one of ${BEHAVIORS.join(", ")}`);
+  if (!BEHAVIORS.includes(b)) fail(`${where} behavior ${describeValue(b)} is not one of ${BEHAVIORS.join(", ")}`);
   return b;
 }
 
@@ -167,13 +164,19 @@ interface Compiled {
   name: string;
 }
 
-function compileStep(config: Json, isLast: boolean): Compiled {
-  const type = config?.type;
+/** A validated step of the pre-tokenizer: its config and where it sits in the file. */
+interface StepConfig {
+  config: Json;
+  type: string;
+  where: string;
+}
+
+function compileStep({ config, type, where }: StepConfig, isLast: boolean): Compiled {
   switch (type) {
     case "Split": {
-      const behavior = readBehavior(config, "Split", "Isolated");
-      const invert = config.invert === true;
-      const re = patternRegExp(config.pattern, "Split");
+      const behavior = readBehavior(config, `${where} Split`, "Isolated");
+      const invert = optionalBoolean(config, "invert", where) === true;
+      const re = patternRegExp(config.pattern, `${where} Split`);
       return {
         step: eachPiece((p) => applyBehavior(p, regexSegments(p, re), behavior, invert)),
         regexFallback: typeof config.pattern?.Regex === "string",
@@ -181,11 +184,11 @@ function compileStep(config: Json, isLast: boolean): Compiled {
       };
     }
     case "Digits": {
-      const behavior: Behavior = config.individual_digits ? "Isolated" : "Contiguous";
+      const behavior: Behavior = optionalBoolean(config, "individual_digits", where) ? "Isolated" : "Contiguous";
       return { step: eachPiece((p) => applyBehavior(p, charSegments(p, NUMERIC_CHAR), behavior, false)), regexFallback: false, name: "Digits" };
     }
     case "Punctuation": {
-      const behavior = readBehavior(config, "Punctuation", "Isolated");
+      const behavior = readBehavior(config, `${where} Punctuation`, "Isolated");
       return { step: eachPiece((p) => applyBehavior(p, charSegments(p, PUNCTUATION_CHAR), behavior, false)), regexFallback: false, name: "Punctuation" };
     }
     case "Whitespace":
@@ -193,11 +196,12 @@ function compileStep(config: Json, isLast: boolean): Compiled {
     case "WhitespaceSplit":
       return { step: eachPiece((p) => applyBehavior(p, charSegments(p, WHITESPACE_CHAR), "Removed", false)), regexFallback: false, name: "WhitespaceSplit" };
     case "Metaspace": {
-      const replacement: string = config.replacement ?? "▁";
-      if (typeof replacement !== "string" || [...replacement].length !== 1) fail(`Metaspace replacement ${JSON.stringify(replacement)} is not one character`);
-      const scheme: string = config.prepend_scheme ?? (config.add_prefix_space === false ? "never" : "always");
-      if (!["always", "never", "first"].includes(scheme)) fail(`Metaspace prepend_scheme ${JSON.stringify(scheme)} is not always, never or first`);
-      const split = config.split !== false;
+      const replacement = optionalString(config, "replacement", where) ?? "▁";
+      if ([...replacement].length !== 1) fail(`${where} Metaspace replacement ${describeValue(replacement)} is not one character`);
+      const addPrefixSpace = optionalBoolean(config, "add_prefix_space", where);
+      const scheme = optionalString(config, "prepend_scheme", where) ?? (addPrefixSpace === false ? "never" : "always");
+      if (!["always", "never", "first"].includes(scheme)) fail(`${where} Metaspace prepend_scheme ${describeValue(scheme)} is not always, never or first`);
+      const split = optionalBoolean(config, "split", where) !== false;
       const isReplacement = new RegExp(`^${replacement.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "u");
       return {
         step: eachPiece((p, first) => {
@@ -210,9 +214,10 @@ function compileStep(config: Json, isLast: boolean): Compiled {
       };
     }
     case "ByteLevel": {
-      if (!isLast) fail("a ByteLevel pre-tokenizer must be the last step (steps after it would see byte-level characters)");
-      const prefix = config.add_prefix_space === true;
-      const useRegex = config.use_regex !== false;
+      if (!isLast) fail(`${where}: a ByteLevel pre-tokenizer must be the last step (steps after it would see byte-level characters)`);
+      const prefix = optionalBoolean(config, "add_prefix_space", where) === true;
+      const useRegex = optionalBoolean(config, "use_regex", where) !== false;
+      optionalBoolean(config, "trim_offsets", where);
       return {
         step: eachPiece((p) => {
           const t = prefix && !p.startsWith(" ") ? " " + p : p;
@@ -223,17 +228,22 @@ function compileStep(config: Json, isLast: boolean): Compiled {
       };
     }
     default:
-      fail(`unsupported pre-tokenizer type ${JSON.stringify(type)} (supported: Split, Digits, Punctuation, Whitespace, WhitespaceSplit, Metaspace, ByteLevel, Sequence)`);
+      fail(`${where}: unsupported pre-tokenizer type ${describeValue(type)} (supported: Split, Digits, Punctuation, Whitespace, WhitespaceSplit, Metaspace, ByteLevel, Sequence)`);
   }
 }
 
-function flatten(config: Json | null | undefined): Json[] {
-  if (config == null) return [];
-  if (config.type === "Sequence") {
-    if (!Array.isArray(config.pretokenizers)) fail('pre-tokenizer Sequence needs a "pretokenizers" list');
-    return config.pretokenizers.flatMap(flatten);
+/** The steps of a pre_tokenizer with Sequences flattened; each one is an object with a string type. */
+function flatten(value: unknown, where: string, depth: number, out: StepConfig[] = []): StepConfig[] {
+  if (value == null && depth === 0) return out;
+  const { config, type } = component(value, where);
+  if (type !== "Sequence") {
+    out.push({ config, type, where });
+    return out;
   }
-  return [config];
+  checkDepth(depth, where);
+  const parts = listField(config, "pretokenizers", where, "pre-tokenizers");
+  parts.forEach((p, i) => flatten(p, `${where}.pretokenizers[${i}]`, depth + 1, out));
+  return out;
 }
 
 /** The native equivalent of the steps, if there is one. */
@@ -294,8 +304,9 @@ function contiguousSplit(steps: Json[]): ((section: string) => Int32Array | unde
 
 /** Reads a tokenizer.json pre_tokenizer (null: none). */
 export function readPreTokenizer(config: Json | null | undefined): PreTokenizerPlan {
-  const steps = flatten(config);
-  const compiled = steps.map((s, i) => compileStep(s, i === steps.length - 1));
+  const stepConfigs = flatten(config, "pre_tokenizer", 0);
+  const compiled = stepConfigs.map((s, i) => compileStep(s, i === stepConfigs.length - 1));
+  const steps = stepConfigs.map((s) => s.config);
   const byteLevel = steps.some((s) => s.type === "ByteLevel");
   const description = compiled.length ? compiled.map((c) => c.name).join(" → ") : "none";
   const native = nativePlan(steps);

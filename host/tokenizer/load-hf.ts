@@ -13,11 +13,14 @@
 import type { BpeDefinition } from "./definition.ts";
 import { byteLevelToBytes } from "./byte-level.ts";
 import { PATTERN_REGEX, type PreTokenizerPattern } from "./pre-tokenizer.ts";
-import { codePointBefore, createTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { codePointBefore, type Tokenizer } from "./tokenizer.ts";
 import { readNormalizer } from "./normalizers.ts";
 import { readPreTokenizer } from "./hf-pre-tokenizers.ts";
 import { readPostProcessor } from "./post-processors.ts";
 import { readDecoder } from "./decoders.ts";
+import {
+  TOKENIZER_JSON, TokenizerFileError, beyondLimit, createFromFile, describeValue, fail, idLimit, isObject, optionalBoolean, optionalString, own, reportedAs, tokenRecord,
+} from "./file-fields.ts";
 
 type Json = Record<string, any>;
 
@@ -37,11 +40,7 @@ export function preTokenizerJson(pattern: PreTokenizerPattern): Json {
   };
 }
 
-function fail(problem: string): never {
-  throw new Error(`tokenizer.json: ${problem}`);
-}
-
-function parseJson(text: string): Json {
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -55,80 +54,66 @@ function parseJson(text: string): Json {
   }
 }
 
-/** Parses tokenizer.json text (or the parsed object) into a definition. */
-export function parseTokenizerJson(input: string | Json): BpeDefinition {
-  const json = typeof input === "string" ? parseJson(input) : input;
-  if (!json || typeof json !== "object" || Array.isArray(json)) fail("expected a JSON object");
-  const model = json.model;
-  if (model == null) fail('missing "model"');
-  if (typeof model !== "object") fail('"model" is not an object');
-  if (model.type !== undefined && model.type !== "BPE") fail(`unsupported model type ${JSON.stringify(model.type)} (only BPE)`);
-  if (model.type === undefined && !("merges" in model)) fail('model has no "type" and no "merges"; only BPE is supported');
-  if (model.continuing_subword_prefix) fail("continuing_subword_prefix is not supported");
-  if (model.end_of_word_suffix) fail("end_of_word_suffix is not supported");
-  if (model.dropout != null && model.dropout !== 0) fail("BPE dropout is not supported (encoding would not be deterministic)");
-  const vocab = model.vocab;
-  if (!vocab || typeof vocab !== "object" || Array.isArray(vocab)) fail('missing "model.vocab" (an object of token -> id)');
-  const normalizer = readNormalizer(json.normalizer);
-  const pre = readPreTokenizer(json.pre_tokenizer);
-  const postProcessor = readPostProcessor(json.post_processor);
-  const charLevel = !pre.byteLevel;
-  if (pre.byteLevel && model.byte_fallback) fail("byte_fallback with a ByteLevel pre-tokenizer is not supported (byte-level BPE has every byte already)");
-  const decoder = charLevel ? readDecoder(json.decoder) : undefined;
-  if (!charLevel && json.decoder != null && json.decoder.type !== "ByteLevel") {
-    fail(`unsupported decoder ${JSON.stringify(json.decoder.type)} for byte-level BPE (only ByteLevel)`);
-  }
+export interface TokenizerJsonOptions {
+  /** The file named in errors (default "tokenizer.json"; loadTokenizerFile passes the flag and path). */
+  source?: string;
+}
 
-  const specialTokens: Record<string, number> = {};
-  const specialIds = new Map<number, string>();
-  const strip: Record<string, { left: boolean; right: boolean }> = {};
-  for (const added of json.added_tokens ?? []) {
-    if (added?.lstrip === true || added?.rstrip === true) strip[added.content] = { left: added.lstrip === true, right: added.rstrip === true };
-    if (typeof added?.content !== "string" || !Number.isInteger(added?.id) || added.id < 0) {
-      fail(`added_tokens entry ${JSON.stringify(added)} needs "content" and a non-negative integer "id"`);
+/** Parses tokenizer.json text (or the parsed object) into a definition. Errors are TokenizerFileErrors naming the file and the field. */
+export function parseTokenizerJson(input: string | Json, options: TokenizerJsonOptions = {}): BpeDefinition {
+  return reportedAs(options.source ?? TOKENIZER_JSON, () => parseDefinition(typeof input === "string" ? parseJson(input) : input));
+}
+
+/** A lone surrogate (\ud800 in the JSON): in `u` mode only unpaired surrogates are \p{Cs}. Its UTF-8 would be U+FFFD's. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+interface AddedToken {
+  id: number;
+  content: string;
+  lstrip: boolean;
+  rstrip: boolean;
+}
+
+/** added_tokens: a list of {"id", "content", ...}; every content and id at most once. */
+function readAddedTokens(value: unknown, vocabCount: number): AddedToken[] {
+  if (value == null) return [];
+  if (!Array.isArray(value)) fail(`added_tokens must be a list of {"id", "content"} objects, got ${describeValue(value)}`);
+  const limit = idLimit(vocabCount + value.length);
+  const out: AddedToken[] = [];
+  const byContent = new Map<string, number>();
+  const byId = new Map<number, string>();
+  value.forEach((entry: unknown, i: number) => {
+    const where = `added_tokens[${i}]`;
+    if (!isObject(entry)) fail(`${where} must be an object with "content" and "id", got ${describeValue(entry)}`);
+    const content = own(entry, "content");
+    const id = own(entry, "id");
+    if (typeof content !== "string" || !Number.isSafeInteger(id) || (id as number) < 0) {
+      fail(`${where} ${describeValue(entry)} needs a string "content" and a non-negative integer "id"`);
     }
-    const other = specialIds.get(added.id);
-    if (other !== undefined && other !== added.content) fail(`duplicate id ${added.id} (added tokens ${JSON.stringify(other)} and ${JSON.stringify(added.content)})`);
-    if (added.content in specialTokens && specialTokens[added.content] !== added.id) fail(`added token ${JSON.stringify(added.content)} has two ids`);
-    specialTokens[added.content] = added.id;
-    specialIds.set(added.id, added.content);
-  }
+    if (content === "") fail(`${where} (id ${id}) has an empty "content"`);
+    if (LONE_SURROGATE.test(content)) fail(`${where} (id ${id}) "content" is not well-formed Unicode (a lone surrogate, which Hugging Face tokenizers cannot read either)`);
+    if ((id as number) > limit) fail(`${where} (${describeValue(content)}) has id ${id}, ${beyondLimit(vocabCount + value.length)}`);
+    const lstrip = optionalBoolean(entry, "lstrip", where) === true;
+    const rstrip = optionalBoolean(entry, "rstrip", where) === true;
+    for (const key of ["single_word", "normalized", "special"]) optionalBoolean(entry, key, where);
+    const other = byId.get(id as number);
+    if (other !== undefined && other !== content) fail(`${where}: duplicate id ${id} (added tokens ${describeValue(other)} and ${describeValue(content)})`);
+    const otherId = byContent.get(content);
+    if (otherId !== undefined && otherId !== id) fail(`${where}: added token ${describeValue(content)} has two ids (${otherId} and ${id})`);
+    byContent.set(content, id as number);
+    byId.set(id as number, content);
+    out.push({ id: id as number, content, lstrip, rstrip });
+  });
+  return out;
+}
 
-  const tokens: (Uint8Array | null)[] = [];
-  const tokenStrings: (string | undefined)[] = [];
-  const owner = new Map<number, string>();
-  const utf8 = new TextEncoder();
-  // A Map: lookups in a 256k-key object (dictionary mode) cost more than the merges' own work.
-  const vocabIds = new Map<string, number>();
-  for (const [text, id] of Object.entries(vocab)) {
-    vocabIds.set(text, id as number);
-    if (!Number.isInteger(id) || (id as number) < 0) fail(`vocab token ${JSON.stringify(text)} has invalid id ${JSON.stringify(id)}`);
-    const i = id as number;
-    const prev = owner.get(i);
-    if (prev !== undefined) fail(`duplicate id ${i} (tokens ${JSON.stringify(prev)} and ${JSON.stringify(text)})`);
-    owner.set(i, text);
-    const special = specialIds.get(i);
-    tokenStrings[i] = text;
-    if (special !== undefined) {
-      if (special !== text) fail(`duplicate id ${i} (vocab token ${JSON.stringify(text)} and added token ${JSON.stringify(special)})`);
-      continue; // createTokenizer stores special tokens' bytes itself
-    }
-    const bytes = charLevel ? utf8.encode(text) : byteLevelToBytes(text);
-    if (!bytes) fail(`vocab token ${JSON.stringify(text)} (id ${i}) is not in the byte-level alphabet`);
-    while (tokens.length <= i) tokens.push(null);
-    tokens[i] = bytes;
-  }
-  for (const [id, text] of specialIds) {
-    if (owner.has(id) && owner.get(id) !== text) fail(`duplicate id ${id} (vocab token ${JSON.stringify(owner.get(id))} and added token ${JSON.stringify(text)})`);
-  }
-
-  const rawMerges = model.merges;
-  if (!Array.isArray(rawMerges)) fail('missing "model.merges" (a list of "a b" strings or [a, b] pairs)');
+/** model.merges: "a b" strings or [a, b] pairs of vocabulary tokens, as id pairs. */
+function readMerges(model: Json, vocabIds: ReadonlyMap<string, number>): [number, number][] {
+  const rawMerges = own(model, "merges");
+  if (!Array.isArray(rawMerges)) fail(`model.merges must be a list of "a b" strings or [a, b] pairs, got ${describeValue(rawMerges)}`);
   const idOf = (t: unknown, i: number, m: unknown): number => {
     const id = typeof t === "string" ? vocabIds.get(t) : undefined;
-    if (id === undefined) {
-      fail(`merge ${i} (${JSON.stringify(m)}) references unknown token ${JSON.stringify(t)}`);
-    }
+    if (id === undefined) fail(`model.merges: merge ${i} (${describeValue(m)}) references unknown token ${describeValue(t)}`);
     return id;
   };
   const merges: [number, number][] = new Array(rawMerges.length);
@@ -137,30 +122,108 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
     let a: unknown, b: unknown;
     if (typeof m === "string") {
       const sp = m.indexOf(" ");
-      if (sp < 0 || m.indexOf(" ", sp + 1) >= 0) fail(`merge ${i} ${JSON.stringify(m)} is not two tokens separated by one space`);
+      if (sp < 0 || m.indexOf(" ", sp + 1) >= 0) fail(`model.merges: merge ${i} ${describeValue(m)} is not two tokens separated by one space`);
       a = m.slice(0, sp);
       b = m.slice(sp + 1);
-    } else if (Array.isArray(m) && m.length === 2) {
+    } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string") {
       [a, b] = m;
     } else {
-      fail(`merge ${i} ${JSON.stringify(m)} is neither "a b" nor [a, b]`);
+      fail(`model.merges: merge ${i} ${describeValue(m)} is neither "a b" nor a pair of token strings [a, b]`);
     }
     merges[i] = [idOf(a, i, m), idOf(b, i, m)];
   }
+  return merges;
+}
+
+function parseDefinition(json: unknown): BpeDefinition {
+  if (!isObject(json)) fail(`expected a JSON object, got ${describeValue(json)}`);
+  const model = own(json, "model");
+  if (model == null) fail('missing "model"');
+  if (!isObject(model)) fail(`"model" is not an object (got ${describeValue(model)})`);
+  const type = own(model, "type");
+  if (type !== undefined && type !== "BPE") fail(`unsupported model type ${describeValue(type)} (only BPE)`);
+  if (type === undefined && !("merges" in model)) fail('model has no "type" and no "merges"; only BPE is supported');
+  if (own(model, "continuing_subword_prefix")) fail("model.continuing_subword_prefix is not supported");
+  if (own(model, "end_of_word_suffix")) fail("model.end_of_word_suffix is not supported");
+  const dropout = own(model, "dropout");
+  if (dropout != null && dropout !== 0) fail(`model.dropout ${describeValue(dropout)} is not supported (BPE dropout: encoding would not be deterministic)`);
+  const unkToken = optionalString(model, "unk_token", "model");
+  const byteFallbackOn = optionalBoolean(model, "byte_fallback", "model") === true;
+  const fuseUnk = optionalBoolean(model, "fuse_unk", "model") === true;
+  const ignoreMerges = optionalBoolean(model, "ignore_merges", "model") === true;
+  const vocab = own(model, "vocab");
+  if (!isObject(vocab)) fail(`missing "model.vocab" (an object of token -> id), got ${describeValue(vocab)}`);
+  const normalizer = readNormalizer(own(json, "normalizer") as Json);
+  const pre = readPreTokenizer(own(json, "pre_tokenizer") as Json);
+  const charLevel = !pre.byteLevel;
+  if (pre.byteLevel && byteFallbackOn) fail("model.byte_fallback with a ByteLevel pre-tokenizer is not supported (byte-level BPE has every byte already)");
+  const rawDecoder = own(json, "decoder");
+  const decoder = charLevel ? readDecoder(rawDecoder as Json) : undefined;
+  if (!charLevel && rawDecoder != null && !(isObject(rawDecoder) && rawDecoder.type === "ByteLevel")) {
+    fail(`decoder: unsupported decoder ${describeValue(isObject(rawDecoder) ? rawDecoder.type : rawDecoder)} for byte-level BPE (only ByteLevel)`);
+  }
+
+  const vocabEntries = Object.entries(vocab);
+  const added = readAddedTokens(own(json, "added_tokens"), vocabEntries.length);
+  const count = vocabEntries.length + added.length;
+  const limit = idLimit(count);
+  // Maps and prototype-free records: any token text ("__proto__", "constructor") is a key like any other.
+  const specialTokens = tokenRecord<number>();
+  const specialIds = new Map<number, string>();
+  const specialByText = new Map<string, number>();
+  const strip = tokenRecord<{ left: boolean; right: boolean }>();
+  for (const t of added) {
+    if (t.lstrip || t.rstrip) strip[t.content] = { left: t.lstrip, right: t.rstrip };
+    specialTokens[t.content] = t.id;
+    specialByText.set(t.content, t.id);
+    specialIds.set(t.id, t.content);
+  }
+
+  const tokens: (Uint8Array | null)[] = [];
+  const tokenStrings: (string | undefined)[] = [];
+  const owner = new Map<number, string>();
+  const utf8 = new TextEncoder();
+  // A Map: lookups in a 256k-key object (dictionary mode) cost more than the merges' own work.
+  const vocabIds = new Map<string, number>();
+  for (const [text, id] of vocabEntries) {
+    if (!Number.isSafeInteger(id) || (id as number) < 0) fail(`model.vocab token ${describeValue(text)} has invalid id ${describeValue(id)}`);
+    const i = id as number;
+    if (i > limit) fail(`model.vocab token ${describeValue(text)} has id ${i}, ${beyondLimit(count)}`);
+    if (text === "") fail(`model.vocab has an empty token (id ${i})`);
+    if (charLevel && LONE_SURROGATE.test(text)) fail(`model.vocab token ${describeValue(text)} (id ${i}) is not well-formed Unicode (a lone surrogate)`);
+    vocabIds.set(text, i);
+    const prev = owner.get(i);
+    if (prev !== undefined) fail(`model.vocab: duplicate id ${i} (tokens ${describeValue(prev)} and ${describeValue(text)})`);
+    owner.set(i, text);
+    const special = specialIds.get(i);
+    tokenStrings[i] = text;
+    if (special !== undefined) {
+      if (special !== text) fail(`model.vocab: duplicate id ${i} (vocab token ${describeValue(text)} and added token ${describeValue(special)})`);
+      continue; // createTokenizer stores special tokens' bytes itself
+    }
+    const bytes = charLevel ? utf8.encode(text) : byteLevelToBytes(text);
+    if (!bytes) fail(`model.vocab token ${describeValue(text)} (id ${i}) is not in the byte-level alphabet`);
+    while (tokens.length <= i) tokens.push(null);
+    tokens[i] = bytes;
+  }
+  for (const [id, text] of specialIds) {
+    if (owner.has(id) && owner.get(id) !== text) fail(`added_tokens: duplicate id ${id} (vocab token ${describeValue(owner.get(id))} and added token ${describeValue(text)})`);
+  }
+  const isToken = (id: number) => owner.has(id) || specialIds.has(id);
+  const postProcessor = readPostProcessor(own(json, "post_processor") as Json, isToken);
+
+  const merges = readMerges(model, vocabIds);
   for (const [id, text] of specialIds) tokenStrings[id] = text;
-  const has = (t: unknown) => typeof t === "string" && (Object.prototype.hasOwnProperty.call(vocab, t) || t in specialTokens);
-  const idOfText = (t: string) => (Object.prototype.hasOwnProperty.call(vocab, t) ? (vocab as Record<string, number>)[t] : specialTokens[t]);
+  const idOfText = (t: string) => vocabIds.get(t) ?? specialByText.get(t);
   let unkId = -1;
-  if (model.unk_token != null) {
-    if (!has(model.unk_token)) fail(`unk_token ${JSON.stringify(model.unk_token)} is not in the vocabulary`);
-    unkId = idOfText(model.unk_token);
+  if (unkToken !== undefined) {
+    const id = idOfText(unkToken);
+    if (id === undefined) fail(`model.unk_token ${describeValue(unkToken)} is not in the vocabulary`);
+    unkId = id;
   }
   const byteFallback = new Int32Array(256).fill(-1);
-  if (charLevel && model.byte_fallback) {
-    for (let b = 0; b < 256; b++) {
-      const name = `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`;
-      if (has(name)) byteFallback[b] = idOfText(name);
-    }
+  if (charLevel && byteFallbackOn) {
+    for (let b = 0; b < 256; b++) byteFallback[b] = idOfText(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`) ?? -1;
   }
   const safeCut = charLevel ? safeCutOf(tokenStrings) : undefined;
   const needsPipeline = charLevel || normalizer !== undefined || pre.split !== undefined || pre.prefixSpace;
@@ -169,7 +232,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
     merges,
     pattern: pre.native ?? "none",
     specialTokens,
-    ignoreMerges: model.ignore_merges === true,
+    ignoreMerges,
     postProcessor,
     pipeline: needsPipeline
       ? {
@@ -179,7 +242,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
           splitEnds: pre.splitEnds,
           prefixSpace: pre.prefixSpace,
           charLevel: charLevel
-            ? { byteFallback, unkId, fuseUnk: model.fuse_unk === true, tokenStrings, decode: decoder!.chain, safeCut }
+            ? { byteFallback, unkId, fuseUnk, tokenStrings, decode: decoder!.chain, safeCut }
             : undefined,
           strip,
         }
@@ -187,9 +250,9 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
     info: {
       normalizer: normalizer?.description ?? null,
       preTokenizer: pre.description,
-      model: charLevel ? `character-level BPE${model.byte_fallback ? ", byte_fallback" : ""}` : "byte-level BPE",
+      model: charLevel ? `character-level BPE${byteFallbackOn ? ", byte_fallback" : ""}` : "byte-level BPE",
       postProcessor: postProcessor?.description ?? null,
-      decoder: charLevel ? decoder!.description : json.decoder == null ? null : "ByteLevel",
+      decoder: charLevel ? decoder!.description : rawDecoder == null ? null : "ByteLevel",
       regexFallback: pre.regexFallback,
     },
   };
@@ -222,6 +285,8 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
 }
 
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */
-export async function loadTokenizerJson(input: string | Json): Promise<Tokenizer> {
-  return createTokenizer(parseTokenizerJson(input));
+export async function loadTokenizerJson(input: string | Json, options: TokenizerJsonOptions = {}): Promise<Tokenizer> {
+  const source = options.source ?? TOKENIZER_JSON;
+  const field = { tokens: "model.vocab", merges: "model.merges", special: "added_tokens" } as const;
+  return createFromFile(parseTokenizerJson(input, { source }), (part, problem) => new TokenizerFileError(source, `${field[part]}: ${problem}`));
 }

@@ -1,11 +1,14 @@
 // tiktoken rank files: one token per line, "<base64 bytes> <rank>"; the rank is the id.
 import type { BpeDefinition } from "./definition.ts";
 import type { PreTokenizerPattern } from "./pre-tokenizer.ts";
-import { createTokenizer, type Tokenizer } from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
+import { TokenizerFileError, beyondLimit, createFromFile, describeValue, idLimit } from "./file-fields.ts";
 
 export interface TiktokenOptions {
   pattern: PreTokenizerPattern;
   specialTokens?: Record<string, number>;
+  /** The file named in errors (default "tiktoken ranks"; loadTokenizerFile passes the flag and path). */
+  source?: string;
 }
 
 /** Decodes standard base64 (runtime-neutral; atob exists in Node, Deno and browsers). */
@@ -16,33 +19,44 @@ function base64ToBytes(s: string): Uint8Array {
   return out;
 }
 
-/** Parses a rank file's text into a definition. Errors name the offending line. */
+/** Parses a rank file's text into a definition. Errors name the file and the offending line. */
 export function parseTiktokenRanks(text: string, options: TiktokenOptions): BpeDefinition {
+  const source = options.source ?? "tiktoken ranks";
   const tokens: (Uint8Array | null)[] = [];
   const lines = text.split("\n");
+  // Ranks index the token table: each is checked against the number of lines before the table grows to it.
+  let count = 0;
+  for (const line of lines) if (line.trim() !== "") count++;
+  const limit = idLimit(count);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line === "") continue;
+    const fail = (problem: string): never => {
+      throw new TokenizerFileError(source, `line ${i + 1}: ${problem}`);
+    };
     const parts = line.split(/\s+/);
-    if (parts.length !== 2) throw new Error(`tiktoken ranks line ${i + 1}: expected "<base64> <rank>", got ${JSON.stringify(line.slice(0, 80))}`);
+    if (parts.length !== 2) fail(`expected "<base64> <rank>", got ${describeValue(line)}`);
+    // Whole decimal numbers only: Number() would also read 0x10, 1e3 and 2.0.
+    if (!/^(0|[1-9][0-9]*)$/.test(parts[1])) fail(`invalid rank ${describeValue(parts[1])} (a rank is a non-negative whole number)`);
     const rank = Number(parts[1]);
-    if (!Number.isInteger(rank) || rank < 0) throw new Error(`tiktoken ranks line ${i + 1}: invalid rank ${JSON.stringify(parts[1])}`);
-    let bytes: Uint8Array;
+    if (rank > limit) fail(`rank ${parts[1]} is ${beyondLimit(count)}`);
+    let bytes: Uint8Array | undefined;
     try {
       bytes = base64ToBytes(parts[0]);
     } catch {
-      throw new Error(`tiktoken ranks line ${i + 1}: invalid base64 ${JSON.stringify(parts[0])}`);
+      fail(`invalid base64 ${describeValue(parts[0])}`);
     }
     while (tokens.length <= rank) tokens.push(null);
-    if (tokens[rank]) throw new Error(`tiktoken ranks line ${i + 1}: duplicate rank ${rank}`);
-    tokens[rank] = bytes;
+    if (tokens[rank]) fail(`duplicate rank ${rank}`);
+    tokens[rank] = bytes!;
   }
   return { tokens, pattern: options.pattern, specialTokens: options.specialTokens };
 }
 
 /** Loads a tokenizer from a tiktoken rank file's text. */
-export function loadTiktokenRanks(text: string, options: TiktokenOptions): Promise<Tokenizer> {
-  return createTokenizer(parseTiktokenRanks(text, options));
+export async function loadTiktokenRanks(text: string, options: TiktokenOptions): Promise<Tokenizer> {
+  const source = options.source ?? "tiktoken ranks";
+  return createFromFile(parseTiktokenRanks(text, options), (part, problem) => new TokenizerFileError(source, part === "special" ? `specialTokens: ${problem}` : `ranks: ${problem}`));
 }
 
 /**

@@ -3,6 +3,8 @@
 // Each is applied to one section of text (the text between recognised special
 // tokens), before pre-tokenizing, as `tokenizers` does.
 
+import { checkDepth, component, describeValue, fail, listField, optionalBoolean, optionalString } from "./file-fields.ts";
+
 type Json = Record<string, any>;
 
 export type Normalize = (text: string) => string;
@@ -50,17 +52,13 @@ function substitutionOf(config: Json): Substitution | undefined {
   return { prefix, map };
 }
 
-function fail(problem: string): never {
-  throw new Error(`tokenizer.json: ${problem}`);
-}
-
 /** A `pattern` of Replace or Split: {String} (literal) or {Regex} (translated to a JavaScript RegExp). */
 export function patternRegExp(pattern: Json | undefined, where: string): RegExp {
   if (pattern && typeof pattern.String === "string") {
     return new RegExp(pattern.String.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "gu");
   }
   if (pattern && typeof pattern.Regex === "string") return compileHfRegex(pattern.Regex, where);
-  fail(`${where} pattern ${JSON.stringify(pattern)} is neither {"String": ...} nor {"Regex": ...}`);
+  fail(`${where} pattern ${describeValue(pattern)} is neither {"String": ...} nor {"Regex": ...}`);
 }
 
 /**
@@ -76,51 +74,50 @@ export function compileHfRegex(regex: string, where: string): RegExp {
   try {
     return new RegExp(source, "gu");
   } catch (e) {
-    fail(`${where} regex ${JSON.stringify(regex)} is not supported (JavaScript cannot compile it: ${(e as Error).message})`);
+    fail(`${where} regex ${describeValue(regex)} is not supported (JavaScript cannot compile it: ${(e as Error).message})`);
   }
 }
 
-function one(config: Json): NormalizerPlan {
-  switch (config?.type) {
+function one(value: unknown, where: string, depth: number): NormalizerPlan {
+  const { config, type } = component(value, where);
+  switch (type) {
     case "NFC":
     case "NFD":
     case "NFKC":
-    case "NFKD": {
-      const form = config.type as string;
-      return { normalize: (t) => t.normalize(form), description: form };
-    }
+    case "NFKD":
+      return { normalize: (t) => t.normalize(type), description: type };
     case "Lowercase":
       return { normalize: (t) => t.toLowerCase(), description: "Lowercase" };
     case "Prepend": {
-      const prefix = config.prepend;
-      if (typeof prefix !== "string") fail('normalizer Prepend needs a string "prepend"');
+      const prefix = optionalString(config, "prepend", where);
+      if (prefix === undefined) fail(`${where}: normalizer Prepend needs a string "prepend"`);
       // tokenizers prepends only to non-empty text.
       return { normalize: (t) => (t.length > 0 ? prefix + t : t), description: "Prepend" };
     }
     case "Replace": {
-      const content = config.content;
-      if (typeof content !== "string") fail('normalizer Replace needs a string "content"');
+      const content = optionalString(config, "content", where);
+      if (content === undefined) fail(`${where}: normalizer Replace needs a string "content"`);
       const literal = typeof config.pattern?.String === "string" ? (config.pattern.String as string) : undefined;
       if (literal !== undefined) {
-        if (literal.length === 0) fail("normalizer Replace with an empty String pattern is not supported");
+        if (literal.length === 0) fail(`${where}: normalizer Replace with an empty String pattern is not supported`);
         return { normalize: (t) => t.replaceAll(literal, content), description: "Replace" };
       }
-      const re = patternRegExp(config.pattern, "normalizer Replace");
+      const re = patternRegExp(config.pattern, `${where} Replace`);
       // A replacement string is literal: `$` must not act as a group reference.
       return { normalize: (t) => t.replace(re, () => content), description: "Replace(regex)" };
     }
     case "Strip": {
-      const left = config.strip_left === true;
-      const right = config.strip_right === true;
+      const left = optionalBoolean(config, "strip_left", where) === true;
+      const right = optionalBoolean(config, "strip_right", where) === true;
       return {
         normalize: (t) => (left && right ? t.trim() : left ? t.trimStart() : right ? t.trimEnd() : t),
         description: "Strip",
       };
     }
     case "Sequence": {
-      const parts = config.normalizers;
-      if (!Array.isArray(parts)) fail('normalizer Sequence needs a "normalizers" list');
-      const plans = parts.map(one);
+      checkDepth(depth, where);
+      const parts = listField(config, "normalizers", where, "normalizers");
+      const plans = parts.map((p, i) => one(p, `${where}.normalizers[${i}]`, depth + 1));
       const fns = plans.map((p) => p.normalize);
       return {
         normalize: (t) => {
@@ -131,12 +128,13 @@ function one(config: Json): NormalizerPlan {
       };
     }
     default:
-      fail(`unsupported normalizer ${JSON.stringify(config?.type ?? config)} (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip, Sequence)`);
+      fail(`${where}: unsupported normalizer ${describeValue(type)} (supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip, Sequence)`);
   }
 }
 
 /** The normalizer of a tokenizer.json, or undefined when it has none. */
 export function readNormalizer(config: Json | null | undefined): NormalizerPlan | undefined {
   if (config == null) return undefined;
-  return { ...one(config), substitution: substitutionOf(config) };
+  // one() validates the whole tree (and its depth) before substitutionOf walks it.
+  return { ...one(config, "normalizer", 0), substitution: substitutionOf(config) };
 }

@@ -42,7 +42,7 @@ const PIECE_CACHE_ENTRIES = 1 << 14;
 
 const FLAG_SPECIAL = 2;
 /** The merge table packs two ids (20 bits each) and a rank (24 bits) in 8 bytes. */
-const MAX_IDS = 1 << 20;
+export const MAX_IDS = 1 << 20;
 const MAX_MERGES = 1 << 24;
 const MIN_SCRATCH = 1 << 20;
 const encoder = new TextEncoder();

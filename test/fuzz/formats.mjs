@@ -13,6 +13,7 @@ import {
 import { encodeShard, readShard } from "../../dist/data/index.js";
 import { fileStorage, openRunDir, readMetrics } from "../../dist/run/index.js";
 import { Raw, deepArray, deepObject, mutateBytes, mutateJson, stringify } from "./mutate.mjs";
+import { TOKENIZER_FORMATS } from "./tokenizer-formats.mjs";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -397,7 +398,7 @@ const metricsJsonl = {
 };
 
 /** Every format, by name. To fuzz a new file format, add one entry. */
-export const FORMATS = [safetensors, configJson, shardIndex, tokensFile, tokenShard, runDir, metricsJsonl];
+export const FORMATS = [safetensors, configJson, shardIndex, tokensFile, tokenShard, runDir, metricsJsonl, ...TOKENIZER_FORMATS];
 
 export async function disposeFormats() {
   await engine?.dispose();

@@ -83,9 +83,11 @@ function deleteAt(root, path) {
 /**
  * One JSON-level mutant of `value`: { text, what } where `what` names the path
  * and the change, and `field` is the key it touched (for the "names the field" check).
+ * `pathFilter(path)` limits which paths are mutated (e.g. not the 256 entries of a vocabulary).
  */
-export function mutateJson(value, r, extraValues = []) {
-  const paths = jsonPaths(value);
+export function mutateJson(value, r, extraValues = [], { pathFilter } = {}) {
+  const all = jsonPaths(value);
+  const paths = pathFilter ? all.filter(([p]) => pathFilter(p)) : all;
   const [path, old] = r.pick(paths);
   const key = path.length ? String(path[path.length - 1]) : "(root)";
   const where = path.length ? path.join(".") : "(root)";
