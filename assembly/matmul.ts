@@ -24,13 +24,16 @@
 // restarted per KC block and added to C block by block, computed in its own
 // SIMD lane. No kernel variant (2-row, 1-row, partial columns) and no row range
 // changes that order, so any split of the rows across threads gives identical
-// bits. No FMA: results match across Node, Deno and browsers.
+// bits. No FMA in the default build: results match across Node, Deno and
+// browsers. The opt-in relaxed build (mul-add.ts) fuses the micro-kernels'
+// multiply-adds instead; its bits are those of one machine and runtime.
 //
 // Packing B is separate from computing so threads can share one packed B: the
 // host packs panels (possibly in parallel), then splits the rows of C; each
 // concurrent row range needs its own A scratch (matmulScratchBytes). The one-call
 // kernels matmulNT/NN/TN pack and compute on the calling thread.
 import { storeRow } from "./store-row";
+import { mulAdd } from "./mul-add";
 
 /** Columns of C per packed B panel (four f32x4 vectors; store-row.ts writes rows of this width). */
 const NR: i32 = 16;
@@ -141,10 +144,8 @@ function micro2(c: usize, ldcBytes: usize, ap: usize, bp: usize, kc: i32, cols: 
   while (bp < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
     const a0 = v128.load(ap), a1 = v128.load(ap, 16);
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-    c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
+    c00 = mulAdd(c00, a0, b0); c01 = mulAdd(c01, a0, b1); c02 = mulAdd(c02, a0, b2); c03 = mulAdd(c03, a0, b3);
+    c10 = mulAdd(c10, a1, b0); c11 = mulAdd(c11, a1, b1); c12 = mulAdd(c12, a1, b2); c13 = mulAdd(c13, a1, b3);
     ap += 32;
     bp += 64;
   }
@@ -158,10 +159,10 @@ function micro1(c: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): 
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
     const a0 = v128.load(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a0, v128.load(bp)));
-    c01 = f32x4.add(c01, f32x4.mul(a0, v128.load(bp, 16)));
-    c02 = f32x4.add(c02, f32x4.mul(a0, v128.load(bp, 32)));
-    c03 = f32x4.add(c03, f32x4.mul(a0, v128.load(bp, 48)));
+    c00 = mulAdd(c00, a0, v128.load(bp));
+    c01 = mulAdd(c01, a0, v128.load(bp, 16));
+    c02 = mulAdd(c02, a0, v128.load(bp, 32));
+    c03 = mulAdd(c03, a0, v128.load(bp, 48));
     ap += 32;
     bp += 64;
   }
