@@ -45,10 +45,12 @@
 // Exactness. The forward output of row i sums p_ij·v_j over j ≤ i only: keys past
 // the diagonal never enter it, so later positions cannot change out[i] in any
 // bit. The backward zeroes P and dS past the diagonal and lets them through the
-// chunk products as exact zeros. No FMA and no relaxed SIMD: Node, Deno and
-// browsers give the same bits.
+// chunk products as exact zeros. No FMA and no relaxed SIMD in the default
+// build: Node, Deno and browsers give the same bits (the opt-in relaxed build
+// fuses micro2x16's multiply-adds, see mul-add.ts).
 import { exp4, exp1 } from "./simd-exp";
 import { storeRow } from "./store-row";
+import { mulAdd } from "./mul-add";
 
 /** Columns per packed panel: four f32x4 vectors, the micro-kernel's width. */
 const PANEL: i32 = 16;
@@ -448,10 +450,8 @@ function micro2x16(d0: usize, d1: usize, cols: i32, add: bool, a0: usize, a1: us
   while (bp < end) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
     const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
-    c00 = f32x4.add(c00, f32x4.mul(x0, b0)); c01 = f32x4.add(c01, f32x4.mul(x0, b1));
-    c02 = f32x4.add(c02, f32x4.mul(x0, b2)); c03 = f32x4.add(c03, f32x4.mul(x0, b3));
-    c10 = f32x4.add(c10, f32x4.mul(x1, b0)); c11 = f32x4.add(c11, f32x4.mul(x1, b1));
-    c12 = f32x4.add(c12, f32x4.mul(x1, b2)); c13 = f32x4.add(c13, f32x4.mul(x1, b3));
+    c00 = mulAdd(c00, x0, b0); c01 = mulAdd(c01, x0, b1); c02 = mulAdd(c02, x0, b2); c03 = mulAdd(c03, x0, b3);
+    c10 = mulAdd(c10, x1, b0); c11 = mulAdd(c11, x1, b1); c12 = mulAdd(c12, x1, b2); c13 = mulAdd(c13, x1, b3);
     a0 += aStep;
     a1 += aStep;
     bp += 64;

@@ -9,6 +9,7 @@ export function heapBase(): usize {
 
 export * from "./matmul";
 export * from "./simd-peak";
+export { kernelsRelaxed } from "./mul-add";
 export * from "./embedding";
 export * from "./rmsnorm";
 export * from "./rope";

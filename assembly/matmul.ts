@@ -24,13 +24,16 @@
 // restarted per KC block and added to C block by block, computed in its own
 // SIMD lane. No kernel variant (2-row, 1-row, partial columns) and no row range
 // changes that order, so any split of the rows across threads gives identical
-// bits. No FMA: results match across Node, Deno and browsers.
+// bits. No FMA in the default build: results match across Node, Deno and
+// browsers. The opt-in relaxed build (mul-add.ts) fuses the micro-kernels'
+// multiply-adds instead; its bits are those of one machine and runtime.
 //
 // Packing B is separate from computing so threads can share one packed B: the
 // host packs panels (possibly in parallel), then splits the rows of C; each
 // concurrent row range needs its own A scratch (matmulScratchBytes). The one-call
 // kernels matmulNT/NN/TN pack and compute on the calling thread.
 import { storeRow } from "./store-row";
+import { mulAdd } from "./mul-add";
 
 /** Columns of C per packed B panel (four f32x4 vectors; store-row.ts writes rows of this width). */
 const NR: i32 = 16;
@@ -38,6 +41,11 @@ const NR: i32 = 16;
 const KC: i32 = 256;
 /** Row block: the packed, splatted MC×KC block of A (256 KiB) stays in L2. */
 const MC: i32 = 64;
+
+/** The packed, splatted MC×KC block of A. */
+const A_BLOCK_BYTES: usize = (<usize>MC) * (<usize>KC) * 16;
+/** micro2's 2×16 result tile (f32). */
+const TILE_BYTES: usize = 2 * 16 * 4;
 
 /** Bytes needed for B (n columns, depth k) packed into NR-column panels. */
 export function matmulPackedBytes(n: i32, k: i32): usize {
@@ -131,25 +139,42 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
 // The micro-kernels below are deliberately plain loops of one depth step each:
 // V8 unrolls them itself and keeps the accumulators and operands in registers.
 // Manually unrolled bodies were slower: TurboFan hoisted all their loads to the
-// top of the body and spilled accumulators to the stack.
+// top of the body and spilled accumulators to the stack. micro2 leaves its tile
+// in scratch memory (storeTile2 then writes C) instead of storing into C itself:
+// with storeRow's branches and storePartial's call in the same function, V8 did
+// not unroll the depth loop (one stack check and loop test per step, checked with
+// --print-wasm-code); without them it unrolls it 4× (1.03-1.07× at 512³ and on
+// the bench-tiny shapes, interleaved in one run; the same bits).
 
 /** 2×16 micro-kernel: rows (i, i+1) of C from a packed A pair and one KC slice of a B panel. */
-function micro2(c: usize, ldcBytes: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): void {
+function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+    // Both A vectors first, then each B vector just before its two uses.
     const a0 = v128.load(ap), a1 = v128.load(ap, 16);
-    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
-    c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
-    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
+    let b = v128.load(bp);
+    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
+    b = v128.load(bp, 16);
+    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
+    b = v128.load(bp, 32);
+    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
+    b = v128.load(bp, 48);
+    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
     ap += 32;
     bp += 64;
   }
-  storeRow(c, cols, add, c00, c01, c02, c03);
-  storeRow(c + ldcBytes, cols, add, c10, c11, c12, c13);
+  v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32); v128.store(tile, c03, 48);
+  v128.store(tile, c10, 64); v128.store(tile, c11, 80); v128.store(tile, c12, 96); v128.store(tile, c13, 112);
+}
+
+/** Writes (or adds) the two rows of a micro2 tile to C. */
+// @ts-ignore: decorator
+@inline
+function storeTile2(c: usize, ldcBytes: usize, tile: usize, cols: i32, add: bool): void {
+  storeRow(c, cols, add, v128.load(tile), v128.load(tile, 16), v128.load(tile, 32), v128.load(tile, 48));
+  storeRow(c + ldcBytes, cols, add, v128.load(tile, 64), v128.load(tile, 80), v128.load(tile, 96), v128.load(tile, 112));
 }
 
 /** 1×16 micro-kernel for a lone last row (first half of its pair); same per-element order. */
@@ -158,10 +183,10 @@ function micro1(c: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): 
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
     const a0 = v128.load(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a0, v128.load(bp)));
-    c01 = f32x4.add(c01, f32x4.mul(a0, v128.load(bp, 16)));
-    c02 = f32x4.add(c02, f32x4.mul(a0, v128.load(bp, 32)));
-    c03 = f32x4.add(c03, f32x4.mul(a0, v128.load(bp, 48)));
+    c00 = mulAdd(c00, a0, v128.load(bp));
+    c01 = mulAdd(c01, a0, v128.load(bp, 16));
+    c02 = mulAdd(c02, a0, v128.load(bp, 32));
+    c03 = mulAdd(c03, a0, v128.load(bp, 48));
     ap += 32;
     bp += 64;
   }
@@ -250,6 +275,8 @@ function computeRows(
   }
   const panels = (n + NR - 1) / NR;
   const panelBytes = (<usize>k) * (<usize>NR) * 4;
+  // micro2's result tile, after the packed A block in this range's own scratch
+  const tile = scratch + A_BLOCK_BYTES;
   for (let i0 = rowStart; i0 < rowEnd; i0 += MC) {
     const i1 = min(i0 + MC, rowEnd);
     for (let p0 = 0; p0 < k; p0 += KC) {
@@ -266,7 +293,8 @@ function computeRows(
         let ap = scratch;
         let i = i0;
         for (; i + 2 <= i1; i += 2) {
-          micro2(cp, ldcBytes, ap, bp, kc, cols, add);
+          micro2(tile, ap, bp, kc);
+          storeTile2(cp, ldcBytes, tile, cols, add);
           ap += pairBytes;
           cp += ldcBytes << 1;
         }
@@ -278,7 +306,7 @@ function computeRows(
 
 /** Bytes of A-packing scratch that each concurrent row range needs. */
 export function matmulScratchBytes(): usize {
-  return (<usize>MC) * (<usize>KC) * 16;
+  return A_BLOCK_BYTES + TILE_BYTES;
 }
 
 /**

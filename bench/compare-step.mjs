@@ -2,8 +2,11 @@
 // checkout's (e.g. an older commit, built), interleaved step by step, each in its
 // own bench/step-server.mjs process. Prints the median of the per-round ratios.
 //
-//   node bench/compare-step.mjs OTHER_ROOT [--threads 1,2] [--alpha 3] [--seq 256] [--rounds 5]
+//   node bench/compare-step.mjs OTHER_ROOT [--threads 1,2] [--alpha 3] [--seq 256] [--rounds 5] [--kernels relaxed]
 // OTHER_ROOT must hold a built dist/ and a copy of this bench/step-server.mjs.
+// --kernels relaxed runs this checkout's side on the opt-in FMA kernels (its
+// server process gets --experimental-wasm-relaxed-simd, which Node 20 needs);
+// OTHER_ROOT = this checkout then measures relaxed against exact.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -22,9 +25,10 @@ const threads = arg("threads", "1,2").split(",").map(Number);
 const alpha = Number(arg("alpha", 3));
 const seq = Number(arg("seq", 256));
 const rounds = Number(arg("rounds", 5));
+const kernels = arg("kernels", "exact");
 
-function server(script) {
-  const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "inherit"] });
+function server(script, execArgv = []) {
+  const child = spawn(process.execPath, [...execArgv, script], { stdio: ["pipe", "pipe", "inherit"] });
   const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   return {
     async ask(msg) {
@@ -37,22 +41,23 @@ function server(script) {
   };
 }
 
-const here = server(fileURLToPath(new URL("./step-server.mjs", import.meta.url)));
+const here = server(fileURLToPath(new URL("./step-server.mjs", import.meta.url)), kernels === "exact" ? [] : ["--experimental-wasm-relaxed-simd"]);
 const there = server(resolve(other, "bench/step-server.mjs"));
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(`| threads | this checkout tokens/s | ${other} tokens/s | this / other (median of rounds) |`);
+console.log(`| threads | this checkout${kernels === "exact" ? "" : ` (kernels: ${kernels})`} tokens/s | ${other} tokens/s | this / other (median of rounds) |`);
 console.log("|---:|---:|---:|---:|");
 for (const t of threads) {
   const msg = { cmd: "step", threads: t, alpha, seq };
+  const mine = kernels === "exact" ? msg : { ...msg, kernels };
   const a = [], b = [];
   for (let r = 0; r < rounds; r++) {
     // Alternate who goes first so a load trend favours neither.
     if (r % 2 === 0) {
-      a.push((await here.ask(msg)).ms);
+      a.push((await here.ask(mine)).ms);
       b.push((await there.ask(msg)).ms);
     } else {
       b.push((await there.ask(msg)).ms);
-      a.push((await here.ask(msg)).ms);
+      a.push((await here.ask(mine)).ms);
     }
   }
   const tps = (ms) => (2048 * 1000) / ms;

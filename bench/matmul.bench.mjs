@@ -10,6 +10,11 @@
 // the median over rounds of (matmul rate / the ceiling measured next to it), and
 // the best rates are reported beside it.
 //
+// Where the runtime has relaxed SIMD (Deno, Chromium, Node ≥ 22; Node 20 with
+// --experimental-wasm-relaxed-simd), each round also times the opt-in relaxed
+// kernels (kernels: "relaxed", fused multiply-adds) on one thread, and the table
+// gains their rate, their share of the same ceiling and relaxed / exact.
+//
 //   node bench/matmul.bench.mjs [--rounds 7] [--quick]
 //   import { run } from "./matmul.bench.mjs"; await run()   (returns the rows too)
 import { pathToFileURL } from "node:url";
@@ -79,6 +84,16 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
   const rows = [];
   const pools = { 1: await ThreadPool.create(engine, 1), 2: await ThreadPool.create(engine, 2) };
   const mms = { 1: new WasmMatmul(engine, arena, pools[1]), 2: new WasmMatmul(engine, arena, pools[2]) };
+  // the relaxed build on its own memory (a second engine), when this runtime can load it
+  let relaxed = null;
+  try {
+    const re = await instantiateEngine({ shared: true, kernels: "relaxed" });
+    const ra = new Arena(re);
+    relaxed = { engine: re, arena: ra, pool: await ThreadPool.create(re, 1) };
+    relaxed.mm = new WasmMatmul(re, ra, relaxed.pool);
+  } catch (e) {
+    if (print) console.log(`(relaxed kernels not timed: ${e.message})`);
+  }
   const ceilings = [];
   for (const { op, m, k, n, what } of shapes) {
     const aLen = m * k, bLen = k * n;
@@ -89,9 +104,18 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
     }
     const flop = 2 * m * n * k;
     const call = { 1: () => mms[1][op](c, a, b, m, n, k), 2: () => mms[2][op](c, a, b, m, n, k) };
+    let relaxedCall = null, rPtrs = [];
+    if (relaxed) {
+      const ra = relaxed.arena;
+      rPtrs = [ra.alloc(aLen * 4), ra.alloc(bLen * 4), ra.alloc(m * n * 4)];
+      ra.f32(rPtrs[0], aLen).set(arena.f32(a, aLen));
+      ra.f32(rPtrs[1], bLen).set(arena.f32(b, bLen));
+      relaxedCall = () => relaxed.mm[op](rPtrs[2], rPtrs[0], rPtrs[1], m, n, k);
+      relaxedCall();
+    }
     call[1]();
     call[2]();
-    const one = [], two = [], ceil = [], ratios = [];
+    const one = [], two = [], ceil = [], ratios = [], fused = [], fusedRatios = [], fusedOverExact = [];
     for (let r = 0; r < rounds; r++) {
       const before = rate(peak, peakRounds * PEAK_FLOPS_PER_ROUND, burstMs / 2);
       const g1 = rate(call[1], flop, burstMs);
@@ -102,17 +126,26 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
       two.push(g2);
       ceil.push(ce);
       ratios.push(g1 / ce);
+      if (relaxedCall) {
+        const gf = rate(relaxedCall, flop, burstMs);
+        fused.push(gf);
+        fusedRatios.push(gf / ce);
+        fusedOverExact.push(gf / g1);
+      }
     }
+    if (relaxed) for (const ptr of rPtrs) relaxed.arena.free(ptr);
     ceilings.push(...ceil);
     rows.push({
       op: op.toUpperCase(), shape: `${m}×${k}×${n}`, what,
       gflops1: median(one), best1: Math.max(...one), gflops2: median(two), best2: Math.max(...two),
       ceiling: median(ceil), bestCeiling: Math.max(...ceil), ofCeiling: median(ratios), bestOfBest: Math.max(...one) / Math.max(...ceil),
       scaling: median(two) / median(one),
+      ...(relaxed ? { relaxed1: median(fused), relaxedOfCeiling: median(fusedRatios), relaxedOverExact: median(fusedOverExact) } : {}),
     });
     for (const ptr of [a, b, c]) arena.free(ptr);
   }
   await pools[2].terminate();
+  if (relaxed) await relaxed.pool.terminate();
   const bestCeiling = Math.max(...ceilings);
   if (print) {
     console.log(`\n### Matmul vs the 128-bit SIMD mul+add ceiling — ${cpuName()}, Node ${process.version}, load average ${loadAverage()}\n`);
@@ -125,12 +158,15 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
 }
 
 export function table(rows) {
+  const fused = rows.length > 0 && rows[0].relaxed1 !== undefined;
   const lines = [
-    "| layout | m×k×n | what | 1 thread GFLOP/s (median / best) | ceiling next to it (median) | % of ceiling (median of rounds) | best / best ceiling | 2 threads GFLOP/s (median) | 2 t / 1 t |",
-    "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    "| layout | m×k×n | what | 1 thread GFLOP/s (median / best) | ceiling next to it (median) | % of ceiling (median of rounds) | best / best ceiling | 2 threads GFLOP/s (median) | 2 t / 1 t |" +
+      (fused ? " relaxed (FMA) 1 thread GFLOP/s | relaxed % of ceiling | relaxed / exact |" : ""),
+    "|---|---|---|---:|---:|---:|---:|---:|---:|" + (fused ? "---:|---:|---:|" : ""),
   ];
   for (const r of rows) {
-    lines.push(`| ${r.op} | ${r.shape} | ${r.what} | ${r.gflops1.toFixed(1)} / ${r.best1.toFixed(1)} | ${r.ceiling.toFixed(1)} | ${(r.ofCeiling * 100).toFixed(0)} % | ${(r.bestOfBest * 100).toFixed(0)} % | ${r.gflops2.toFixed(1)} | ${r.scaling.toFixed(2)}× |`);
+    lines.push(`| ${r.op} | ${r.shape} | ${r.what} | ${r.gflops1.toFixed(1)} / ${r.best1.toFixed(1)} | ${r.ceiling.toFixed(1)} | ${(r.ofCeiling * 100).toFixed(0)} % | ${(r.bestOfBest * 100).toFixed(0)} % | ${r.gflops2.toFixed(1)} | ${r.scaling.toFixed(2)}× |` +
+      (fused ? ` ${r.relaxed1.toFixed(1)} | ${(r.relaxedOfCeiling * 100).toFixed(0)} % | ${r.relaxedOverExact.toFixed(2)}× |` : ""));
   }
   return lines.join("\n");
 }

@@ -3,6 +3,8 @@
 // interleave it with PyTorch and with the other runtime step by step.
 // Protocol on stdin/stdout, one JSON object per line:
 //   {"cmd":"step","threads":2,"alpha":3,"seq":256}  → {"ms":…, "attentionMs":…}
+//     (optional "kernels":"relaxed" for the opt-in FMA kernels; the process then
+//     needs relaxed SIMD: node --experimental-wasm-relaxed-simd on Node 20)
 //   {"cmd":"memory"}                                → {"wasmBytes":…, "peakWasmBytes":…, "rss":…}
 //   {"cmd":"quit"}
 // Each (threads, alpha, seq) gets its own engine and model, created on first use
@@ -36,11 +38,11 @@ function timeAttention(backend, clock) {
   }
 }
 
-async function session(threads, alpha, seq) {
-  const key = `${threads} ${alpha} ${seq}`;
+async function session(threads, alpha, seq, kernels = "exact") {
+  const key = `${threads} ${alpha} ${seq} ${kernels}`;
   let s = sessions.get(key);
   if (s) return s;
-  const engine = await createEngine({ backend: "wasm", threads });
+  const engine = await createEngine({ backend: "wasm", threads, ...(kernels === "exact" ? {} : { kernels }) });
   const config = { ...PRESETS["bench-tiny"], maxSeqLen: seq };
   const model = engine.createModel(config, { seed: 1 });
   const trainer = engine.createTrainer(model, { lr: 1e-3, jreg: { alpha } });
@@ -69,7 +71,7 @@ for await (const line of lines) {
   const msg = JSON.parse(line);
   let reply;
   if (msg.cmd === "step") {
-    const s = await session(msg.threads, msg.alpha, msg.seq);
+    const s = await session(msg.threads, msg.alpha, msg.seq, msg.kernels);
     s.clock.ms = 0;
     const t0 = performance.now();
     await step(s);

@@ -8,6 +8,7 @@
 //   const e = await engine.evaluate(model, batch);    // CE, R, D_l, J, early-exit CE
 import type { Backend } from "./backend/backend.ts";
 import { WasmBackend } from "./backend/wasm/wasm-backend.ts";
+import type { KernelVariant } from "./backend/wasm/engine-module.ts";
 import { WebGpuBackend } from "./backend/webgpu/webgpu-backend.ts";
 import { isSoftwareAdapter, NoAdapterError, requestAdapter } from "./backend/webgpu/adapter.ts";
 import type { Checkpoint } from "./io/checkpoint.ts";
@@ -35,6 +36,13 @@ export interface EngineOptions {
    * passes where it put host/backend/wasm/worker.ts's bundle.
    */
   workerUrl?: URL | string;
+  /**
+   * wasm: "exact" (default) gives the same bits in every runtime and for any
+   * thread count; "relaxed" uses fused multiply-adds (relaxed SIMD) in the matmul
+   * and attention micro-kernels: faster, but deterministic only on one machine and
+   * runtime. Node 20 needs --experimental-wasm-relaxed-simd for it.
+   */
+  kernels?: KernelVariant;
 }
 
 export class BackendUnavailableError extends Error {
@@ -77,7 +85,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
  * error when there is none). "auto": WebGPU only on a real GPU, else wasm.
  */
 export async function createBackend(name: BackendName, opts: EngineOptions): Promise<Backend> {
-  if (name === "wasm") return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl });
+  if (name === "wasm") return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl, kernels: opts.kernels });
   if (name === "webgpu") {
     try {
       return await WebGpuBackend.create({ maxBindingBytes: opts.maxBindingBytes });
@@ -94,5 +102,5 @@ export async function createBackend(name: BackendName, opts: EngineOptions): Pro
   } catch {
     // no adapter, or it would not open: the CPU backend serves
   }
-  return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl });
+  return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl, kernels: opts.kernels });
 }

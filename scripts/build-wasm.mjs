@@ -7,6 +7,9 @@ import { main } from "assemblyscript/asc";
 const modules = [
   { entry: "assembly/kernels.ts", target: "engine" },
   { entry: "assembly/kernels.ts", target: "engine-threads" },
+  // the opt-in relaxed-SIMD (FMA) variants of both: assembly/mul-add.ts
+  { entry: "assembly/kernels.ts", target: "engine-relaxed" },
+  { entry: "assembly/kernels.ts", target: "engine-threads-relaxed" },
   { entry: "assembly/tokenizer.ts", target: "tokenizer" },
 ];
 

@@ -80,6 +80,21 @@ function binariesUnused() {
   };
 }
 
+/**
+ * The relaxed-SIMD (FMA) engine builds (kernels: "relaxed", opt-in) stay out of
+ * the browser bundle, which keeps it within its size budget: they become empty
+ * arrays, and asking for them in a browser says that they are not in this build.
+ */
+function relaxedKernelsLeftOut() {
+  return {
+    name: "jreg-relaxed-left-out",
+    setup(b) {
+      b.onResolve({ filter: /-relaxed\.wasm$/ }, (a) => ({ path: a.path, namespace: "relaxed-left-out" }));
+      b.onLoad({ filter: /.*/, namespace: "relaxed-left-out" }, () => ({ contents: "export default new Uint8Array(0);", loader: "js" }));
+    },
+  };
+}
+
 /** A few Brown documents (detokenized text), spread over the genres and cut at a sentence. */
 async function brownSample() {
   const { brownDocuments } = await import(`${root}dist/data/index.js`);
@@ -121,7 +136,7 @@ const result = await build({
   // The Node-only branch that spawns worker_threads reads process.execArgv; it
   // never runs in a browser, and this keeps `process` out of the bundle.
   define: { "process.execArgv": "[]" },
-  plugins: inline ? [nodeModulesStubbed()] : [assetsByUrl(), nodeModulesStubbed()],
+  plugins: inline ? [relaxedKernelsLeftOut(), nodeModulesStubbed()] : [relaxedKernelsLeftOut(), assetsByUrl(), nodeModulesStubbed()],
 });
 
 // The page on its own (no splitting): it draws and talks to the worker, and must

@@ -9,8 +9,12 @@ import { FIXTURE_CASES as CASES, fixtureDir as dir, fixtureJson, fixtureTensors 
 
 const expected = (c) => fixtureJson(c);
 
+/** The kernel build under test: test/relaxed-kernels.test.mjs reruns this file with JREG_TEST_KERNELS=relaxed. */
+const kernels = process.env.JREG_TEST_KERNELS ?? "exact";
+
 async function setup(c, threads = 1) {
-  const engine = await createEngine({ backend: "wasm", threads });
+  const engine = await createEngine({ backend: "wasm", threads, kernels });
+  assert.is(engine.backend.capabilities.device.includes("relaxed"), kernels === "relaxed", `the ${kernels} kernels are loaded`);
   const ckpt = await readCheckpoint(dir(c));
   const batch = parseTokens(readFileSync(dir(c) + "tokens.json", "utf8"), { vocabSize: ckpt.config.vocabSize });
   return { engine, ckpt, batch, model: engine.loadModel(ckpt) };

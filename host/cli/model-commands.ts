@@ -31,6 +31,12 @@ const base = {
   },
   backend: { type: "choice", choices: ["auto", "wasm", "webgpu"], default: "auto", help: "auto takes WebGPU only on a real GPU adapter, else wasm" },
   threads: { type: "integer", min: 1, metavar: "N", defaultText: "the engine's: up to 8", help: "wasm threads, the calling one included" },
+  kernels: {
+    type: "choice",
+    choices: ["exact", "relaxed"],
+    default: "exact",
+    help: "wasm kernels: exact (same bits in every runtime) or relaxed (fused multiply-adds: faster, deterministic only on one machine and runtime; Node 20 needs --experimental-wasm-relaxed-simd)",
+  },
 } as const satisfies FlagSpecs;
 const TOKENS_HELP = "JSON [[t0..tT], …]: inputs are [:, :-1], targets [:, 1:]";
 const common = { ...base, tokens: { type: "string", required: true, metavar: "FILE", help: TOKENS_HELP } } as const satisfies FlagSpecs;
@@ -123,7 +129,7 @@ export const evalCommand = defineCommand(
     }
     // Checked against the model's depth before any work, in the user's flag names.
     const jreg = await withFlagNames(FLAG_OF_FIELD, () => validateTrainConfig({ jreg: jregOptions(v) }, ckpt.config.numLayers).jreg);
-    const engine = await createEngine({ backend: v.backend, threads: v.threads });
+    const engine = await createEngine({ backend: v.backend, threads: v.threads, kernels: v.kernels });
     try {
       const model = engine.loadModel(ckpt);
       // One batch: evaluate's own numbers, unscaled; a corpus subset: the token-weighted means.
@@ -208,7 +214,7 @@ export const stepCommand = defineCommand(
     };
     const { ckpt, batch } = await loadInputs(v);
     const checked = await withFlagNames(FLAG_OF_FIELD, () => validateTrainConfig(train, ckpt.config.numLayers));
-    const engine = await createEngine({ backend: v.backend, threads: v.threads });
+    const engine = await createEngine({ backend: v.backend, threads: v.threads, kernels: v.kernels });
     try {
       const model = engine.loadModel(ckpt);
       const trainer = engine.createTrainer(model, checked);

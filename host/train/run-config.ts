@@ -10,6 +10,7 @@
 // Ranges of the optimizer and JREG settings are the trainer's own
 // (validateTrainConfig, validateJreg): they are checked by calling them, not
 // restated here. The defaults are the default `npm start` run (see DEFAULT_RUN_CONFIG).
+import type { KernelVariant } from "../backend/wasm/engine-module.ts";
 import { configFromHF, configToHF } from "../io/hf-config.ts";
 import { fileExists, readBoundedFile } from "../io/files.ts";
 import { locateJsonError } from "../io/json-error.ts";
@@ -83,6 +84,8 @@ export interface RunConfig {
   backend: RunBackend;
   /** wasm threads, the calling one included; 0 = the engine's default (up to 8) */
   threads: number;
+  /** wasm kernels: "exact" (default, same bits everywhere) or "relaxed" (FMA: faster, one machine's bits) */
+  kernels: KernelVariant;
 }
 
 /**
@@ -136,6 +139,7 @@ export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = deepFreeze({
   out: "runs/run",
   backend: "auto",
   threads: 0,
+  kernels: "exact",
 });
 
 function deepFreeze<T>(o: T): T {
@@ -219,6 +223,7 @@ const SCHEMA: Group = {
     out: { kind: "string", doc: "the run directory" },
     backend: { kind: "choice", choices: ["auto", "wasm", "webgpu"], doc: "auto: WebGPU on a real GPU adapter, else wasm" },
     threads: { kind: "integer", min: 0, doc: "wasm threads; 0 = the engine's default (up to 8)" },
+    kernels: { kind: "choice", choices: ["exact", "relaxed"], doc: 'wasm kernels: "exact" (same bits in every runtime) or "relaxed" (fused multiply-adds: faster, deterministic only on one machine and runtime; Node 20 needs --experimental-wasm-relaxed-simd)' },
   },
 };
 

@@ -3,7 +3,8 @@
 // Two builds exist: `engine.wasm` owns an ordinary memory (works everywhere), and
 // `engine-threads.wasm` imports a shared memory so that workers can run kernels on
 // the same arena. Both are embedded in the bundle, so loading needs neither fetch
-// nor a file system and works unchanged in Node, Deno and browsers.
+// nor a file system and works unchanged in Node, Deno and browsers. The opt-in
+// relaxed-SIMD variants of both (KernelVariant) live in engine-relaxed.ts.
 import engineBytes from "../../../build/engine.wasm";
 import engineThreadsBytes from "../../../build/engine-threads.wasm";
 
@@ -19,6 +20,8 @@ export interface EngineModule {
   readonly exports: EngineExports;
   readonly memory: WebAssembly.Memory;
   readonly shared: boolean;
+  /** which build of the kernels this is (see KernelVariant) */
+  readonly kernels: KernelVariant;
 }
 
 function abort(msgPtr: number, filePtr: number, line: number, col: number): never {
@@ -39,12 +42,53 @@ export function sharedMemorySupported(): boolean {
   }
 }
 
-let compiled: { plain?: Promise<WebAssembly.Module>; threads?: Promise<WebAssembly.Module> } = {};
+/**
+ * Which build of the kernels: "exact" (default) does every multiply-add as
+ * f32x4.mul then f32x4.add, with the same bits in every runtime and on every
+ * machine; "relaxed" fuses the matmul and attention micro-kernels' multiply-adds
+ * with relaxed SIMD (FMA where the CPU has it): faster, but its bits hold only
+ * for one machine and runtime. Relaxed SIMD is on by default in Deno 2 and
+ * Chromium ≥ 114; Node 20 needs --experimental-wasm-relaxed-simd (Node 22 has it).
+ */
+export type KernelVariant = "exact" | "relaxed";
 
-/** Compiles (once) the plain or the threaded build. */
-export function compileEngine(shared: boolean): Promise<WebAssembly.Module> {
-  if (shared) return (compiled.threads ??= WebAssembly.compile(engineThreadsBytes as BufferSource));
-  return (compiled.plain ??= WebAssembly.compile(engineBytes as BufferSource));
+export const KERNEL_VARIANTS: readonly KernelVariant[] = ["exact", "relaxed"];
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Thrown when kernels: "relaxed" cannot be loaded here; the message says why and what to do. */
+export class KernelVariantError extends Error {
+  override name = "KernelVariantError";
+}
+
+async function relaxedModuleBytes(shared: boolean): Promise<Uint8Array> {
+  const { relaxedBytes } = await import("./engine-relaxed.ts");
+  const bytes = shared ? relaxedBytes.threads : relaxedBytes.plain;
+  if (bytes.length === 0) throw new KernelVariantError('kernels: "relaxed" is not part of this build (the web bundle leaves it out); use kernels: "exact"');
+  if (!WebAssembly.validate(bytes as BufferSource)) {
+    throw new KernelVariantError(
+      'kernels: "relaxed" needs WebAssembly relaxed SIMD, which this runtime does not enable ' +
+        "(Node 20: run node with --experimental-wasm-relaxed-simd; Deno 2, Chromium >= 114 and Node >= 22 have it); use kernels: \"exact\"",
+    );
+  }
+  return bytes;
+}
+
+/** Compiles (once) the plain or the threaded build of the given kernel variant. */
+export function compileEngine(shared: boolean, kernels: KernelVariant = "exact"): Promise<WebAssembly.Module> {
+  if (!KERNEL_VARIANTS.includes(kernels)) {
+    return Promise.reject(new KernelVariantError(`kernels must be "exact" or "relaxed", got ${JSON.stringify(kernels)}`));
+  }
+  const key = `${kernels}:${shared ? "threads" : "plain"}`;
+  let p = compiled.get(key);
+  if (!p) {
+    if (kernels === "relaxed") p = relaxedModuleBytes(shared).then((b) => WebAssembly.compile(b as BufferSource));
+    else p = WebAssembly.compile((shared ? engineThreadsBytes : engineBytes) as BufferSource);
+    // a failed compile is not cached, so a later call reports the same error again
+    p.catch(() => compiled.delete(key));
+    compiled.set(key, p);
+  }
+  return p;
 }
 
 /**
@@ -52,9 +96,9 @@ export function compileEngine(shared: boolean): Promise<WebAssembly.Module> {
  * one is used, as workers do) and imported; otherwise the module's own memory is used.
  */
 export async function instantiateEngine(
-  opts: { shared: boolean; module?: WebAssembly.Module; memory?: WebAssembly.Memory } = { shared: false },
+  opts: { shared: boolean; kernels?: KernelVariant; module?: WebAssembly.Module; memory?: WebAssembly.Memory } = { shared: false },
 ): Promise<EngineModule> {
-  const module = opts.module ?? (await compileEngine(opts.shared));
+  const module = opts.module ?? (await compileEngine(opts.shared, opts.kernels));
   const env: Record<string, WebAssembly.ImportValue> = { abort };
   let memory = opts.memory;
   if (opts.shared) {
@@ -64,7 +108,8 @@ export async function instantiateEngine(
   const instance = await WebAssembly.instantiate(module, { env });
   const exports = instance.exports as unknown as EngineExports;
   if (!opts.shared) memory = exports.memory as unknown as WebAssembly.Memory;
-  return { module, instance, exports, memory: memory!, shared: opts.shared };
+  const kernels: KernelVariant = exports.kernelsRelaxed() ? "relaxed" : "exact";
+  return { module, instance, exports, memory: memory!, shared: opts.shared, kernels };
 }
 
 /**

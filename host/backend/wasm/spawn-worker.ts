@@ -36,8 +36,10 @@ export async function spawnWorker(url: URL): Promise<SpawnedWorker> {
   if (isNode()) {
     const { Worker } = await import("node:worker_threads");
     // Workers inherit the parent's CLI options; --input-type (from `node -e`) would
-    // make the worker's file entry fail to load.
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith("--input-type"));
+    // make the worker's file entry fail to load, and Node refuses V8 flags such as
+    // --experimental-wasm-relaxed-simd in a worker's execArgv (V8's flags are
+    // process-wide: the worker has them anyway).
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith("--input-type") && !arg.startsWith("--experimental-wasm-"));
     const worker = new Worker(url, { execArgv });
     // An uncaught error comes first with its message, then the exit.
     worker.on("error", (e: Error) => fail(`failed: ${e.message}`));

@@ -17,7 +17,7 @@ import {
   type StepControlSpec,
   type Tensor,
 } from "../backend.ts";
-import { ARENA_ALIGNMENT, Arena, instantiateEngine, sharedMemorySupported, type EngineExports } from "./engine-module.ts";
+import { ARENA_ALIGNMENT, Arena, instantiateEngine, sharedMemorySupported, type EngineExports, type KernelVariant } from "./engine-module.ts";
 import { ThreadPool } from "./thread-pool.ts";
 import { WasmMatmul } from "./wasm-matmul.ts";
 
@@ -43,6 +43,11 @@ export interface WasmBackendOptions {
   maxBindingBytes?: number;
   /** The thread-pool worker script (dist/backend/wasm/worker.js or a bundler's copy); default: found beside the bundle. */
   workerUrl?: URL | string;
+  /**
+   * "exact" (default): bit-identical in every runtime. "relaxed": FMA micro-kernels,
+   * faster, deterministic only on one machine and runtime (engine-module.ts).
+   */
+  kernels?: KernelVariant;
 }
 
 /** wasm32 addresses 4 GiB; one op binds at most half of it. */
@@ -68,7 +73,7 @@ export class WasmBackend implements Backend {
       maxBufferBytes: DEFAULT_MAX_BINDING_BYTES,
       maxWorkgroupsPerDimension: Infinity,
       f16: false,
-      device: `CPU (WebAssembly SIMD, ${pool.size} thread${pool.size === 1 ? "" : "s"})`,
+      device: `CPU (WebAssembly SIMD${arena.engine.kernels === "relaxed" ? ", relaxed FMA kernels" : ""}, ${pool.size} thread${pool.size === 1 ? "" : "s"})`,
     };
   }
 
@@ -83,7 +88,7 @@ export class WasmBackend implements Backend {
       throw new RangeError(`maxBindingBytes must be an integer in [1024, 2^31], got ${opts.maxBindingBytes}`);
     }
     const threads = canShare ? wanted : 1;
-    const engine = await instantiateEngine({ shared: threads > 1 });
+    const engine = await instantiateEngine({ shared: threads > 1, kernels: opts.kernels ?? "exact" });
     const arena = new Arena(engine);
     const pool = await ThreadPool.create(engine, threads, { workerUrl: opts.workerUrl });
     return new WasmBackend(arena, pool, new WasmMatmul(engine, arena, pool), maxBinding);

@@ -54,7 +54,7 @@ export interface RunTrainingOptions {
   /** abort = a clean stop: the current step finishes, a checkpoint of it is saved, runTraining returns */
   signal?: AbortSignal;
   /** engine options the run config does not hold (the browser page passes workerUrl) */
-  engineOptions?: Omit<EngineOptions, "backend" | "threads">;
+  engineOptions?: Omit<EngineOptions, "backend" | "threads" | "kernels">;
 }
 
 export interface RunTrainingResult {
@@ -125,7 +125,7 @@ export async function runTraining(cfg: RunConfig, opts: RunTrainingOptions = {})
     sampler.restore(decoded.state.sampler);
   }
 
-  const engine: Engine = await createEngine({ ...opts.engineOptions, backend: cfg.backend, threads: cfg.threads || undefined });
+  const engine: Engine = await createEngine({ ...opts.engineOptions, backend: cfg.backend, threads: cfg.threads || undefined, kernels: cfg.kernels });
   let logger: MetricsLogger | undefined;
   try {
     emit({ kind: "prepared", stats: prepared.stats, model: modelConfig, threads: engine.backend.threads });
