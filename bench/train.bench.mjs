@@ -48,7 +48,7 @@ function server(command, args, env = {}) {
 const engineServer = (runtime, v8Flags = []) =>
   runtime === "deno"
     ? server(DENO, ["run", "-A", "--quiet", ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []), SERVER])
-    : server(process.execPath, [...v8Flags, SERVER]);
+    : server(process.execPath, [SERVER], v8Flags.length ? { STEP_SERVER_V8_FLAGS: v8Flags.join(" ") } : {});
 // OMP/OpenBLAS threads as torch.set_num_threads sets them, fixed at start.
 const torchServer = (threads) => server(PYTHON, [TORCH, "--serve", "--threads", String(threads)], { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) });
 const hasTorch = () => existsSync(PYTHON) && existsSync(TORCH);
