@@ -50,11 +50,12 @@ export function swigluForward(out: usize, gate: usize, up: usize, n: i32): void 
 
 /**
  * With s = sigmoid(g): d silu/dg = s · (1 + g · (1 − s)), so
- *   dgate += dout · up · s · (1 + g(1 − s)),   dup += dout · silu(g).
- * dgate and dup must not alias the inputs.
+ *   dgate = dout · up · s · (1 + g(1 − s)),   dup = dout · silu(g),
+ * both WRITTEN, and act = silu(g) · up recomputed with swiglu4's arithmetic (the
+ * forward's bits), for `count` (≤ 4) lanes. Outputs must not alias the inputs.
  */
 @inline function swigluBackward4(
-  dgate: usize, dup: usize, d: v128, g: v128, u: v128, count: usize,
+  dgate: usize, dup: usize, act: usize, d: v128, g: v128, u: v128, count: usize,
 ): void {
   const one = f32x4.splat(1);
   const denom = f32x4.add(one, expNeg4(g));
@@ -63,43 +64,55 @@ export function swigluForward(out: usize, gate: usize, up: usize, n: i32): void 
   const dsilu = f32x4.mul(s, f32x4.add(one, f32x4.mul(g, f32x4.sub(one, s))));
   const dg = f32x4.mul(f32x4.mul(d, u), dsilu);
   const du = f32x4.mul(d, silu);
+  const a = f32x4.mul(silu, u);
   if (count == 4) {
-    v128.store(dgate, f32x4.add(v128.load(dgate), dg));
-    v128.store(dup, f32x4.add(v128.load(dup), du));
+    v128.store(dgate, dg);
+    v128.store(dup, du);
+    v128.store(act, a);
   } else {
-    storePartial(dgate, f32x4.add(loadPartial(dgate, count), dg), count);
-    storePartial(dup, f32x4.add(loadPartial(dup, count), du), count);
+    storePartial(dgate, dg, count);
+    storePartial(dup, du, count);
+    storePartial(act, a, count);
   }
 }
 
-export function swigluBackward(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, n: i32): void {
+/** dgate, dup (written) and act (recomputed) for n elements; see swigluBackward4. */
+export function swigluBackward(dgate: usize, dup: usize, act: usize, dout: usize, gate: usize, up: usize, n: i32): void {
   const bytes = (<usize>n) << 2;
   const vecBytes = bytes & ~(<usize>15);
   let o: usize = 0;
   for (; o < vecBytes; o += 16) {
-    swigluBackward4(dgate + o, dup + o, v128.load(dout + o), v128.load(gate + o), v128.load(up + o), 4);
+    swigluBackward4(dgate + o, dup + o, act + o, v128.load(dout + o), v128.load(gate + o), v128.load(up + o), 4);
   }
   const rest = (bytes - vecBytes) >> 2;
   if (rest > 0) {
     swigluBackward4(
-      dgate + o, dup + o,
+      dgate + o, dup + o, act + o,
       loadPartial(dout + o, rest), loadPartial(gate + o, rest), loadPartial(up + o, rest), rest,
     );
   }
 }
 
-/**
- * swigluForward on elements [start, end): the pool's entry point. Elements are
- * independent and the tail goes through the same four-lane code, so any split
- * gives the bits of one whole call.
- */
-export function swigluForwardRange(out: usize, gate: usize, up: usize, start: i32, end: i32): void {
-  const o = (<usize>start) << 2;
-  swigluForward(out + o, gate + o, up + o, end - start);
+// Row entry points for the fused gate|up projection: row i of gateUp [n, 2f] holds
+// gate (columns [0, f)) then up ([f, 2f)). Rows are independent and each element's
+// bits do not depend on where it sits in a row, so any split of rows gives the bits
+// of one whole call (and of the elementwise kernels above on separate gate and up).
+
+/** out[i, :] = silu(gate_i)·up_i for rows [rowStart, rowEnd); out [n, f]. */
+export function swigluForwardRows(out: usize, gateUp: usize, f: i32, rowStart: i32, rowEnd: i32): void {
+  const rowBytes = (<usize>f) << 2;
+  for (let i = rowStart; i < rowEnd; i++) {
+    const g = gateUp + (<usize>i) * (rowBytes << 1);
+    swigluForward(out + (<usize>i) * rowBytes, g, g + rowBytes, f);
+  }
 }
 
-/** swigluBackward on elements [start, end); as swigluForwardRange. */
-export function swigluBackwardRange(dgate: usize, dup: usize, dout: usize, gate: usize, up: usize, start: i32, end: i32): void {
-  const o = (<usize>start) << 2;
-  swigluBackward(dgate + o, dup + o, dout + o, gate + o, up + o, end - start);
+/** dGateUp [n, 2f] (written) and act [n, f] (recomputed) for rows [rowStart, rowEnd). */
+export function swigluBackwardRows(dGateUp: usize, act: usize, dout: usize, gateUp: usize, f: i32, rowStart: i32, rowEnd: i32): void {
+  const rowBytes = (<usize>f) << 2;
+  for (let i = rowStart; i < rowEnd; i++) {
+    const wide = (<usize>i) * (rowBytes << 1);
+    const narrow = (<usize>i) * rowBytes;
+    swigluBackward(dGateUp + wide, dGateUp + wide + rowBytes, act + narrow, dout + narrow, gateUp + wide, gateUp + wide + rowBytes, f);
+  }
 }

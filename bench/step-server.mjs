@@ -10,7 +10,11 @@
 // Each (threads, alpha, seq) gets its own engine and model, created on first use
 // and warmed by one untimed step. Batch × seq is 2048 tokens for every seq.
 import { createInterface } from "node:readline";
-import { createEngine, PRESETS } from "../dist/index.js";
+
+// Node only (train.bench --parts bounds): V8 flags for the whole process, workers
+// included (a worker refuses V8 flags in execArgv), set before any wasm compiles.
+if (!globalThis.Deno && process.env.STEP_SERVER_V8_FLAGS) (await import("node:v8")).setFlagsFromString(process.env.STEP_SERVER_V8_FLAGS);
+const { createEngine, PRESETS } = await import("../dist/index.js");
 
 const TOKENS = 2048;
 const sessions = new Map();

@@ -12,6 +12,7 @@
 // within a round.
 //
 //   node bench/train.bench.mjs [--rounds 3] [--parts torch,seq1024,deno,memory]
+//   (--parts bounds: the bounds-check diagnosis of the Deno gap, not in the default set)
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -43,7 +44,11 @@ function server(command, args, env = {}) {
   };
 }
 
-const engineServer = (runtime) => (runtime === "deno" ? server(DENO, ["run", "-A", "--quiet", SERVER]) : server(process.execPath, [SERVER]));
+/** A step server in Node or Deno; `v8Flags` only for the bounds-check diagnosis (nodeVsDenoBounds). */
+const engineServer = (runtime, v8Flags = []) =>
+  runtime === "deno"
+    ? server(DENO, ["run", "-A", "--quiet", ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []), SERVER])
+    : server(process.execPath, [SERVER], v8Flags.length ? { STEP_SERVER_V8_FLAGS: v8Flags.join(" ") } : {});
 // OMP/OpenBLAS threads as torch.set_num_threads sets them, fixed at start.
 const torchServer = (threads) => server(PYTHON, [TORCH, "--serve", "--threads", String(threads)], { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) });
 const hasTorch = () => existsSync(PYTHON) && existsSync(TORCH);
@@ -128,6 +133,33 @@ async function nodeVsDeno(rounds) {
   return res;
 }
 
+/**
+ * Why Deno is slower (`--parts bounds`): Deno does not enable V8's WebAssembly trap
+ * handler, so V8 bounds-checks every load and store in software. Node forced to do
+ * the same (--wasm-enforce-bounds-checks), and Deno with the checks switched off
+ * (--no-wasm-bounds-checks: unsafe, a diagnosis only, never a way to run), beside
+ * the two defaults, interleaved.
+ */
+async function nodeVsDenoBounds(rounds) {
+  const sides = {
+    node: engineServer("node"),
+    "node, checked": engineServer("node", ["--wasm-enforce-bounds-checks"]),
+    deno: engineServer("deno"),
+    "deno, unchecked": engineServer("deno", ["--no-wasm-bounds-checks"]),
+  };
+  const cases = [1, 2].map((threads) => ({ threads, alpha: 3, seq: 256 }));
+  const res = await interleave(cases, Object.fromEntries(Object.entries(sides).map(([name, s]) => [name, (c) => s.ask({ cmd: "step", ...c })])), rounds);
+  await Promise.all(Object.values(sides).map((s) => s.close()));
+  console.log("\n### Bounds checks: Node and Deno with and without software bounds checks (α = 3, seq 256)\n");
+  console.log(`| threads | ${Object.keys(sides).map((n) => `${n} tokens/s`).join(" | ")} | node, checked / node | deno / node | deno, unchecked / node |`);
+  console.log(`|---:|${Object.keys(sides).map(() => "---:|").join("")}---:|---:|---:|`);
+  for (const c of res) {
+    const rates = Object.keys(sides).map((n) => tps(median(c.ms[n])).toFixed(0));
+    console.log(`| ${c.threads} | ${rates.join(" | ")} | ${ratio(c, "node, checked", "node").toFixed(2)}× | ${ratio(c, "deno", "node").toFixed(2)}× | ${ratio(c, "deno, unchecked", "node").toFixed(2)}× |`);
+  }
+  return res;
+}
+
 /** Fresh processes, one step each after a warm-up step: peaks are this step's alone. */
 async function memory() {
   const mib = (b) => (b / 2 ** 20).toFixed(0);
@@ -161,6 +193,7 @@ export async function run({ rounds = 3, parts = ["torch", "seq1024", "deno", "me
     if (print) printEngineVsTorch(results.seq1024, "Engine vs PyTorch, bench-tiny at seq 1024 × batch 2, same run");
   }
   if (parts.includes("deno")) results.deno = await nodeVsDeno(rounds);
+  if (parts.includes("bounds")) results.bounds = await nodeVsDenoBounds(rounds);
   if (parts.includes("memory")) results.memory = await memory();
   if (print) console.log(`\nAfter the run: ${machine()}.`);
   return results;

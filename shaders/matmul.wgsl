@@ -8,8 +8,11 @@
 // staged in workgroup memory (loads arranged so consecutive threads read
 // consecutive addresses for every layout). Edges are bounds-checked (zero padding),
 // so any m, n, k work. The k sum runs in ascending order, as in the CPU kernel.
-// The entry point matmul_vec4 (chosen by the host when the contiguous dimension of
-// both operands is a multiple of 4) stages A and B with vec4<f32> loads.
+// Each operand sits in its buffer at an element offset with a row stride (ld), so
+// a product can read or write a column block of a wider matrix (fused gate|up).
+// The entry point matmul_vec4 (chosen by the host when the contiguous dimension,
+// the row stride and the offset of both A and B are multiples of 4) stages A and B
+// with vec4<f32> loads.
 
 override A_TRANSPOSED: bool = false;
 override B_TRANSPOSED: bool = true;
@@ -28,6 +31,12 @@ struct Params {
   n: u32,
   k: u32,
   accumulate: u32,
+  lda: u32,
+  ldb: u32,
+  ldc: u32,
+  aOffset: u32,
+  bOffset: u32,
+  cOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -42,33 +51,33 @@ var<workgroup> tileB: array<array<f32, TILE_N>, TILE_K>; // tileB[kk][col]
 
 fn loadA(row: u32, kk: u32) -> f32 {
   if (row >= params.m || kk >= params.k) { return 0.0; }
-  if (A_TRANSPOSED) { return a[kk * params.m + row]; }
-  return a[row * params.k + kk];
+  if (A_TRANSPOSED) { return a[params.aOffset + kk * params.lda + row]; }
+  return a[params.aOffset + row * params.lda + kk];
 }
 
 fn loadB(col: u32, kk: u32) -> f32 {
   if (col >= params.n || kk >= params.k) { return 0.0; }
-  if (B_TRANSPOSED) { return b[col * params.k + kk]; }
-  return b[kk * params.n + col];
+  if (B_TRANSPOSED) { return b[params.bOffset + col * params.ldb + kk]; }
+  return b[params.bOffset + kk * params.ldb + col];
 }
 
 // Four consecutive elements along the contiguous dimension; partial vectors at
 // the edges fall back to scalar loads.
 fn loadA4(row: u32, kk: u32) -> vec4<f32> {
   if (A_TRANSPOSED) {
-    if (kk < params.k && row + 3u < params.m) { return a4[(kk * params.m + row) / 4u]; }
+    if (kk < params.k && row + 3u < params.m) { return a4[(params.aOffset + kk * params.lda + row) / 4u]; }
     return vec4<f32>(loadA(row, kk), loadA(row + 1u, kk), loadA(row + 2u, kk), loadA(row + 3u, kk));
   }
-  if (row < params.m && kk + 3u < params.k) { return a4[(row * params.k + kk) / 4u]; }
+  if (row < params.m && kk + 3u < params.k) { return a4[(params.aOffset + row * params.lda + kk) / 4u]; }
   return vec4<f32>(loadA(row, kk), loadA(row, kk + 1u), loadA(row, kk + 2u), loadA(row, kk + 3u));
 }
 
 fn loadB4(col: u32, kk: u32) -> vec4<f32> {
   if (B_TRANSPOSED) {
-    if (col < params.n && kk + 3u < params.k) { return b4[(col * params.k + kk) / 4u]; }
+    if (col < params.n && kk + 3u < params.k) { return b4[(params.bOffset + col * params.ldb + kk) / 4u]; }
     return vec4<f32>(loadB(col, kk), loadB(col, kk + 1u), loadB(col, kk + 2u), loadB(col, kk + 3u));
   }
-  if (kk < params.k && col + 3u < params.n) { return b4[(kk * params.n + col) / 4u]; }
+  if (kk < params.k && col + 3u < params.n) { return b4[(params.bOffset + kk * params.ldb + col) / 4u]; }
   return vec4<f32>(loadB(col, kk), loadB(col + 1u, kk), loadB(col + 2u, kk), loadB(col + 3u, kk));
 }
 
@@ -123,7 +132,7 @@ fn storeTile(lid: vec3<u32>, row0: u32, col0: u32, acc: ptr<function, array<arra
     for (var j = 0u; j < THREAD_N; j++) {
       let col = col0 + lid.x * THREAD_N + j;
       if (col >= params.n) { continue; }
-      let e = row * params.n + col;
+      let e = params.cOffset + row * params.ldc + col;
       if (params.accumulate == 1u) { c[e] = c[e] + (*acc)[i][j]; } else { c[e] = (*acc)[i][j]; }
     }
   }

@@ -330,40 +330,72 @@ test("swiglu gives the same bits for an element in the vector body or the scalar
   const { gate, up } = swigluData(r, n);
   const dout = r.array(n);
   const pg = h.f32(gate), pu = h.f32(up), pd = h.f32(dout);
-  const full = h.zeros(n), dgFull = h.zeros(n), duFull = h.zeros(n);
+  const full = h.zeros(n), dgFull = h.zeros(n), duFull = h.zeros(n), actFull = h.zeros(n);
   k.swigluForward(full, pg, pu, n);
-  k.swigluBackward(dgFull, duFull, pd, pg, pu, n);
+  k.swigluBackward(dgFull, duFull, actFull, pd, pg, pu, n);
+  assert.equal(bits(h.read(actFull, n)), bits(h.read(full, n)), "the backward's recomputed act has the forward's bits");
   for (const split of [1, 2, 3, 5, 22]) {
-    const part = h.zeros(n), dg = h.zeros(n), du = h.zeros(n);
+    const part = h.zeros(n), dg = h.zeros(n), du = h.zeros(n), act = h.zeros(n);
     for (const [lo, hi] of [[0, split], [split, n]]) {
       const o = lo * 4;
       k.swigluForward(part + o, pg + o, pu + o, hi - lo);
-      k.swigluBackward(dg + o, du + o, pd + o, pg + o, pu + o, hi - lo);
+      k.swigluBackward(dg + o, du + o, act + o, pd + o, pg + o, pu + o, hi - lo);
     }
     assert.equal(bits(h.read(part, n)), bits(h.read(full, n)), `forward split at ${split}`);
     assert.equal(bits(h.read(dg, n)), bits(h.read(dgFull, n)), `dgate split at ${split}`);
     assert.equal(bits(h.read(du, n)), bits(h.read(duFull, n)), `dup split at ${split}`);
-    // The pool's entry points (swigluForwardRange/BackwardRange) on the same split.
-    const rPart = h.zeros(n), rdg = h.zeros(n), rdu = h.zeros(n);
-    for (const [lo, hi] of [[split, n], [0, split]]) {
-      k.swigluForwardRange(rPart, pg, pu, lo, hi);
-      k.swigluBackwardRange(rdg, rdu, pd, pg, pu, lo, hi);
-    }
-    assert.equal(bits(h.read(rPart, n)), bits(h.read(full, n)), `forward range split at ${split}`);
-    assert.equal(bits(h.read(rdg, n)), bits(h.read(dgFull, n)), `dgate range split at ${split}`);
-    assert.equal(bits(h.read(rdu, n)), bits(h.read(duFull, n)), `dup range split at ${split}`);
+    assert.equal(bits(h.read(act, n)), bits(h.read(full, n)), `act split at ${split}`);
   }
 });
 
-test("swigluBackward matches float64, finite differences, accumulates", () => {
+test("swiglu row kernels on the fused gate|up layout: the bits of the elementwise kernels, for any row split", () => {
+  const r = rng(54);
+  for (const [rows, f] of [[5, 7], [4, 16], [3, 33]]) {
+    const n = rows * f;
+    const { gate, up } = swigluData(r, n);
+    const dout = r.array(n);
+    // row i of gateUp: gate row i then up row i
+    const gateUp = new Float32Array(2 * n);
+    for (let i = 0; i < rows; i++) {
+      gateUp.set(gate.subarray(i * f, (i + 1) * f), 2 * i * f);
+      gateUp.set(up.subarray(i * f, (i + 1) * f), (2 * i + 1) * f);
+    }
+    const pg = h.f32(gate), pu = h.f32(up), pd = h.f32(dout), pgu = h.f32(gateUp);
+    const out = h.zeros(n), dg = h.zeros(n), du = h.zeros(n), act = h.zeros(n);
+    k.swigluForward(out, pg, pu, n);
+    k.swigluBackward(dg, du, act, pd, pg, pu, n);
+    const wantOut = bits(h.read(out, n)), wantDg = h.read(dg, n), wantDu = h.read(du, n);
+    for (const split of [0, 1, rows - 1]) {
+      const rOut = guarded(n), rAct = guarded(n), rD = guarded(2 * n, new Float32Array(2 * n).fill(7));
+      for (const [lo, hi] of [[split, rows], [0, split]]) {
+        k.swigluForwardRows(rOut, pgu, f, lo, hi);
+        k.swigluBackwardRows(rD, rAct, pd, pgu, f, lo, hi);
+      }
+      assertCanary(rOut, n, "swigluForwardRows");
+      assertCanary(rAct, n, "swigluBackwardRows act");
+      assertCanary(rD, 2 * n, "swigluBackwardRows dGateUp");
+      assert.equal(bits(h.read(rOut, n)), wantOut, `forward rows ${rows}×${f} split at ${split}`);
+      assert.equal(bits(h.read(rAct, n)), wantOut, `act rows ${rows}×${f} split at ${split}`);
+      const d = h.read(rD, 2 * n);
+      for (let i = 0; i < rows; i++) {
+        assert.equal(bits(d.subarray(2 * i * f, (2 * i + 1) * f)), bits(wantDg.subarray(i * f, (i + 1) * f)), `dgate row ${i}`);
+        assert.equal(bits(d.subarray((2 * i + 1) * f, (2 * i + 2) * f)), bits(wantDu.subarray(i * f, (i + 1) * f)), `dup row ${i}`);
+      }
+    }
+  }
+});
+
+test("swigluBackward matches float64 and finite differences, and writes (no accumulation)", () => {
   const r = rng(53);
   for (const n of [...ODD, 64]) {
     const gate = r.array(n, 3), up = r.array(n), dout = r.array(n);
     const pg = h.f32(gate), pu = h.f32(up), pd = h.f32(dout);
-    const dg = guarded(n), du = guarded(n);
-    k.swigluBackward(dg, du, pd, pg, pu, n);
+    // prefilled with values that an accumulating kernel would add to
+    const dg = guarded(n, r.array(n)), du = guarded(n, r.array(n)), act = guarded(n, r.array(n));
+    k.swigluBackward(dg, du, act, pd, pg, pu, n);
     assertCanary(dg, n, "dgate");
     assertCanary(du, n, "dup");
+    assertCanary(act, n, "act");
     const gg = h.read(dg, n), gu = h.read(du, n);
     const refG = Float64Array.from(gate, (g, i) => {
       const s = 1 / (1 + Math.exp(-g));
@@ -372,25 +404,21 @@ test("swigluBackward matches float64, finite differences, accumulates", () => {
     const refU = Float64Array.from(gate, (g, i) => dout[i] * silu64(g));
     assertClose(gg, refG, 1e-5, `dgate n=${n}`, 1e-4);
     assertClose(gu, refU, 1e-5, `dup n=${n}`, 1e-4);
+    assertClose(h.read(act, n), Float64Array.from(gate, (g, i) => silu64(g) * up[i]), 1e-6, `act n=${n}`, 1e-20);
 
     const out = h.zeros(n);
     const loss = () => (k.swigluForward(out, pg, pu, n), dotLoss(out, dout));
     assertFiniteDifferences(pg, n, loss, gg, `dgate n=${n}`);
     assertFiniteDifferences(pu, n, loss, gu, `dup n=${n}`);
-
-    const preG = r.array(n), preU = r.array(n), dg2 = h.f32(preG), du2 = h.f32(preU);
-    k.swigluBackward(dg2, du2, pd, pg, pu, n);
-    assert.equal(bits(h.read(dg2, n)), bits(gg.map((v, i) => Math.fround(v + preG[i]))), `dgate accumulates n=${n}`);
-    assert.equal(bits(h.read(du2, n)), bits(gu.map((v, i) => Math.fround(v + preU[i]))), `dup accumulates n=${n}`);
   }
 });
 
 test("swiglu propagates NaN so the host's non-finite check sees it", () => {
   const n = 6, gate = [NaN, 1, 2, 3, 4, NaN], up = [1, 1, NaN, 1, 1, 1];
-  const out = h.zeros(n), dg = h.zeros(n), du = h.zeros(n);
+  const out = h.zeros(n), dg = h.zeros(n), du = h.zeros(n), act = h.zeros(n);
   const pg = h.f32(gate), pu = h.f32(up);
   k.swigluForward(out, pg, pu, n);
-  k.swigluBackward(dg, du, h.f32(new Float32Array(n).fill(1)), pg, pu, n);
+  k.swigluBackward(dg, du, act, h.f32(new Float32Array(n).fill(1)), pg, pu, n);
   const o = h.read(out, n), g = h.read(dg, n), u = h.read(du, n);
   for (const i of [0, 2, 5]) assert.ok(Number.isNaN(o[i]), `out[${i}] = ${o[i]}`);
   for (const i of [0, 2, 5]) assert.ok(Number.isNaN(g[i]), `dgate[${i}] = ${g[i]}`);

@@ -119,12 +119,12 @@ test("lmHeadRows: row chunks are multiples of 64, and a vocabulary too large for
 });
 
 test("a batch whose activations exceed the backend's largest buffer is refused before any allocation, naming the limit and the largest batch that fits", async () => {
-  const config = { vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 8192, ropeTheta: 10000, rmsEps: 1e-5, tiedEmbeddings: true, maxSeqLen: 1024 };
-  // a WebGPU-like device with a 1 MiB buffer limit: the widest per-token tensor is 8192 floats = 32 KiB
+  const config = { vocabSize: 64, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 4096, ropeTheta: 10000, rmsEps: 1e-5, tiedEmbeddings: true, maxSeqLen: 1024 };
+  // a WebGPU-like device with a 1 MiB buffer limit: the widest per-token tensor is the fused gate|up, 2 × 4096 floats = 32 KiB
   const device = { name: "webgpu", capabilities: { maxBufferBytes: 1 << 20, maxBindingBytes: 1 << 20 } };
   checkActivationLimits(device, config, 1, 32); // exactly 1 MiB: fits
   assert.throws(() => checkActivationLimits(device, config, 2, 32), (e) =>
-    /maxBufferSize\) of 1048576 bytes/.test(e.message) && e.message.includes("the largest that fits is batch 1 at sequence length 32") && e.message.includes("[64, 8192] intermediate"));
+    /maxBufferSize\) of 1048576 bytes/.test(e.message) && e.message.includes("the largest that fits is batch 1 at sequence length 32") && e.message.includes("[64, 8192] gate|up (2 × intermediate)"));
   assert.throws(() => checkActivationLimits(device, config, 1, 64), /no batch at sequence length 64; at most 32 tokens per batch/);
   // the wasm backend (2 GiB buffers): 65 × 1024 tokens × 32 KiB > 2 GiB, refused with nothing allocated
   const be = await WasmBackend.create({ threads: 1 });

@@ -164,17 +164,29 @@ if (gpu) {
     }
   });
 
-  test("swiglu forward and backward", async () => {
-    const n = 1000 + 5;
-    const g = rand(n, -4, 4), u = rand(n), dout = rand(n), dg0 = rand(n), du0 = rand(n);
-    const G = upload(g), U = upload(u), out = gpu.alloc(n, "f32", "out");
-    gpu.swigluForward(out, G, U, n);
+  test("swiglu forward and backward on the fused gate|up layout; the backward writes and recomputes act", async () => {
+    const rows = 37, f = 29, n = rows * f;
+    const g = rand(n, -4, 4), u = rand(n), dout = rand(n);
+    const gateUp = new Float32Array(2 * n);
+    for (let i = 0; i < rows; i++) {
+      gateUp.set(g.subarray(i * f, (i + 1) * f), 2 * i * f);
+      gateUp.set(u.subarray(i * f, (i + 1) * f), (2 * i + 1) * f);
+    }
+    const GU = upload(gateUp), out = gpu.alloc(n, "f32", "out");
+    gpu.swigluForward(out, GU, rows, f);
     const r = ref.swiglu(g, u, dout);
     await close(out, r.out, 1e-5, "swigluForward");
-    const dg = upload(dg0), du = upload(du0);
-    gpu.swigluBackward(dg, du, upload(dout), G, U, n);
-    await close(dg, plus(dg0, r.dgate), 1e-5, "swigluBackward dgate");
-    await close(du, plus(du0, r.dup), 1e-5, "swigluBackward dup");
+    // prefilled: the backward must overwrite, not add
+    const dGU = upload(rand(2 * n)), act = upload(rand(n));
+    gpu.swigluBackward(dGU, act, upload(dout), GU, rows, f);
+    const want = new Float64Array(2 * n);
+    for (let i = 0; i < rows; i++) {
+      want.set(r.dgate.subarray(i * f, (i + 1) * f), 2 * i * f);
+      want.set(r.dup.subarray(i * f, (i + 1) * f), (2 * i + 1) * f);
+    }
+    await close(dGU, want, 1e-5, "swigluBackward dGateUp");
+    await close(act, r.out, 1e-5, "swigluBackward act");
+    assert.equal(Array.from(await gpu.read(act)), Array.from(await gpu.read(out)), "recomputed act has the forward's bits");
   });
 
   test("cross-entropy forward and in-place backward", async () => {

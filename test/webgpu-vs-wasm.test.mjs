@@ -38,7 +38,7 @@ async function same(what, fn, tol = 1e-5) {
 if (gpu) {
   const n = 45, c = 37, vocab = 29;
   const tokens = Int32Array.from({ length: n }, (_, i) => (i * 5 + 3) % vocab);
-  const x = rand(n * c), y = rand(n * c), w = rand(c, 0.5, 1.5), dout = rand(n * c), g0 = rand(n * c);
+  const x = rand(n * c), y = rand(n * c), w = rand(c, 0.5, 1.5), dout = rand(n * c), g0 = rand(n * c), gateUp = rand(2 * n * c, -4, 4);
 
   test("embedding, rmsnorm, swiglu", async () => {
     const table = rand(vocab * c), d0 = rand(vocab * c);
@@ -56,10 +56,11 @@ if (gpu) {
       return { out, rstd, dx, dw };
     });
     await same("swiglu", (be, up) => {
-      const out = be.alloc(n * c, "f32", "out"), G = up(x), U = up(y), dg = up(g0), du = up(g0);
-      be.swigluForward(out, G, U, n * c);
-      be.swigluBackward(dg, du, up(dout), G, U, n * c);
-      return { out, dgate: dg, dup: du };
+      // the fused gate|up layout [n, 2c]; the backward writes over a prefilled dGateUp
+      const out = be.alloc(n * c, "f32", "out"), act = be.alloc(n * c, "f32", "act"), GU = up(gateUp), dGU = up(gateUp);
+      be.swigluForward(out, GU, n, c);
+      be.swigluBackward(dGU, act, up(dout), GU, n, c);
+      return { out, act, dGateUp: dGU };
     });
   });
 
@@ -72,6 +73,15 @@ if (gpu) {
           be.matmul(C, A, B, m, nn, k, layout, false);
           be.matmul(Cacc, A, B, m, nn, k, layout, true);
           return { c: C, cAccumulated: Cacc };
+        }, 3e-5);
+        // operands placed inside wider tensors (offsets, row strides)
+        const o = { aOffset: 5, bOffset: 8, cOffset: 3, lda: (layout === "tn" ? m : k) + 3, ldb: (layout === "nt" ? k : nn) + 4, ldc: nn + 7 };
+        const rowsA = layout === "tn" ? k : m, rowsB = layout === "nt" ? nn : k;
+        const pa = rand(o.aOffset + rowsA * o.lda), pb = rand(o.bOffset + rowsB * o.ldb), pc = rand(o.cOffset + m * o.ldc);
+        await same(`matmul ${layout} ${m}×${nn}×${k} placed`, (be, up) => {
+          const C = up(pc);
+          be.matmul(C, up(pa), up(pb), m, nn, k, layout, true, o);
+          return { c: C };
         }, 3e-5);
       }
     }

@@ -183,8 +183,7 @@ export async function streamingForward(be: Backend, cpu: CpuModule, ckpt: LazyCh
       hMid: f(N * C, "hMid"),
       ln2: f(N * C, "ln2"),
       ln2Rstd: f(N, "ln2Rstd"),
-      gate: f(N * F, "gate"),
-      up: f(N * F, "up"),
+      gateUp: f(2 * N * F, "gateUp"),
       act: f(N * F, "act"),
     };
     const headRows = headRowsFor(be, N, V, opts.headRows);

@@ -17,7 +17,7 @@
 //   bound read-only and writable in one dispatch).
 // - Backward ops ACCUMULATE (+=) into every gradient they produce, like llm.c, so a
 //   gradient that several paths feed needs no extra add. Exceptions are documented
-//   (`distanceGrad` and `crossEntropyBackwardInPlace` write).
+//   (`distanceGrad`, `swigluBackward` and `crossEntropyBackwardInPlace` write).
 // - `n` counts rows (tokens), `c` is the row width.
 // - View offsets are multiples of `capabilities.viewAlignment` bytes.
 // - Init values and RoPE tables are made on the host (host/cpu) and uploaded with
@@ -33,6 +33,22 @@ export interface Tensor {
 }
 
 export type MatmulLayout = "nt" | "nn" | "tn";
+
+/**
+ * Where matmul operands sit inside their tensors, for products that read or write
+ * a column block of a wider matrix (the fused gate|up projection's [tokens, 2·ffn]
+ * output and its gradient): element offsets, and row strides (leading dimensions,
+ * in elements) of A, B and C as stored. Defaults: offset 0, the dense row length.
+ * Offsets need no alignment (they are not views).
+ */
+export interface MatmulOperands {
+  aOffset?: number;
+  bOffset?: number;
+  cOffset?: number;
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+}
 
 /** Per-token distance between residual states; see DESIGN.md "JREG". */
 export const DistanceKind = {
@@ -162,8 +178,11 @@ export interface Backend {
   /**
    * C[m,n] (+)= op(A)·op(B): "nt" A[m,k]·B[n,k]ᵀ (forward, HF [out,in] weights),
    * "nn" A[m,k]·B[k,n] (input gradient), "tn" A[k,m]ᵀ·B[k,n] (weight gradient).
+   * `operands` places A, B, C inside their tensors (offsets, row strides). Every
+   * element of C is the same sum in the same order whatever n, m, the strides and
+   * the offsets are, so a fused wider product gives the bits of the separate ones.
    */
-  matmul(c: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, layout: MatmulLayout, accumulate: boolean): void;
+  matmul(c: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, layout: MatmulLayout, accumulate: boolean, operands?: MatmulOperands): void;
 
   /**
    * x: [b, t, heads, headDim], rotated in place by the tables cos, sin ([t, headDim/2],
@@ -187,8 +206,17 @@ export interface Backend {
   /** dbias[j] += Σ_i dout[i, j], rows summed in order (deterministic). */
   biasBackward(dbias: Tensor, dout: Tensor, n: number, c: number): void;
 
-  swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void;
-  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void;
+  /**
+   * out[i, j] = silu(g)·u for n rows: gateUp [n, 2f] holds each row's gate (columns
+   * [0, f)) then up ([f, 2f)), the fused gate|up projection's output; out [n, f].
+   */
+  swigluForward(out: Tensor, gateUp: Tensor, n: number, f: number): void;
+  /**
+   * WRITES dGateUp [n, 2f] (dgate then dup per row, no accumulation) and act [n, f]
+   * = silu(g)·u recomputed with swigluForward's bits, so the forward's product need
+   * not be kept for the backward.
+   */
+  swigluBackward(dGateUp: Tensor, act: Tensor, dout: Tensor, gateUp: Tensor, n: number, f: number): void;
 
   /** losses[i] = logsumexp(logits[i]) − logits[i, targets[i]]; lse saved. */
   crossEntropyForward(losses: Tensor, lse: Tensor, logits: Tensor, targets: Tensor, n: number, v: number): void;

@@ -20,9 +20,12 @@ export interface LayerActivations {
   hMid: Tensor;
   ln2: Tensor;
   ln2Rstd: Tensor;
-  gate: Tensor;
-  up: Tensor;
-  /** silu(gate) · up */
+  /** the fused gate|up projection: row i holds gate (ffn values) then up (ffn values) */
+  gateUp: Tensor;
+  /**
+   * silu(gate) · up, [tokens, ffn]: one buffer shared by every layer (the forward
+   * uses it at once, the backward recomputes it from gateUp), not saved per layer
+   */
   act: Tensor;
 }
 
@@ -73,8 +76,8 @@ export interface GradScratch {
   dv: Tensor;
   datt: Tensor;
   dact: Tensor;
-  dgate: Tensor;
-  dup: Tensor;
+  /** gradient of gateUp, same layout (written by swigluBackward) */
+  dGateUp: Tensor;
   dcos: Tensor;
   owned: Tensor[];
 }
@@ -95,7 +98,7 @@ export function lmHeadRows(be: Backend, tokens: number, vocab: number): number {
 
 /**
  * Checks before allocating anything that the widest per-token activation
- * ([tokens, max(hidden, heads·hd, intermediate)] f32) fits one buffer of the
+ * ([tokens, max(hidden, heads·hd, 2·intermediate)] f32, the widest being the fused gate|up) fits one buffer of the
  * backend; the error names the limit and the largest batch that fits at this
  * sequence length. (The logits are chunked, so they never decide this; see
  * lmHeadRows. A binding-size limit below the buffer limit is named by the
@@ -106,7 +109,7 @@ export function checkActivationLimits(be: Pick<Backend, "name" | "capabilities">
   const widths: [string, number][] = [
     ["hidden", c.hiddenSize],
     ["attention (heads × head_dim)", c.numHeads * headDim(c)],
-    ["intermediate", c.intermediateSize],
+    ["gate|up (2 × intermediate)", 2 * c.intermediateSize],
   ];
   const [name, width] = widths.reduce((a, b) => (b[1] > a[1] ? b : a));
   const tokens = batch * seq;
@@ -135,6 +138,7 @@ export function allocateActivations(be: Backend, c: ModelConfig, batch: number, 
   };
   const stateLength = be.attentionStateLength(batch, seq, c.numHeads, c.numKvHeads, hd);
   const layers: LayerActivations[] = [];
+  const act = f(N * c.intermediateSize, "act");
   for (let l = 0; l < c.numLayers; l++) {
     layers.push({
       ln1: f(N * c.hiddenSize, `L${l}.ln1`),
@@ -147,9 +151,8 @@ export function allocateActivations(be: Backend, c: ModelConfig, batch: number, 
       hMid: f(N * c.hiddenSize, `L${l}.hMid`),
       ln2: f(N * c.hiddenSize, `L${l}.ln2`),
       ln2Rstd: f(N, `L${l}.ln2Rstd`),
-      gate: f(N * c.intermediateSize, `L${l}.gate`),
-      up: f(N * c.intermediateSize, `L${l}.up`),
-      act: f(N * c.intermediateSize, `L${l}.act`),
+      gateUp: f(2 * N * c.intermediateSize, `L${l}.gateUp`),
+      act,
     });
   }
   const perTransition = (label: string) => Array.from({ length: c.numLayers }, (_, l) => f(N, `${label}${l + 1}`));
@@ -196,8 +199,7 @@ export function allocateGradScratch(be: Backend, c: ModelConfig, tokens: number)
     dv: f(tokens * c.numKvHeads * hd, "dv"),
     datt: f(tokens * c.numHeads * hd, "datt"),
     dact: f(tokens * c.intermediateSize, "dact"),
-    dgate: f(tokens * c.intermediateSize, "dgate"),
-    dup: f(tokens * c.intermediateSize, "dup"),
+    dGateUp: f(2 * tokens * c.intermediateSize, "dGateUp"),
     dcos: f(tokens, "dcos"),
     owned,
   };

@@ -68,11 +68,15 @@ export function blockForward(be: Backend, c: ModelConfig, lw: LayerWeights, la: 
   be.copy(la.hMid, hIn);
   be.matmul(la.hMid, la.att, lw.o, N, C, H * hd, "nt", true);
 
-  // MLP block: hOut = hMid + down(silu(gate(x)) · up(x)), x = RMSNorm(hMid)
+  // MLP block: hOut = hMid + down(silu(gate(x)) · up(x)), x = RMSNorm(hMid);
+  // gate and up are one [N, 2F] product (each element the same sum as alone)
   be.rmsnormForward(la.ln2, la.ln2Rstd, la.hMid, lw.postAttentionNorm, N, C, c.rmsEps);
-  be.matmul(la.gate, la.ln2, lw.gate, N, F, C, "nt", false);
-  be.matmul(la.up, la.ln2, lw.up, N, F, C, "nt", false);
-  be.swigluForward(la.act, la.gate, la.up, N * F);
+  if (lw.gateUp) be.matmul(la.gateUp, la.ln2, lw.gateUp, N, 2 * F, C, "nt", false);
+  else {
+    be.matmul(la.gateUp, la.ln2, lw.gate, N, F, C, "nt", false, { ldc: 2 * F });
+    be.matmul(la.gateUp, la.ln2, lw.up, N, F, C, "nt", false, { ldc: 2 * F, cOffset: F });
+  }
+  be.swigluForward(la.act, la.gateUp, N, F);
   be.copy(hOut, la.hMid);
   be.matmul(hOut, la.act, lw.down, N, C, F, "nt", true);
 }
@@ -144,16 +148,19 @@ export function backward(be: Backend, c: ModelConfig, w: WeightSet, g: WeightSet
       be.cosineBackward(s.pending, s.dh, s.dcos, hIn, hOut, a.cos[l]!, a.normA[l]!, a.normB[l]!, N, C);
     }
 
-    // MLP block (dh flows through the residual unchanged and collects the branch)
-    be.matmul(lg.down, s.dh, la.act, C, F, N, "tn", true);
+    // MLP block (dh flows through the residual unchanged and collects the branch).
+    // swigluBackward writes d(gate|up) and recomputes silu(gate)·up into la.act.
     be.matmul(s.dact, s.dh, lw.down, N, F, C, "nn", false);
-    be.fill(s.dgate, 0);
-    be.fill(s.dup, 0);
-    be.swigluBackward(s.dgate, s.dup, s.dact, la.gate, la.up, N * F);
-    be.matmul(lg.gate, s.dgate, la.ln2, F, C, N, "tn", true);
-    be.matmul(lg.up, s.dup, la.ln2, F, C, N, "tn", true);
-    be.matmul(s.dln, s.dgate, lw.gate, N, C, F, "nn", false);
-    be.matmul(s.dln, s.dup, lw.up, N, C, F, "nn", true);
+    be.swigluBackward(s.dGateUp, la.act, s.dact, la.gateUp, N, F);
+    be.matmul(lg.down, s.dh, la.act, C, F, N, "tn", true);
+    if (lg.gateUp) be.matmul(lg.gateUp, s.dGateUp, la.ln2, 2 * F, C, N, "tn", true);
+    else {
+      be.matmul(lg.gate, s.dGateUp, la.ln2, F, C, N, "tn", true, { lda: 2 * F });
+      be.matmul(lg.up, s.dGateUp, la.ln2, F, C, N, "tn", true, { lda: 2 * F, aOffset: F });
+    }
+    // two products, not one of depth 2F: the same sums as before the fusion, bit for bit
+    be.matmul(s.dln, s.dGateUp, lw.gate, N, C, F, "nn", false, { lda: 2 * F });
+    be.matmul(s.dln, s.dGateUp, lw.up, N, C, F, "nn", true, { lda: 2 * F, aOffset: F });
     be.rmsnormBackward(s.dh, lg.postAttentionNorm, s.dln, la.hMid, lw.postAttentionNorm, la.ln2Rstd, N, C);
 
     // attention block: gradients w.r.t. the rotated q, k, rotated back in place

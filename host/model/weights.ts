@@ -19,6 +19,11 @@ export interface LayerWeights {
   postAttentionNorm: Tensor;
   gate: Tensor;
   up: Tensor;
+  /**
+   * gate and up as one [2·ffn, hidden] matrix, present when up directly follows
+   * gate in the buffer (no padding between them): the fused projection's weight.
+   */
+  gateUp?: Tensor;
   down: Tensor;
 }
 
@@ -80,6 +85,10 @@ export function allocateWeightSet(backend: Backend, config: ModelConfig, layout:
   const layers: LayerWeights[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const pre = `model.layers.${i}.`;
+    const gateIndex = layout.specs.findIndex((s) => s.name === pre + "mlp.gate_proj.weight");
+    const gateSize = layout.specs[gateIndex]!.size;
+    const gateOffset = layout.offsets[gateIndex]!;
+    const adjacent = layout.offsets[gateIndex + 1] === gateOffset + gateSize && layout.specs[gateIndex + 1]!.name === pre + "mlp.up_proj.weight";
     layers.push({
       inputNorm: get(pre + "input_layernorm.weight"),
       q: get(pre + "self_attn.q_proj.weight"),
@@ -89,6 +98,7 @@ export function allocateWeightSet(backend: Backend, config: ModelConfig, layout:
       postAttentionNorm: get(pre + "post_attention_layernorm.weight"),
       gate: get(pre + "mlp.gate_proj.weight"),
       up: get(pre + "mlp.up_proj.weight"),
+      ...(adjacent ? { gateUp: backend.view(all, gateOffset, 2 * gateSize, `${label}:${pre}mlp.gate|up`) } : {}),
       down: get(pre + "mlp.down_proj.weight"),
     });
   }

@@ -14,9 +14,11 @@ import {
   type DType,
   type JregScalarsSpec,
   type MatmulLayout,
+  type MatmulOperands,
   type StepControlSpec,
   type Tensor,
 } from "../backend.ts";
+import { resolveMatmulOperands } from "../matmul-operands.ts";
 import { ARENA_ALIGNMENT, Arena, instantiateEngine, sharedMemorySupported, type EngineExports, type KernelVariant } from "./engine-module.ts";
 import { ThreadPool } from "./thread-pool.ts";
 import { WasmMatmul } from "./wasm-matmul.ts";
@@ -177,14 +179,13 @@ export class WasmBackend implements Backend {
     this.k.rmsnormBackward(p(dx), p(dw), p(dout), p(x), p(w), p(rstd), n, c);
   }
 
-  matmul(c: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, layout: MatmulLayout, accumulate: boolean): void {
-    if (c.length < m * n || a.length < m * k || b.length < n * k) {
-      throw new RangeError(`matmul ${layout} ${m}×${n}×${k}: operand too small (${c.label}, ${a.label}, ${b.label})`);
-    }
-    const opts = { accumulate };
-    if (layout === "nt") this.mm.nt(p(c), p(a), p(b), m, n, k, opts);
-    else if (layout === "nn") this.mm.nn(p(c), p(a), p(b), m, n, k, opts);
-    else this.mm.tn(p(c), p(a), p(b), m, n, k, opts);
+  matmul(c: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, layout: MatmulLayout, accumulate: boolean, operands?: MatmulOperands): void {
+    const o = resolveMatmulOperands(c, a, b, m, n, k, layout, operands);
+    const opts = { accumulate, lda: o.a.ld, ldb: o.b.ld, ldc: o.c.ld };
+    const [pc, pa, pb] = [p(c) + 4 * o.c.offset, p(a) + 4 * o.a.offset, p(b) + 4 * o.b.offset];
+    if (layout === "nt") this.mm.nt(pc, pa, pb, m, n, k, opts);
+    else if (layout === "nn") this.mm.nn(pc, pa, pb, m, n, k, opts);
+    else this.mm.tn(pc, pa, pb, m, n, k, opts);
   }
 
   ropeInPlace(x: Tensor, cos: Tensor, sin: Tensor, b: number, t: number, heads: number, headDim: number, inverse: boolean): void {
@@ -232,11 +233,13 @@ export class WasmBackend implements Backend {
   biasBackward(dbias: Tensor, dout: Tensor, n: number, c: number): void {
     this.k.biasBackward(p(dbias), p(dout), n, c);
   }
-  swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void {
-    this.elements("swigluForwardRange", [p(out), p(gate), p(up)], n);
+  swigluForward(out: Tensor, gateUp: Tensor, n: number, f: number): void {
+    swigluShapes("swigluForward", [[out, n * f, "out"], [gateUp, 2 * n * f, "gateUp"]]);
+    this.rows("swigluForwardRows", [p(out), p(gateUp), f], n, n * f * 8);
   }
-  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void {
-    this.elements("swigluBackwardRange", [p(dgate), p(dup), p(dout), p(gate), p(up)], n);
+  swigluBackward(dGateUp: Tensor, act: Tensor, dout: Tensor, gateUp: Tensor, n: number, f: number): void {
+    swigluShapes("swigluBackward", [[dGateUp, 2 * n * f, "dGateUp"], [act, n * f, "act"], [dout, n * f, "dout"], [gateUp, 2 * n * f, "gateUp"]]);
+    this.rows("swigluBackwardRows", [p(dGateUp), p(act), p(dout), p(gateUp), f], n, n * f * 8);
   }
 
   crossEntropyForward(losses: Tensor, lse: Tensor, logits: Tensor, targets: Tensor, n: number, v: number): void {
@@ -337,6 +340,12 @@ function p(t: Tensor): number {
 
 function sameLength(a: Tensor, b: Tensor): void {
   if (a.length !== b.length) throw new RangeError(`length mismatch: ${a.label} (${a.length}) vs ${b.label} (${b.length})`);
+}
+
+function swigluShapes(op: string, tensors: Array<[Tensor, number, string]>): void {
+  for (const [t, need, name] of tensors) {
+    if (t.length < need) throw new RangeError(`${op}: ${name} ${t.label} has ${t.length} values, needs ${need}`);
+  }
 }
 
 function slotIndex(op: string, t: Tensor, index: number): void {

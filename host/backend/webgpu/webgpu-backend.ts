@@ -24,9 +24,11 @@ import type {
   DType,
   JregScalarsSpec,
   MatmulLayout,
+  MatmulOperands,
   StepControlSpec,
   Tensor,
 } from "../backend.ts";
+import { resolveMatmulOperands, type StoredMatrix } from "../matmul-operands.ts";
 import { describeAdapter, requestAdapter } from "./adapter.ts";
 import { SHADERS, type ShaderName } from "./shader-sources.ts";
 
@@ -415,26 +417,20 @@ export class WebGpuBackend implements Backend {
   }
 
   // ---- matmul ----
-  matmul(c: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, layout: MatmulLayout, accumulate: boolean): void {
-    if (c.length < m * n || a.length < m * k || b.length < n * k) {
-      throw new RangeError(`matmul ${layout} ${m}×${n}×${k}: operand too small (${c.label}, ${a.label}, ${b.label})`);
-    }
-    if (m * n === 0) return;
-    if (k === 0) {
-      if (!accumulate) this.fill(this.view(c, 0, m * n, c.label), 0);
-      return;
-    }
+  matmul(c: Tensor, a: Tensor, b: Tensor, m: number, n: number, k: number, layout: MatmulLayout, accumulate: boolean, operands?: MatmulOperands): void {
+    const o = resolveMatmulOperands(c, a, b, m, n, k, layout, operands);
+    // with k = 0 the shader's depth loop is empty and it writes zeros (or adds nothing)
+    if (m * n === 0 || (k === 0 && accumulate)) return;
     const aTransposed = layout === "tn";
     const bTransposed = layout === "nt";
-    if (layout !== "nt" && layout !== "nn" && layout !== "tn") throw new RangeError(`matmul: unknown layout ${JSON.stringify(layout)}`);
     const grid: [number, number] = [Math.ceil(n / MATMUL_TILE), Math.ceil(m / MATMUL_TILE)];
     this.checkGrid(grid, "matmul");
-    const aContiguous = aTransposed ? m : k;
-    const bContiguous = bTransposed ? k : n;
     const binds = [bind(1, c, "rw"), bind(2, a, "r"), bind(3, b, "r")];
-    const vec4 = aContiguous % 4 === 0 && bContiguous % 4 === 0 && !this.needsAliasVariant(binds);
+    const quad = (x: StoredMatrix) => x.cols % 4 === 0 && x.ld % 4 === 0 && x.offset % 4 === 0;
+    const vec4 = quad(o.a) && quad(o.b) && !this.needsAliasVariant(binds);
     if (vec4) binds.push(bind(4, a, "r"), bind(5, b, "r"));
-    this.run("matmul", vec4 ? "matmul_vec4" : "matmul", grid, paramWords("uuuu", [m, n, k, accumulate ? 1 : 0]), binds, {
+    const params = paramWords("uuuuuuuuuu", [m, n, k, accumulate ? 1 : 0, o.a.ld, o.b.ld, o.c.ld, o.a.offset, o.b.offset, o.c.offset]);
+    this.run("matmul", vec4 ? "matmul_vec4" : "matmul", grid, params, binds, {
       A_TRANSPOSED: aTransposed ? 1 : 0,
       B_TRANSPOSED: bTransposed ? 1 : 0,
     });
@@ -531,24 +527,26 @@ export class WebGpuBackend implements Backend {
   }
 
   // ---- swiglu ----
-  swigluForward(out: Tensor, gate: Tensor, up: Tensor, n: number): void {
-    if (n === 0) return;
-    need(out, n, "swigluForward out");
-    this.run("swiglu", "swiglu_forward", this.linear(Math.ceil(n / WG)), paramWords("u", [n]), [
+  swigluForward(out: Tensor, gateUp: Tensor, n: number, f: number): void {
+    if (n * f === 0) return;
+    need(out, n * f, "swigluForward out");
+    need(gateUp, 2 * n * f, "swigluForward gateUp");
+    this.run("swiglu", "swiglu_forward", this.linear(Math.ceil((n * f) / WG)), paramWords("uu", [n * f, f]), [
       bind(1, out, "rw"),
-      bind(2, gate, "r"),
-      bind(3, up, "r"),
+      bind(2, gateUp, "r"),
     ]);
   }
 
-  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor, n: number): void {
-    if (n === 0) return;
-    need(dgate, n, "swigluBackward dgate");
-    this.run("swiglu", "swiglu_backward", this.linear(Math.ceil(n / WG)), paramWords("u", [n]), [
-      bind(2, gate, "r"),
-      bind(3, up, "r"),
-      bind(4, dgate, "rw"),
-      bind(5, dup, "rw"),
+  swigluBackward(dGateUp: Tensor, act: Tensor, dout: Tensor, gateUp: Tensor, n: number, f: number): void {
+    if (n * f === 0) return;
+    need(dGateUp, 2 * n * f, "swigluBackward dGateUp");
+    need(act, n * f, "swigluBackward act");
+    need(dout, n * f, "swigluBackward dout");
+    need(gateUp, 2 * n * f, "swigluBackward gateUp");
+    this.run("swiglu", "swiglu_backward", this.linear(Math.ceil((n * f) / WG)), paramWords("uu", [n * f, f]), [
+      bind(1, act, "rw"),
+      bind(2, gateUp, "r"),
+      bind(4, dGateUp, "rw"),
       bind(6, dout, "r"),
     ]);
   }
