@@ -190,9 +190,15 @@ export function probeSplit(tokenizer: Tokenizer, docs: readonly TaggedDocument[]
   });
   const placed = positions.length - skipped.beyondWindows;
   // enough windows, evenly spread over the stream, to hold about maxWords words
-  const want = placed <= o.maxWords ? total : Math.min(total, Math.ceil((o.maxWords * total) / Math.max(1, placed)));
-  const chosen: number[] = [];
-  for (let i = 0; i < want; i++) chosen.push(Math.floor((i * total) / want));
+  // (grown until they do: words are not spread evenly over windows)
+  const spread = (count: number) => Array.from({ length: count }, (_, i) => Math.floor((i * total) / count));
+  const wordsIn = (ws: number[]) => ws.reduce((n, w) => n + perWindow[w]!.length, 0);
+  let want = placed <= o.maxWords ? total : Math.min(total, Math.ceil((o.maxWords * total) / Math.max(1, placed)));
+  let chosen = spread(want);
+  while (want < total && wordsIn(chosen) < o.maxWords) {
+    want = Math.min(total, Math.ceil(want * 1.05) + 1);
+    chosen = spread(want);
+  }
   const rows: number[] = [];
   const kept: string[] = [];
   chosen.forEach((w, ordinal) => {
