@@ -123,6 +123,20 @@ for (const [name, be] of [["wasm", wasm], ["webgpu", webgpu]]) {
   });
 }
 
+test("wasm: 1 and 2 threads train bit-identical probes", async () => {
+  const two = await createBackend("wasm", { threads: 2 });
+  try {
+    const rows = syntheticRows(8, 700, 24, 9, (_x, i) => (i * 31) % 9);
+    const opts = { epochs: 2, batchSize: 100 };
+    const a = await trainLinearProbe(wasm, rows, 9, opts);
+    const b = await trainLinearProbe(two, rows, 9, opts);
+    assert.equal(Array.from(b.weights), Array.from(a.weights));
+    assert.equal(Array.from(b.bias), Array.from(a.bias));
+  } finally {
+    await two.dispose();
+  }
+});
+
 test("a linear function of the features is learned (accuracy ≈ 1); random features score about the majority baseline", async () => {
   const d = 12;
   const K = 6;
