@@ -46,6 +46,13 @@ test("probe.enabled: every evaluation line gets probe_accuracy per h_l and the b
   assert.equal(lines.map(strip), records(plain.out).map(strip));
   assert.not.ok(records(plain.out).some((r) => "probe_accuracy" in r));
   assert.match(probed.stderr, /eval at step 6: .*probe acc % \d+\.\d \d+\.\d \d+\.\d \(baseline \d+\.\d\)/);
+  // jreg probe on the run (the layer-streaming forward) gives the numbers the run logged (the in-memory model)
+  const cli = jreg(["probe", probed.out, "--tags", "coarse", "--max-words", "300", "--epochs", "2", "--seed", "1", "--json"]);
+  assert.is(cli.status, 0, cli.stderr);
+  const p = JSON.parse(cli.stdout);
+  assert.equal(p.layers.map((l) => l.val_accuracy), evals[2].probe_accuracy);
+  assert.equal(p.layers.map((l) => l.train_accuracy), evals[2].probe_train_accuracy);
+  assert.is(p.baseline.val_accuracy, evals[2].probe_baseline);
   // deterministic: the same run again writes the same probe numbers
   const again = train("probed-again", { probe: PROBE });
   assert.equal(records(again.out).map((r) => r.probe_accuracy), lines.map((r) => r.probe_accuracy));

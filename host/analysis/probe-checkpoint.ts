@@ -9,11 +9,18 @@
 //   is a run, that run's settings as above; else the default split and windows of
 //   min(1024, max_position_embeddings) tokens.
 // The tokenizer is the checkpoint's tokenizer.json (a run's checkpoints carry the
-// run's) unless one is given.
+// run's) unless one is given. The hidden states come from the layer-streaming
+// forward (streaming-forward.ts), so every architecture `jreg analyze` reads
+// (Llama with rope scaling, Mistral within its window, Qwen2; F32/F16/BF16,
+// sharded) is probed with about one block's weights on the device; windows run
+// in passes of at most `tokensPerPass` tokens.
 import { END_OF_TEXT } from "../data/tokenizer-cache.ts";
 import { DEFAULT_VALIDATION_FRACTION } from "../data/split.ts";
 import { createEngine, type BackendName } from "../engine.ts";
-import { CONFIG_FILE, INDEX_FILE, readCheckpoint, WEIGHTS_FILE } from "../io/checkpoint.ts";
+import { loadCpuModule } from "../cpu/cpu-module.ts";
+import { CONFIG_FILE, INDEX_FILE, WEIGHTS_FILE } from "../io/checkpoint.ts";
+import { LazyCheckpoint } from "../io/lazy-checkpoint.ts";
+import { splitInputsTargets } from "../model/batch.ts";
 import { fileExists, readText } from "../io/files.ts";
 import { listCheckpoints } from "../run/checkpoint-dir.ts";
 import { fileStorage, joinPath, parentDir } from "../run/storage.ts";
@@ -21,7 +28,8 @@ import { loadTokenizerFile } from "../tokenizer/load-file.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { resolveRunConfig, type RunConfig } from "../train/run-config.ts";
 import { ProbeError } from "./linear-probe.ts";
-import { brownProbeDocuments, probeDataset, probeModel, type ProbeDataOptions, type ProbeOptions, type ProbeResult } from "./probe.ts";
+import { brownProbeDocuments, probeDataset, probeHiddenStates, type HiddenStateSource, type ProbeDataOptions, type ProbeOptions, type ProbeResult } from "./probe.ts";
+import { streamingForward, type FinalState } from "./streaming-forward.ts";
 
 export interface ProbeCheckpointOptions extends ProbeOptions, Omit<ProbeDataOptions, "seq" | "eot"> {
   /** tokenizer file or directory (default: the checkpoint's tokenizer.json) */
@@ -30,6 +38,8 @@ export interface ProbeCheckpointOptions extends ProbeOptions, Omit<ProbeDataOpti
   seq?: number;
   backend?: BackendName;
   threads?: number;
+  /** tokens per streaming pass over the weights (default 4,096, at least one window) */
+  tokensPerPass?: number;
   /** called once the data is placed, before any forward */
   onData?: (info: { train: number; validation: number; batches: number }) => void;
 }
@@ -37,6 +47,7 @@ export interface ProbeCheckpointOptions extends ProbeOptions, Omit<ProbeDataOpti
 export interface CheckpointProbeResult extends ProbeResult {
   source: string;
   checkpoint: string;
+  model_type: string;
   /** "run": the run's document split; "default": the data pipeline's default split */
   split: "run" | "default";
   validation_fraction: number;
@@ -44,6 +55,7 @@ export interface CheckpointProbeResult extends ProbeResult {
 }
 
 const DEFAULT_SEQ = 1024;
+const DEFAULT_TOKENS_PER_PASS = 4096;
 
 async function isDirectory(path: string): Promise<boolean> {
   return (await fileStorage.stat(path))?.isDirectory === true;
@@ -102,23 +114,39 @@ export async function probeCheckpoint(source: string, o: ProbeCheckpointOptions 
   const tokenizer = await tokenizerFor(checkpoint, o.tokenizer);
   const eot = tokenizer.specialTokens.get(END_OF_TEXT);
   if (eot === undefined) throw new ProbeError(`probe: the tokenizer has no special token ${END_OF_TEXT} to put between documents`);
-  const ckpt = await readCheckpoint(checkpoint);
-  if (ckpt.config.vocabSize < tokenizer.vocabSize) {
-    throw new ProbeError(`probe: the tokenizer has ${tokenizer.vocabSize} ids, more than the model's vocab_size ${ckpt.config.vocabSize}`);
-  }
-  const seq = o.seq ?? run?.seqLen ?? Math.min(DEFAULT_SEQ, ckpt.config.maxSeqLen);
-  if (seq > ckpt.config.maxSeqLen) throw new ProbeError(`probe: seq ${seq} exceeds the model's max_position_embeddings ${ckpt.config.maxSeqLen}`);
-  const split: CheckpointProbeResult["split"] = run !== null && run.data.corpus === "brown" ? "run" : "default";
-  const validationFraction = split === "run" ? run!.data.validationFraction : DEFAULT_VALIDATION_FRACTION;
-  const docs = await brownProbeDocuments({ validationFraction });
-  const data = probeDataset(tokenizer, docs, { seq, eot, tagSet: o.tagSet, maxWords: o.maxWords, batchRows: o.batchRows });
-  o.onData?.({ train: data.train.rows.length, validation: data.validation.rows.length, batches: data.train.batches.length + data.validation.batches.length });
-  const engine = await createEngine({ backend: o.backend ?? "wasm", threads: o.threads });
+  const ckpt = await LazyCheckpoint.open(checkpoint);
   try {
-    const model = engine.loadModel(ckpt);
-    const r = await probeModel(model, data, o);
-    return { source, checkpoint, split, validation_fraction: validationFraction, backend: engine.backend.name, ...r };
+    const arch = ckpt.architecture;
+    const c = arch.config;
+    if (c.vocabSize < tokenizer.vocabSize) throw new ProbeError(`probe: the tokenizer has ${tokenizer.vocabSize} ids, more than the model's vocab_size ${c.vocabSize}`);
+    const seq = o.seq ?? run?.seqLen ?? Math.min(DEFAULT_SEQ, c.maxSeqLen);
+    if (seq > c.maxSeqLen) throw new ProbeError(`probe: seq ${seq} exceeds the model's max_position_embeddings ${c.maxSeqLen}`);
+    if (arch.slidingWindow !== null && seq > arch.slidingWindow) {
+      throw new ProbeError(`probe: windows of ${seq} tokens are longer than the model's sliding_window of ${arch.slidingWindow} (use seq ≤ ${arch.slidingWindow}, CLI: --seq)`);
+    }
+    const split: CheckpointProbeResult["split"] = run !== null && run.data.corpus === "brown" ? "run" : "default";
+    const validationFraction = split === "run" ? run!.data.validationFraction : DEFAULT_VALIDATION_FRACTION;
+    const docs = await brownProbeDocuments({ validationFraction });
+    const batchRows = o.batchRows ?? Math.max(1, Math.floor((o.tokensPerPass ?? DEFAULT_TOKENS_PER_PASS) / seq));
+    const data = probeDataset(tokenizer, docs, { seq, eot, tagSet: o.tagSet, maxWords: o.maxWords, batchRows });
+    o.onData?.({ train: data.train.rows.length, validation: data.validation.rows.length, batches: data.train.batches.length + data.validation.batches.length });
+    const engine = await createEngine({ backend: o.backend ?? "wasm", threads: o.threads });
+    try {
+      const cpu = await loadCpuModule();
+      const finalState: FinalState = o.finalState ?? "pre-norm";
+      const states: HiddenStateSource = async (batch) => {
+        const { inputs, targets } = splitInputsTargets(batch);
+        const h: Float32Array[] = [];
+        const windows = { batch: batch.batch, seq: batch.length - 1, inputs, targets };
+        await streamingForward(engine.backend, cpu, ckpt, windows, { finalState, earlyExit: false, onHiddenState: (l, x) => (h[l] = x) });
+        return h;
+      };
+      const r = await probeHiddenStates(engine.backend, states, { numLayers: c.numLayers, hiddenSize: c.hiddenSize }, data, o);
+      return { source, checkpoint, model_type: arch.modelType, split, validation_fraction: validationFraction, backend: engine.backend.name, ...r };
+    } finally {
+      await engine.dispose();
+    }
   } finally {
-    await engine.dispose();
+    await ckpt.close();
   }
 }

@@ -66,6 +66,14 @@ export function utf8Offsets(s: string): Int32Array {
   return at;
 }
 
+/** Each id's bytes, fetched once per tokenizer (tokenToBytes copies; a corpus has millions of tokens). */
+const PIECES = new WeakMap<Tokenizer, Uint8Array[]>();
+function tokenPieces(tokenizer: Tokenizer): Uint8Array[] {
+  let p = PIECES.get(tokenizer);
+  if (!p) PIECES.set(tokenizer, (p = []));
+  return p;
+}
+
 /**
  * End byte offset of every token of `ids` (tokens are contiguous from byte 0).
  * Throws when the tokens' bytes do not spell `text`'s UTF-8 exactly.
@@ -73,9 +81,11 @@ export function utf8Offsets(s: string): Int32Array {
 export function tokenByteEnds(tokenizer: Tokenizer, ids: ArrayLike<number>, text: string, where: string): Int32Array {
   const bytes = new TextEncoder().encode(text);
   const ends = new Int32Array(ids.length);
+  const pieces = tokenPieces(tokenizer);
   let at = 0;
   for (let t = 0; t < ids.length; t++) {
-    const piece = tokenizer.tokenToBytes(ids[t]!);
+    const id = ids[t]!;
+    const piece = pieces[id] ?? (pieces[id] = tokenizer.tokenToBytes(id));
     for (let j = 0; j < piece.length; j++) {
       if (bytes[at + j] !== piece[j]) {
         throw new ProbeError(

@@ -11,6 +11,8 @@
 // baseline alike (`validation_unseen` says how many).
 import { brownTaggedDocuments } from "../data/brown.ts";
 import { splitDocuments, type SplitOptions } from "../data/split.ts";
+import type { Backend } from "../backend/backend.ts";
+import type { TokenBatch } from "../model/batch.ts";
 import type { LlamaModel } from "../model/model.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { accuracy, featureStats, predictLinearProbe, ProbeError, standardize, trainLinearProbe, validateLinearProbeOptions, type LinearProbeOptions } from "./linear-probe.ts";
@@ -99,23 +101,36 @@ export interface ProbeResult {
   training: LinearProbeOptions;
 }
 
-/** h_0..h_L (h_L optionally after the final norm) at every word's row of the split, one n × d array per layer. */
-async function layerFeatures(model: LlamaModel, split: ProbeDataSplit, finalState: FinalState, tick: (what: string) => void): Promise<Float32Array[]> {
-  const be = model.backend;
+/**
+ * Where the features come from: the hidden states h_0..h_L of one batch of
+ * windows, each [rows·T, hidden] (h_L after the final norm when the caller chose
+ * "post-norm"). probeModel reads them from an in-memory model; probeCheckpoint
+ * from the layer-streaming forward.
+ */
+export type HiddenStateSource = (batch: TokenBatch) => Promise<Float32Array[]>;
+
+/** The hidden states of a model's forward pass on one batch (model.run, read back). */
+export function modelHiddenStates(model: LlamaModel, finalState: FinalState): HiddenStateSource {
   const L = model.config.numLayers;
-  const d = model.config.hiddenSize;
+  return (batch) => {
+    const a = model.run(batch);
+    return Promise.all(a.h.map((h, l) => model.backend.read(l === L && finalState === "post-norm" ? a.lnf : h)));
+  };
+}
+
+/** h_0..h_L at every word's row of the split, one n × d array per layer. */
+async function layerFeatures(states: HiddenStateSource, split: ProbeDataSplit, L: number, d: number, tick: (what: string) => void): Promise<Float32Array[]> {
   const n = split.rows.length;
   const out = Array.from({ length: L + 1 }, () => new Float32Array(n * d));
   let word = 0;
   let firstRow = 0;
   for (const batch of split.batches) {
     const T = batch.length - 1;
-    const a = model.run(batch);
-    const states = await Promise.all(a.h.map((h, l) => be.read(l === L && finalState === "post-norm" ? a.lnf : h)));
+    const h = await states(batch);
     const endRow = firstRow + batch.batch * T;
     for (; word < n && split.rows[word]! < endRow; word++) {
       const r = split.rows[word]! - firstRow;
-      for (let l = 0; l <= L; l++) out[l]!.set(states[l]!.subarray(r * d, r * d + d), word * d);
+      for (let l = 0; l <= L; l++) out[l]!.set(h[l]!.subarray(r * d, r * d + d), word * d);
     }
     firstRow = endRow;
     tick("features");
@@ -132,22 +147,34 @@ function majority(labels: Int32Array, classes: number): number {
 }
 
 /** Trains and scores one linear probe per layer of `model` on `data` (see the file comment). */
-export async function probeModel(model: LlamaModel, data: ProbeDataset, o: ProbeOptions = {}): Promise<ProbeResult> {
-  const finalState = o.finalState ?? "pre-norm";
-  if (finalState !== "pre-norm" && finalState !== "post-norm") throw new ProbeError(`probe: finalState must be "pre-norm" or "post-norm", got ${JSON.stringify(finalState)}`);
+export function probeModel(model: LlamaModel, data: ProbeDataset, o: ProbeOptions = {}): Promise<ProbeResult> {
+  const c = model.config;
+  if (data.seq > c.maxSeqLen) throw new ProbeError(`probe: windows of ${data.seq} tokens exceed the model's max_position_embeddings ${c.maxSeqLen}`);
+  return probeHiddenStates(model.backend, modelHiddenStates(model, finalStateOf(o)), { numLayers: c.numLayers, hiddenSize: c.hiddenSize }, data, o);
+}
+
+function finalStateOf(o: ProbeOptions): FinalState {
+  const f = o.finalState ?? "pre-norm";
+  if (f !== "pre-norm" && f !== "post-norm") throw new ProbeError(`probe: finalState must be "pre-norm" or "post-norm", got ${JSON.stringify(f)}`);
+  return f;
+}
+
+/**
+ * The probes of hidden states that `states` gives (h_L already in the state
+ * o.finalState names), trained and scored on `be`.
+ */
+export async function probeHiddenStates(be: Backend, states: HiddenStateSource, dims: { numLayers: number; hiddenSize: number }, data: ProbeDataset, o: ProbeOptions = {}): Promise<ProbeResult> {
+  const finalState = finalStateOf(o);
   const training = validateLinearProbeOptions(o);
-  const seqMax = model.config.maxSeqLen;
-  if (data.seq > seqMax) throw new ProbeError(`probe: windows of ${data.seq} tokens exceed the model's max_position_embeddings ${seqMax}`);
-  const be = model.backend;
-  const L = model.config.numLayers;
-  const d = model.config.hiddenSize;
+  const L = dims.numLayers;
+  const d = dims.hiddenSize;
   const K = data.classes.length;
   const total = data.train.batches.length + data.validation.batches.length + L + 1;
   let done = 0;
   const tick = (what: string) => o.onProgress?.(++done, total, what);
 
-  const trainX = await layerFeatures(model, data.train, finalState, tick);
-  const valX = await layerFeatures(model, data.validation, finalState, tick);
+  const trainX = await layerFeatures(states, data.train, L, d, tick);
+  const valX = await layerFeatures(states, data.validation, L, d, tick);
   const nt = data.train.labels.length;
   const nv = data.validation.labels.length;
   const layers: LayerProbeResult[] = [];

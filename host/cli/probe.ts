@@ -20,7 +20,7 @@ export function formatProbe(r: CheckpointProbeResult): string {
   const s = r.skipped;
   const skipped = (k: "train" | "validation") => `${s[k].shared} shared-token, ${s[k].untagged} untagged, ${s[k].beyondWindows} past the last window, ${s[k].overLimit} over --max-words`;
   return [
-    `${r.checkpoint}: ${r.tags} tags (${r.classes} classes), final state ${r.final_state}, windows of ${r.seq}, ${r.split} split, ${r.backend}`,
+    `${r.checkpoint} (${r.model_type}): ${r.tags} tags (${r.classes} classes), final state ${r.final_state}, windows of ${r.seq}, ${r.split} split, ${r.backend}`,
     `words: ${r.words.train} train, ${r.words.validation} validation (${r.validation_unseen} with a tag unseen in training)`,
     line(head),
     ...rows.map(line),
@@ -41,7 +41,8 @@ export const probeCommand = defineCommand(
       "another word (e.g. a token `.\"`) is skipped, as are untagged words. Documents are joined by <|endoftext|> and cut\n" +
       "into windows of --seq tokens as evaluation does; --max-words takes windows evenly spread over each split.\n" +
       "Features are standardized with the training words' mean and std; W and b start at zero; minibatches follow a\n" +
-      "seeded shuffle. --tags coarse strips fw-, -tl, -hl, -nc and * and keeps the first part of a compound tag.",
+      "seeded shuffle. --tags coarse strips fw-, -tl, -hl, -nc and * and keeps the first part of a compound tag.\n" +
+      "The weights stream block by block (as in jreg analyze: Llama, Mistral, Qwen2; F32/F16/BF16, sharded).",
     flags: {
       tokenizer: { type: "string", metavar: "PATH", defaultText: "the checkpoint's tokenizer.json", help: "tokenizer.json or a directory holding one" },
       tags: { type: "choice", choices: ["full", "coarse"], default: "full", help: "full: Brown's tags as written (472); coarse: about 85" },
@@ -53,6 +54,7 @@ export const probeCommand = defineCommand(
       seed: { type: "integer", min: 0, metavar: "S", default: DEFAULT_LINEAR_PROBE.seed, help: "seeds the minibatch order" },
       "final-state": { type: "choice", choices: ["pre-norm", "post-norm"], default: "pre-norm", help: "h_L before or after the final norm" },
       seq: { type: "integer", min: 1, metavar: "T", defaultText: "the run's seqLen, else min(1024, max_position_embeddings)", help: "tokens per window" },
+      "tokens-per-pass": { type: "integer", min: 1, metavar: "N", default: 4096, help: "tokens per streaming pass over the weights (at least one window)" },
       json: { type: "boolean", help: "print one JSON object (the host API's CheckpointProbeResult)" },
       backend: { type: "choice", choices: ["auto", "wasm", "webgpu"], default: "wasm", help: "where to run; auto takes WebGPU only on a real GPU" },
       threads: { type: "integer", min: 1, metavar: "N", defaultText: "up to 8", help: "wasm threads, the calling one included" },
@@ -74,6 +76,7 @@ export const probeCommand = defineCommand(
       seed: v.seed,
       finalState: v["final-state"],
       seq: v.seq,
+      tokensPerPass: v["tokens-per-pass"],
       backend: v.backend,
       threads: v.threads,
       onProgress: (done, total) => {
