@@ -21,6 +21,10 @@ export { evaluateSubset, type SubsetEvaluation } from "./analysis/evaluate-subse
 export { runTraining, corpusOptionsFor, validationSubset, savedStep, type RunTrainingOptions, type RunTrainingResult, type TrainingEvent } from "./train/job/run-job.ts";
 export { ResumeError, readCheckpointFiles, encodeCheckpointFiles, OPTIMIZER_FILE, TOKENIZER_FILE, type TrainerStateFile } from "./train/job/checkpoint-files.ts";
 export { analyzeCheckpoint, AnalyzeError, type AnalyzeOptions, type CheckpointAnalysis, type FinalState } from "./analysis/analyze-checkpoint.ts";
+export { probeModel, probeHiddenStates, modelHiddenStates, type HiddenStateSource, probeDataset, brownProbeDocuments, DEFAULT_PROBE_MAX_WORDS, type ProbeDataset, type ProbeDataOptions, type ProbeOptions, type ProbeResult, type LayerProbeResult } from "./analysis/probe.ts";
+export { probeCheckpoint, type ProbeCheckpointOptions, type CheckpointProbeResult } from "./analysis/probe-checkpoint.ts";
+export { trainLinearProbe, predictLinearProbe, featureStats, standardize, accuracy, ProbeError, DEFAULT_LINEAR_PROBE, type LinearProbe, type LinearProbeOptions, type ProbeRows } from "./analysis/linear-probe.ts";
+export { coarseTag, tokenByteEnds, lastTokenOfWords, probeSplit, utf8Offsets, PROBE_TAG_SETS, type ProbeTagSet, type ProbeSplit, type TaggedDocument } from "./analysis/probe-words.ts";
 export { streamingForward, type TokenWindows, type StreamingOptions, type LayerwiseOutputs } from "./analysis/streaming-forward.ts";
 export { architectureFromHF, type Architecture } from "./io/hf-architecture.ts";
 export { LazyCheckpoint } from "./io/lazy-checkpoint.ts";

@@ -35,6 +35,17 @@ export interface StreamingOptions {
   headRows?: number;
   /** called after each block with its index (0-based), for progress */
   onLayer?: (l: number) => void;
+  /**
+   * Receives every hidden state, [tokens, hidden] read back: h_0 (the embedding)
+   * and h_l after block l, the last one after the final norm with finalState
+   * "post-norm" (the layer probe's features).
+   */
+  onHiddenState?: (l: number, h: Float32Array) => void;
+  /**
+   * false: skip the LM head on h_1..h_{L−1} (their earlyExitCe entries are NaN),
+   * when only the hidden states or the distances are wanted (default true)
+   */
+  earlyExit?: boolean;
 }
 
 export interface LayerwiseOutputs {
@@ -218,6 +229,14 @@ export async function streamingForward(be: Backend, cpu: CpuModule, ckpt: LazyCh
     const cosine: Promise<Float32Array>[] = [];
     let losses: Promise<Float32Array> | undefined;
     be.embeddingForward(hIn, inputs, embed, N, C);
+    const states: Promise<void>[] = [];
+    const keepState = (l: number, t: Tensor) => {
+      const cb = opts.onHiddenState;
+      if (cb) states.push(be.read(t).then((h) => cb(l, h)));
+    };
+    keepState(0, hIn);
+    const earlyExit = opts.earlyExit ?? true;
+    if (!earlyExit) be.fill(scalars, NaN);
     const headWeights = { finalNorm, lmHead };
     for (let l = 0; l < L; l++) {
       for (let i = 0; i < specs.length; i++) {
@@ -226,11 +245,14 @@ export async function streamingForward(be: Backend, cpu: CpuModule, ckpt: LazyCh
       }
       blockForward(be, c, lw as unknown as LayerWeights, la, ctx, hIn, hOut);
       // early exit of h_{l+1}; for the last block this is the model's own CE and leaves lnf = final_norm(h_L)
-      lossHead(be, c, headWeights, head, hOut);
-      be.meanInto(scalars, l, head.losses);
       const last = l === L - 1;
+      if (earlyExit || last) {
+        lossHead(be, c, headWeights, head, hOut);
+        be.meanInto(scalars, l, head.losses);
+      }
       if (last) losses = be.read(head.losses);
       const to = last && finalState === "post-norm" ? head.lnf : hOut;
+      keepState(l + 1, to);
       be.cosineForward(cosT, normA, normB, hIn, to, N, C);
       be.distanceFromCos(distance, cosT, N, DistanceKind.Angular);
       angular.push(be.read(distance));
@@ -240,6 +262,7 @@ export async function streamingForward(be: Backend, cpu: CpuModule, ckpt: LazyCh
       opts.onLayer?.(l);
     }
     const earlyExitCe = Array.from(await be.read(scalars));
+    await Promise.all(states);
     return { tokens: N, angular: await Promise.all(angular), cosine: await Promise.all(cosine), earlyExitCe, losses: await losses!, deviceBytes };
   } finally {
     for (let i = owned.length - 1; i >= 0; i--) be.free(owned[i]!);

@@ -12,6 +12,7 @@ import { benchCommand } from "./bench.ts";
 import type { Command, CommandGroup } from "./command.ts";
 import { demoCommand } from "./demo.ts";
 import { initCommand } from "./init.ts";
+import { probeCommand } from "./probe.ts";
 import { evalCommand, stepCommand } from "./model-commands.ts";
 import { reportCommand } from "./report.ts";
 import { startCommand } from "./start.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Command | CommandGroup> = {
   train: trainCommand,
   eval: evalCommand,
   analyze: analyzeCommand,
+  probe: probeCommand,
   report: reportCommand,
   sweep: sweepCommand,
   init: initCommand,

@@ -64,7 +64,8 @@ function reporter(cfg: RunConfig, label: string): { onEvent: (e: TrainingEvent) 
           progress?.update(e.step, { loss: e.result.loss, tokens: e.tokens });
           break;
         case "eval":
-          say(`${label}: eval at step ${e.step}: val_ce ${fmt(e.evaluation.ce)}  J_angular ${fmt(e.evaluation.J_angular, 3)}  D_L ${fmt(e.evaluation.D_angular.at(-1)!)}  early-exit CE ${e.evaluation.early_exit_ce.map((x) => fmt(x, 2)).join(" ")}`);
+          say(`${label}: eval at step ${e.step}: val_ce ${fmt(e.evaluation.ce)}  J_angular ${fmt(e.evaluation.J_angular, 3)}  D_L ${fmt(e.evaluation.D_angular.at(-1)!)}  early-exit CE ${e.evaluation.early_exit_ce.map((x) => fmt(x, 2)).join(" ")}` +
+              (e.probe ? `  probe acc % ${e.probe.layers.map((l) => (100 * l.val_accuracy).toFixed(1)).join(" ")} (baseline ${(100 * e.probe.baseline.val_accuracy).toFixed(1)})` : ""));
           break;
         case "saved":
           if (e.step !== cfg.steps || e.step === 0) say(`${label}: saved ${e.checkpoint.path}`);

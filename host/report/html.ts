@@ -77,6 +77,24 @@ function earlyExitTable(runs: RunData[]): string {
   return `<table class="summary"><caption>Early-exit validation CE at the last evaluation</caption><thead><tr><th scope="col">run</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
+/** The layer probe's validation accuracy per h_l at each run's latest probed evaluation (empty when no run has one). */
+function probeTable(runs: RunData[]): string {
+  const sums = runs.map(summarizeRun);
+  const layers = Math.max(0, ...sums.map((s) => s.lastProbe?.accuracy.length ?? 0));
+  if (layers === 0) return "";
+  const pct = (v: number | undefined) => fmt(v === undefined ? undefined : 100 * v, 1);
+  const head = Array.from({ length: layers }, (_, l) => `<th scope="col">h<sub>${l}</sub></th>`).join("") + `<th scope="col">majority tag</th><th scope="col">step</th>`;
+  const rows = sums.map((s, i) =>
+    `<tr><th scope="row">${swatch(i)}${escapeHtml(s.name)}</th>` +
+    Array.from({ length: layers }, (_, l) => `<td>${pct(s.lastProbe?.accuracy[l])}</td>`).join("") +
+    `<td>${pct(s.lastProbe?.baseline)}</td><td>${s.lastProbe ? fmtInt(s.lastProbe.step) : "–"}</td></tr>`);
+  return `<section id="probe">
+<h2>Layer probe: part-of-speech accuracy per layer</h2>
+<p class="note">Validation accuracy (%) of a linear probe (multinomial logistic regression, trained with the engine's own ops) that predicts each Brown word's tag from h<sub>l</sub> at the word's last token; h<sub>0</sub> is the embedding. The majority tag is the most frequent training tag predicted for every word. Latest evaluation that ran the probe, per run.</p>
+<table class="summary"><thead><tr><th scope="col">run</th>${head}</tr></thead><tbody>${rows.join("")}</tbody></table>
+</section>`;
+}
+
 /** Per run, the transition with the largest D_l at each evaluation (angular; cosine where it differs). */
 function largestJumpTable(runs: RunData[]): string {
   const tracks = largestJumpTracks(runs);
@@ -209,6 +227,8 @@ ${largestJumpTable(runs)}
 <p class="note">The validation CE of lm_head(final_norm(h<sub>l</sub>)) for every layer l at the last evaluation: how much of the prediction each layer already holds. The value at l = L is the model's own validation CE.</p>
 <div data-chart="early-exit" role="figure" aria-label="Early-exit validation CE per layer for every run"></div>
 </section>
+
+${probeTable(runs)}
 
 <section id="glossary">
 <h2>What the quantities mean</h2>

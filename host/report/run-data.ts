@@ -17,6 +17,11 @@ export interface MetricsRecord {
   J_angular?: number;
   J_cosine?: number;
   early_exit_ce?: number[];
+  /** layer probe (run config `probe`): validation accuracy per h_l, l = 0..L */
+  probe_accuracy?: number[];
+  probe_train_accuracy?: number[];
+  /** the majority-tag baseline's validation accuracy */
+  probe_baseline?: number;
 }
 
 export interface TrainPoint {
@@ -37,6 +42,8 @@ export interface EvalPoint {
   J_angular: number;
   J_cosine: number;
   early_exit_ce: number[];
+  /** present when the evaluation ran the layer probe */
+  probe?: { accuracy: number[]; baseline: number };
 }
 
 export interface RunData {
@@ -115,6 +122,7 @@ export function runFromRecords(name: string, config: unknown, records: MetricsRe
         J_angular: isNum(r.J_angular) ? r.J_angular : NaN,
         J_cosine: isNum(r.J_cosine) ? r.J_cosine : NaN,
         early_exit_ce: r.early_exit_ce,
+        ...(isNumArray(r.probe_accuracy) && isNum(r.probe_baseline) ? { probe: { accuracy: r.probe_accuracy, baseline: r.probe_baseline } } : {}),
       });
     }
   }

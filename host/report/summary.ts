@@ -20,6 +20,8 @@ export interface RunSummary {
   J_cosine: number;
   /** D_L, the last transition's angular distance. */
   D_L_angular: number;
+  /** The latest evaluation that ran the layer probe, or undefined. */
+  lastProbe?: { step: number; accuracy: number[]; baseline: number };
   /** Median of the logged tokens/s (robust to the slow first steps). */
   tokensPerSecond: number;
 }
@@ -37,6 +39,7 @@ export function summarizeRun(run: RunData): RunSummary {
   const tail = run.train.slice(-FINAL_TRAIN_WINDOW);
   const lastEval = run.evals.at(-1);
   const valCe = lastEval?.val_ce ?? NaN;
+  const probed = run.evals.filter((e) => e.probe).at(-1);
   const tps = run.train.map((p) => p.tokensPerSecond).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
   return {
     name: run.name,
@@ -50,6 +53,7 @@ export function summarizeRun(run: RunData): RunSummary {
     J_cosine: lastEval?.J_cosine ?? NaN,
     D_L_angular: lastEval?.D_angular.at(-1) ?? NaN,
     tokensPerSecond: median(tps),
+    ...(probed?.probe ? { lastProbe: { step: probed.step, ...probed.probe } } : {}),
   };
 }
 

@@ -69,6 +69,24 @@ export function comparisonTable(runs: RunData[]): string {
     const right = "early-exit val CE";
     out.push("", `${" ".repeat(Math.max(0, sepAt - 2 - left.length))}${left}  ${sep} ${right}`, ...lines);
   }
+  const probeLayers = Math.max(0, ...sums.map((s) => s.lastProbe?.accuracy.length ?? 0));
+  if (probeLayers > 0) {
+    const pct = (v: number | undefined) => (v === undefined ? NaN : 100 * v);
+    const row = (label: string, get: (i: number) => number) => {
+      const vals = sums.map((_, i) => get(i));
+      return [label, ...vals.map((v) => fmt(v, 1)), ...(pair ? [delta(vals[0], vals[1], 1)] : [])];
+    };
+    const probeSteps = [...new Set(sums.map((s) => s.lastProbe?.step).filter((s) => s !== undefined))];
+    out.push(
+      "",
+      `probe val accuracy % per layer h_l (latest probed evaluation, step ${probeSteps.join(" / ")})`,
+      ...grid([
+        ["layer", ...names, ...(pair ? ["Δ"] : [])],
+        ...Array.from({ length: probeLayers }, (_, l) => row(l === 0 ? "0 (emb)" : String(l), (i) => pct(sums[i].lastProbe?.accuracy[l]))),
+        row("majority tag", (i) => pct(sums[i].lastProbe?.baseline)),
+      ]),
+    );
+  }
   const steps = sums.map((s) => s.lastEval?.step).filter((s) => s !== undefined);
   const notes = [
     `val CE, J, D_l and early-exit CE: last evaluation${steps.length ? ` (step ${[...new Set(steps)].join(" / ")})` : ""}; perplexity = exp(val CE).`,

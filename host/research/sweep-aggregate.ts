@@ -3,7 +3,9 @@
 // early-exit CE per layer and J; per setting with α > 0, against its α = 0
 // baseline (the setting with the same non-JREG grid values), a paired t-test
 // over seeds of val CE and J_angular, and a paired bootstrap over validation
-// windows of val CE. Pure (no file system), so the report can reuse it.
+// windows of val CE. When the runs ran the layer probe (run config `probe`), also
+// mean ± sd over seeds of the final evaluation's probe accuracy per layer h_l and
+// of its majority-tag baseline. Pure (no file system), so the report can reuse it.
 import type { RunData } from "../report/run-data.ts";
 import type { RunConfig } from "../train/run-config.ts";
 import { mean, pairedBootstrap, pairedTTest, sampleSd, type BootstrapResult, type PairedTest } from "./stats.ts";
@@ -36,6 +38,9 @@ export interface SettingSummary {
   J_angular: MeanSd;
   J_cosine: MeanSd;
   early_exit_ce: MeanSd[];
+  /** validation accuracy of the layer probe per h_l (l = 0..L) at the final step, when every seed's run has one */
+  probe_accuracy?: MeanSd[];
+  probe_baseline?: MeanSd;
   /** 1-based transition of the largest final D_angular, per seed */
   argmax_D_angular: number[];
   /** the α = 0 setting it is compared with (null for baselines, or when the grid has none) */
@@ -101,6 +106,12 @@ export function aggregateSweep(results: readonly SweepRunResult[], opts: { resam
       baseline: null,
       vsBaseline: null,
     };
+    const probes = evals.map((e) => e.probe);
+    if (probes.every((p) => p !== undefined)) {
+      const n = Math.min(...probes.map((p) => p!.accuracy.length));
+      summary.probe_accuracy = Array.from({ length: n }, (_, l) => ms(probes.map((p) => p!.accuracy[l]!)));
+      summary.probe_baseline = ms(probes.map((p) => p!.baseline));
+    }
     if (summary.alpha === 0) return summary;
     const base = baselines.find((b) => nonJregValues(b[0]!.setting) === nonJregValues(first.setting));
     if (!base) return summary;
@@ -138,9 +149,13 @@ function p(x: number | null): string {
 
 /** Rows of the sweep table: header first; strings only (text and HTML share it). */
 export function sweepRows(agg: SweepAggregate): string[][] {
-  const rows = [["setting", "seeds", "val CE", "J_angular", "early-exit CE per layer", "ΔCE vs α=0 [95% CI] (t-test p)", "ΔCE bootstrap [95% CI] p", "ΔJ (t-test p)"]];
+  // the probe column only when a setting has probe results (sweeps without the probe keep their table)
+  const probed = agg.settings.some((s) => s.probe_accuracy);
+  const pct = (m: MeanSd) => (m.sd === null ? f(100 * m.mean, 1) : `${f(100 * m.mean, 1)}±${f(100 * m.sd, 1)}`);
+  const rows = [["setting", "seeds", "val CE", "J_angular", "early-exit CE per layer", "ΔCE vs α=0 [95% CI] (t-test p)", "ΔCE bootstrap [95% CI] p", "ΔJ (t-test p)", ...(probed ? ["probe acc % per layer h_0..h_L (majority tag)"] : [])]];
   for (const s of agg.settings) {
     const v = s.vsBaseline;
+    const probeCell = s.probe_accuracy ? `${s.probe_accuracy.map(pct).join(" ")} (${pct(s.probe_baseline!)})` : "–";
     rows.push([
       s.label,
       String(s.seeds.length),
@@ -150,6 +165,7 @@ export function sweepRows(agg: SweepAggregate): string[][] {
       v ? `${f(v.val_ce.tTest.meanDiff)} [${v.val_ce.tTest.ci ? v.val_ce.tTest.ci.map((x) => f(x)).join(", ") : "–"}] (p ${p(v.val_ce.tTest.p)})` : s.alpha === 0 ? "baseline" : "no α=0 setting",
       v?.val_ce.bootstrap ? `${f(v.val_ce.bootstrap.meanDiff)} [${v.val_ce.bootstrap.ci.map((x) => f(x)).join(", ")}] p ${p(v.val_ce.bootstrap.p)}` : "–",
       v ? `${f(v.J_angular.tTest.meanDiff, 3)} (p ${p(v.J_angular.tTest.p)})` : "–",
+      ...(probed ? [probeCell] : []),
     ]);
   }
   return rows;

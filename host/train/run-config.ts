@@ -20,6 +20,7 @@ import { closestMatch } from "../util/suggest.ts";
 import { DEFAULT_VALIDATION_FRACTION } from "../data/split.ts";
 import { DEFAULT_VOCAB_SIZE } from "../data/tokenizer-cache.ts";
 import { DEFAULT_TRAIN, validateTrainConfig, type TrainConfig } from "./trainer.ts";
+import { DEFAULT_LINEAR_PROBE } from "../analysis/linear-probe.ts";
 
 /** Hugging Face config.json fields a run config's `model` object may hold. */
 export interface HfModelFields {
@@ -52,6 +53,24 @@ export interface RunData {
   cacheDir: string | null;
 }
 
+/**
+ * The layer probe at evaluation points (analysis/probe.ts): Brown part-of-speech
+ * accuracy of a linear probe on every h_l, written to metrics.jsonl as
+ * probe_accuracy (validation, per layer l = 0..L), probe_train_accuracy and
+ * probe_baseline (the majority tag). Off by default: it costs a forward over the
+ * probe's windows and L + 1 small trainings per evaluation.
+ */
+export interface RunProbe {
+  enabled: boolean;
+  /** probe at every evaluation; false: only at the final step's */
+  everyEval: boolean;
+  /** words of each split (train and validation) */
+  maxWords: number;
+  tags: "full" | "coarse";
+  /** passes of the probe's AdamW over its training words */
+  epochs: number;
+}
+
 export interface RunConfig {
   /** names the run; `out` defaults to runs/<name> */
   name: string;
@@ -79,6 +98,7 @@ export interface RunConfig {
   /** metrics line every N steps */
   logEvery: number;
   data: RunData;
+  probe: RunProbe;
   /** the run directory */
   out: string;
   backend: RunBackend;
@@ -136,6 +156,7 @@ export const DEFAULT_RUN_CONFIG: Readonly<RunConfig> = deepFreeze({
   keepCheckpoints: 2,
   logEvery: 10,
   data: { corpus: "brown", tokenizer: null, vocabSize: DEFAULT_VOCAB_SIZE, validationFraction: DEFAULT_VALIDATION_FRACTION, evalBatches: 4, cacheDir: null },
+  probe: { enabled: false, everyEval: true, maxWords: 4000, tags: "coarse", epochs: DEFAULT_LINEAR_PROBE.epochs },
   out: "runs/run",
   backend: "auto",
   threads: 0,
@@ -218,6 +239,17 @@ const SCHEMA: Group = {
         validationFraction: { kind: "number", min: 0, max: 1, minExclusive: true, maxExclusive: true, doc: "share of documents held out" },
         evalBatches: { kind: "integer", min: 1, doc: "validation batches (of batchSize sequences) per evaluation: a fixed subset" },
         cacheDir: { kind: "string", nullable: true, doc: "tokenizer and shard cache; null: .cache beside the run directory (runs/.cache)" },
+      },
+    },
+    probe: {
+      kind: "object",
+      doc: "linear POS probe per layer at evaluations (Brown tags; probe_accuracy in metrics.jsonl)",
+      keys: {
+        enabled: { kind: "boolean", doc: "run the probe at evaluation points" },
+        everyEval: { kind: "boolean", doc: "at every evaluation; false: only at the final step" },
+        maxWords: { kind: "integer", min: 1, doc: "words of each split (train, validation) the probe uses" },
+        tags: { kind: "choice", choices: ["full", "coarse"], doc: "full: Brown's tags as written (472); coarse: without -tl/-hl/-nc/fw-/* and compounds (~85)" },
+        epochs: { kind: "integer", min: 1, doc: "passes of the probe's AdamW over its training words" },
       },
     },
     out: { kind: "string", doc: "the run directory" },

@@ -21,7 +21,9 @@
 // multiple of logEvery, the last step, or an evaluation step:
 //   {step, loss, ce, R, lr, gradNorm, tokensPerSecond[, skipped]}
 // plus, at evaluations, {val_ce, D_angular, D_cosine, J_angular, J_cosine,
-// early_exit_ce}. Step 0 (before training) has an evaluation line only.
+// early_exit_ce}, and with the probe enabled (run config `probe`, run-probe.ts)
+// {probe_accuracy, probe_train_accuracy, probe_baseline}. Step 0 (before
+// training) has an evaluation line only.
 import { evaluateSubset, type SubsetEvaluation } from "../../analysis/evaluate-subset.ts";
 import { BatchSampler, validationBatches, type TokenBatch } from "../../data/sampler.ts";
 import { prepareCorpus, type CorpusStats, type PreparedCorpus } from "../../data/prepare.ts";
@@ -35,13 +37,15 @@ import type { LlamaModel } from "../../model/model.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import { resolveModelConfig, trainConfigFor, type RunConfig } from "../run-config.ts";
 import type { StepResult, Trainer } from "../trainer.ts";
+import type { ProbeResult } from "../../analysis/probe.ts";
+import { probeFields, probesAt, runProbe, runProbeData } from "./run-probe.ts";
 import { encodeCheckpointFiles, readCheckpointFiles, ResumeError, sameModelConfig } from "./checkpoint-files.ts";
 
 export type TrainingEvent =
   | { kind: "prepared"; stats: CorpusStats; model: ModelConfig; threads: number }
   | { kind: "start"; step: number; total: number; resumedFrom: CheckpointInfo | null }
   | { kind: "step"; step: number; total: number; result: StepResult; tokens: number }
-  | { kind: "eval"; step: number; evaluation: SubsetEvaluation }
+  | { kind: "eval"; step: number; evaluation: SubsetEvaluation; probe?: ProbeResult }
   | { kind: "saved"; step: number; checkpoint: CheckpointInfo };
 
 export interface RunTrainingOptions {
@@ -112,6 +116,7 @@ export async function runTraining(cfg: RunConfig, opts: RunTrainingOptions = {})
   const modelConfig = resolveModelConfig(cfg, prepared.tokenizer.vocabSize, `the vocabulary size of ${tokenizerSource}`);
   const sampler = new BatchSampler(prepared.train.tokens, { batchSize: cfg.batchSize, seqLen: cfg.seqLen, seed: cfg.seed });
   const validation = validationSubset(prepared, cfg);
+  const probeData = await runProbeData(cfg, prepared);
   const decoded = resumeFrom ? await readCheckpointFiles(storage, resumeFrom.path) : null;
   if (decoded) {
     if (!sameModelConfig(decoded.checkpoint.config, modelConfig)) {
@@ -155,8 +160,9 @@ export async function runTraining(cfg: RunConfig, opts: RunTrainingOptions = {})
     let evaluation: SubsetEvaluation | undefined;
     const evaluateNow = async (step: number) => {
       evaluation = await evaluateSubset(model, validation, cfg.jreg);
-      emit({ kind: "eval", step, evaluation });
-      return evaluationFields(evaluation);
+      const probe = probeData && probesAt(cfg, step) ? await runProbe(model, probeData, cfg) : undefined;
+      emit({ kind: "eval", step, evaluation, ...(probe ? { probe } : {}) });
+      return { ...evaluationFields(evaluation), ...(probe ? probeFields(probe) : {}) };
     };
     const save = async (step: number) => {
       await logger!.flush();
