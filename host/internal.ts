@@ -10,5 +10,8 @@ export { StepSlot, coefSlot, stepScalarsLength } from "./backend/backend.ts";
 export { CpuModule, loadCpuModule } from "./cpu/cpu-module.ts";
 export { parameterLayout, PARAMETER_ALIGNMENT } from "./model/weights.ts";
 export { lmHeadRows, checkActivationLimits } from "./model/activations.ts";
+export { exitChunks } from "./analysis/streaming-forward.ts";
+export { loadCorpus } from "./data/corpus.ts";
+export { splitDocuments } from "./data/split.ts";
 export * from "./research/index.ts";
 export * from "./report/largest-jump.ts";

@@ -28,7 +28,7 @@ copyFileSync(join(tmp, "tokenizer.json"), join(ck, "tokenizer.json"));
 test("--help lists the flags and the final-state choice", () => {
   const h = jreg("analyze", "--help");
   assert.is(h.status, 0);
-  for (const s of ["CHECKPOINT_DIR", "--text FILE", "--data CORPUS", "--json", "--svg FILE", "--final-state pre-norm|post-norm", "output_hidden_states"]) assert.ok(h.stdout.includes(s), s);
+  for (const s of ["CHECKPOINT_DIR", "--text FILE", "--data CORPUS", "--json", "--svg FILE", "--final-state pre-norm|post-norm", "output_hidden_states", "--no-early-exit"]) assert.ok(h.stdout.includes(s), s);
   assert.ok(jreg("--help").stdout.includes("analyze"), "listed in jreg --help");
 });
 
@@ -55,6 +55,28 @@ test("--json equals the host API; the table has a row per layer; --svg writes a 
   assert.match(lines[1], /D_ang .*ang p50 .*D_cos .*early-exit CE/);
   assert.is(lines.length, 2 + 4 + 1);
   assert.match(lines.at(-1), /^J_angular \d/);
+});
+
+test("--no-early-exit: the same profile and CE, early_exit_ce null, no early-exit column or panel", async () => {
+  const svg = join(tmp, "profile-no-exit.svg");
+  const j = jreg("analyze", ck, "--text", join(tmp, "text.txt"), "--json", "--no-early-exit", "--svg", svg);
+  assert.is(j.status, 0, j.stderr);
+  const out = JSON.parse(j.stdout);
+  const api = await analyzeCheckpoint(ck, { text: TEXT, tokenizer: await loadTokenizerFile(join(ck, "tokenizer.json")) });
+  assert.is(out.early_exit_ce, null);
+  assert.equal(out.D_angular, api.D_angular);
+  assert.equal(out.D_cosine, api.D_cosine);
+  assert.is(out.ce, api.ce);
+  const s = readFileSync(svg, "utf8");
+  assert.is((s.match(/<polyline/g) ?? []).length, 2, "D_l angular and cosine only");
+  assert.not.ok(s.includes("early-exit CE"));
+  const t = jreg("analyze", ck, "--text", join(tmp, "text.txt"), "--no-early-exit");
+  assert.is(t.status, 0, t.stderr);
+  const lines = t.stdout.trim().split("\n");
+  assert.match(lines[1], /D_ang .*D_cos /);
+  assert.not.match(lines[1], /early-exit CE/);
+  assert.is(lines.length, 2 + 4 + 1);
+  assert.match(lines.at(-1), new RegExp(`CE ${api.ce.toFixed(4)}$`));
 });
 
 test("--data brown analyses the validation documents", () => {

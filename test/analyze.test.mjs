@@ -12,7 +12,7 @@ import * as assert from "uvu/assert";
 import { mkdtemp, readFile, writeFile, copyFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { analyzeCheckpoint, createEngine, readCheckpoint, LazyCheckpoint, WasmBackend, loadCpuModule } from "../dist/internal.js";
+import { analyzeCheckpoint, createEngine, readCheckpoint, LazyCheckpoint, WasmBackend, loadCpuModule, exitChunks } from "../dist/internal.js";
 
 const FIX = new URL("./fixtures/analyze/", import.meta.url).pathname;
 const CASES = ["llama3-bf16-sharded", "llama-linear-f16-tied", "qwen2-bias", "mistral-window"];
@@ -121,6 +121,83 @@ test("a chunked LM head (64 rows) gives the same early-exit CE as one chunk", as
   assert.is(one.tokens, 147);
   nearRel(chunked.early_exit_ce, one.early_exit_ce, 1e-6, "chunked");
   assert.equal(chunked.D_angular, one.D_angular);
+});
+
+test("the early-exit CE of all layers in one pass over the LM head is one layer at a time's, bit for bit, and PyTorch's", async () => {
+  for (const name of CASES) {
+    const exp = JSON.parse(await readFile(join(FIX, name, "expected.json"), "utf8"));
+    const o = { tokens: exp.ids, seq: exp.seq, backend: wasm };
+    const all = await analyzeCheckpoint(join(FIX, name), o); // 3 layers of < 64 tokens: one chunk spanning the slots' padding
+    const one = await analyzeCheckpoint(join(FIX, name), { ...o, headLayers: 1 });
+    const pairs = await analyzeCheckpoint(join(FIX, name), { ...o, headLayers: 2, headRows: 64 });
+    assert.equal(all.early_exit_ce, one.early_exit_ce, `${name}: all layers at once`);
+    assert.equal(pairs.early_exit_ce, one.early_exit_ce, `${name}: two layers at a time`);
+    assert.equal(all.ce, one.ce);
+    nearRel(all.early_exit_ce, exp["pre-norm"].early_exit_ce, 1e-4, `${name}: early_exit_ce`);
+  }
+  // 147 tokens per layer slot of 192 rows: chunks start mid-slot, span slots, and end at a slot's last token
+  const dir = join(FIX, "qwen2-bias");
+  const ids = Array.from({ length: 150 }, (_, i) => (i * 13 + 1) % 61);
+  const one = await analyzeCheckpoint(dir, { tokens: ids, seq: 49, backend: wasm, headLayers: 1, headRows: 64 });
+  for (const headRows of [64, 128, 256, undefined]) {
+    for (const finalState of ["pre-norm", "post-norm"]) {
+      const r = await analyzeCheckpoint(dir, { tokens: ids, seq: 49, backend: wasm, headRows, finalState });
+      assert.equal(r.early_exit_ce, one.early_exit_ce, `headRows ${headRows}, ${finalState}`);
+    }
+  }
+});
+
+test("exitChunks: every real row once, aligned starts, at most headRows, never ending in padding", () => {
+  let seed = 7;
+  const rnd = (n) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  for (let trial = 0; trial < 400; trial++) {
+    const tokens = 1 + rnd(300);
+    const stride = Math.ceil(tokens / 64) * 64 + 64 * rnd(2);
+    const slots = 1 + rnd(6);
+    const total = slots * stride;
+    const headRows = rnd(4) === 0 ? total : 64 * (1 + rnd(8));
+    const chunks = exitChunks(tokens, stride, slots, headRows);
+    const seen = new Uint8Array(total);
+    let prevEnd = 0;
+    for (const { start, rows } of chunks) {
+      const what = `tokens ${tokens}, stride ${stride}, slots ${slots}, headRows ${headRows}: chunk [${start}, ${start + rows})`;
+      assert.ok(start % 64 === 0 && start >= prevEnd && rows >= 1 && rows <= headRows, what);
+      assert.ok((start + rows - 1) % stride < tokens, `${what} ends in padding`);
+      for (let r = start; r < start + rows; r++) seen[r]++;
+      prevEnd = start + rows;
+    }
+    for (let r = 0; r < total; r++) assert.is(seen[r], r % stride < tokens ? 1 : seen[r] > 0 ? 1 : 0, `row ${r} of tokens ${tokens}, stride ${stride}: real rows once, padding at most once`);
+  }
+});
+
+test("earlyExit false: the same profile, quantiles and CE without the early-exit CE", async () => {
+  for (const name of CASES) {
+    const exp = JSON.parse(await readFile(join(FIX, name, "expected.json"), "utf8"));
+    for (const finalState of ["pre-norm", "post-norm"]) {
+      const o = { tokens: exp.ids, seq: exp.seq, backend: wasm, finalState };
+      const full = await analyzeCheckpoint(join(FIX, name), o);
+      const quick = await analyzeCheckpoint(join(FIX, name), { ...o, earlyExit: false });
+      assert.is(quick.early_exit_ce, null);
+      assert.equal(quick.D_angular, full.D_angular, `${name} ${finalState}: D_angular`);
+      assert.equal(quick.D_cosine, full.D_cosine, `${name} ${finalState}: D_cosine`);
+      assert.equal(quick.per_token, full.per_token, `${name} ${finalState}: per-token statistics`);
+      assert.is(quick.ce, full.ce, `${name} ${finalState}: ce`);
+      nearRel([quick.ce], [exp[finalState].early_exit_ce.at(-1)], 1e-4, `${name}: ce against PyTorch`);
+    }
+  }
+  const exp = JSON.parse(await readFile(join(FIX, "qwen2-bias", "expected.json"), "utf8"));
+  for (const [opts, msg] of [
+    [{ earlyExit: "no" }, /earlyExit must be true or false/],
+    [{ headLayers: 0 }, /headLayers must be a positive integer, got 0/],
+  ]) {
+    try {
+      await analyzeCheckpoint(join(FIX, "qwen2-bias"), { tokens: exp.ids, seq: exp.seq, backend: wasm, ...opts });
+      assert.unreachable(`${JSON.stringify(opts)} accepted`);
+    } catch (e) {
+      assert.is(e.name, "AnalyzeError");
+      assert.match(e.message, msg);
+    }
+  }
 });
 
 test("several streaming passes (tokensPerPass) give the one-pass result", async () => {

@@ -1,7 +1,8 @@
 // analyzeCheckpoint on the WebGPU backend (lavapipe in CI): the layer-streaming
 // forward with q/k/v biases, rope scaling, a sharded BF16 checkpoint, against the
-// PyTorch reference (same tolerances as analyze.test.mjs), and a chunked LM head
-// against the wasm backend.
+// PyTorch reference (same tolerances as analyze.test.mjs), a chunked LM head
+// against the wasm backend, the all-layers early-exit pass against one layer at a
+// time, and earlyExit false.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFile } from "node:fs/promises";
@@ -36,6 +37,18 @@ if (gpu) {
     const w = await analyzeCheckpoint(dir, { tokens: ids, seq: 49, backend: "wasm", threads: 1 });
     near(g.D_angular, w.D_angular, 2e-5, "D_angular");
     near(g.early_exit_ce.map((x, i) => x / w.early_exit_ce[i]), w.early_exit_ce.map(() => 1), 1e-5, "early_exit_ce");
+  });
+  test("webgpu: all layers in one LM-head pass equals one layer at a time; earlyExit false keeps the profile and CE", async () => {
+    const dir = join(FIX, "qwen2-bias");
+    const ids = Array.from({ length: 150 }, (_, i) => (i * 13 + 1) % 61);
+    const o = { tokens: ids, seq: 49, backend: gpu };
+    const one = await analyzeCheckpoint(dir, { ...o, headLayers: 1 });
+    const all = await analyzeCheckpoint(dir, { ...o, headRows: 256 }); // chunks span the layer slots
+    const quick = await analyzeCheckpoint(dir, { ...o, earlyExit: false });
+    near(all.early_exit_ce.map((x, i) => x / one.early_exit_ce[i]), one.early_exit_ce.map(() => 1), 1e-6, "grouped early_exit_ce");
+    assert.is(quick.early_exit_ce, null);
+    assert.equal(quick.D_angular, one.D_angular);
+    near([quick.ce / one.ce], [1], 1e-6, "ce");
   });
   test.after(() => gpu.dispose());
 }

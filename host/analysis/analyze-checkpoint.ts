@@ -33,6 +33,14 @@ export interface AnalyzeOptions {
   threads?: number;
   /** most LM-head rows per chunk */
   headRows?: number;
+  /** layers whose early-exit states run through the LM head together (default: as many as fit 128 MiB) */
+  headLayers?: number;
+  /**
+   * default true; false skips the early-exit CE of layers 1..L−1 (early_exit_ce is
+   * null, ce is still computed): on a large vocabulary the LM head on every h_l is
+   * most of the work, the jump profile alone needs it once
+   */
+  earlyExit?: boolean;
   /**
    * tokens per streaming pass (default 4,096, at least one window): more windows
    * than this run as several passes over the weights, so activation memory stays
@@ -56,8 +64,8 @@ export interface CheckpointAnalysis {
   D_cosine: number[];
   J_angular: number;
   J_cosine: number;
-  /** CE of lm_head(final_norm(h_l)), l = 1..L; the last is the model's CE */
-  early_exit_ce: number[];
+  /** CE of lm_head(final_norm(h_l)), l = 1..L; the last is the model's CE; null when earlyExit was false */
+  early_exit_ce: number[] | null;
   ce: number;
   per_token: { angular: TokenStats[]; cosine: TokenStats[] };
   /** device memory the pass held, bytes */
@@ -125,6 +133,9 @@ function windowsOf(ids: ArrayLike<number>, seq: number, vocab: number): TokenWin
 /** The jump profile and early-exit CE of the checkpoint in `dir` (streams the weights block by block). */
 export async function analyzeCheckpoint(dir: string, o: AnalyzeOptions = {}): Promise<CheckpointAnalysis> {
   const finalState = o.finalState ?? "pre-norm";
+  const earlyExit = o.earlyExit ?? true;
+  if (typeof earlyExit !== "boolean") throw new AnalyzeError(`analyze: earlyExit must be true or false, got ${JSON.stringify(earlyExit)}`);
+  if (o.headLayers !== undefined && (!Number.isInteger(o.headLayers) || o.headLayers < 1)) throw new AnalyzeError(`analyze: headLayers must be a positive integer, got ${o.headLayers}`);
   if (finalState !== "pre-norm" && finalState !== "post-norm") throw new AnalyzeError(`analyze: finalState must be "pre-norm" or "post-norm", got ${JSON.stringify(finalState)}`);
   const ckpt = await LazyCheckpoint.open(dir);
   try {
@@ -152,14 +163,17 @@ export async function analyzeCheckpoint(dir: string, o: AnalyzeOptions = {}): Pr
       const passes: LayerwiseOutputs[] = [];
       for (let first = 0; first < w.batch; first += perPass) {
         const part = sliceWindows(w, first, Math.min(perPass, w.batch - first));
-        passes.push(await streamingForward(be, cpu, ckpt, part, { finalState, headRows: o.headRows, onLayer: (l) => o.onLayer?.(l, c.numLayers) }));
+        passes.push(
+          await streamingForward(be, cpu, ckpt, part, { finalState, headRows: o.headRows, headLayers: o.headLayers, earlyExit, onLayer: (l) => o.onLayer?.(l, c.numLayers) }),
+        );
       }
       const L = c.numLayers;
       const tokens = passes.reduce((n, p) => n + p.tokens, 0);
       const layerwise = (get: (p: LayerwiseOutputs) => Float32Array[]) => Array.from({ length: L }, (_, l) => concat(passes.map((p) => get(p)[l]!)));
-      // each pass's early-exit CE is its token mean; the whole text's is their token-weighted mean
-      const earlyExitCe = Array.from({ length: L }, (_, l) => passes.reduce((s, p) => s + p.earlyExitCe[l]! * p.tokens, 0) / tokens);
-      const r = { tokens, earlyExitCe, deviceBytes: Math.max(...passes.map((p) => p.deviceBytes)) };
+      // each pass's CE is its token mean; the whole text's is their token-weighted mean
+      const tokenMean = (get: (p: LayerwiseOutputs) => number) => passes.reduce((s, p) => s + get(p) * p.tokens, 0) / tokens;
+      const earlyExitCe = earlyExit ? Array.from({ length: L }, (_, l) => tokenMean((p) => p.earlyExitCe![l]!)) : null;
+      const r = { tokens, earlyExitCe, ce: tokenMean((p) => p.ce), deviceBytes: Math.max(...passes.map((p) => p.deviceBytes)) };
       const angular = tokenStats(cpu, layerwise((p) => p.angular), "angular");
       const cosine = tokenStats(cpu, layerwise((p) => p.cosine), "cosine");
       const D_angular = angular.map((t) => t.mean);
@@ -177,7 +191,7 @@ export async function analyzeCheckpoint(dir: string, o: AnalyzeOptions = {}): Pr
         J_angular: jumpStrength(D_angular),
         J_cosine: jumpStrength(D_cosine),
         early_exit_ce: r.earlyExitCe,
-        ce: r.earlyExitCe[r.earlyExitCe.length - 1]!,
+        ce: r.ce,
         per_token: { angular, cosine },
         device_bytes: r.deviceBytes,
       };

@@ -48,17 +48,19 @@ function panel(x0: number, title: string, yLabel: string, series: Series[]): str
   return out.join("\n");
 }
 
-/** The SVG document for an analysis. */
+/** The SVG document for an analysis (without the early-exit panel when it was not computed). */
 export function profileSvg(a: CheckpointAnalysis): string {
-  const body = [
+  const panels = [
     panel(0, `jump profile (${a.final_state} final state)`, "D_l", [
       { label: `angular, J = ${fmt(a.J_angular)}`, color: "#1f77b4", values: a.D_angular },
       { label: `cosine, J = ${fmt(a.J_cosine)}`, color: "#d62728", values: a.D_cosine },
     ]),
-    panel(W, "early-exit CE", "CE of lm_head(norm(h_l))", [{ label: `final CE ${fmt(a.ce)}`, color: "#2ca02c", values: a.early_exit_ce }]),
-  ].join("\n");
+  ];
+  if (a.early_exit_ce) panels.push(panel(W, "early-exit CE", "CE of lm_head(norm(h_l))", [{ label: `final CE ${fmt(a.ce)}`, color: "#2ca02c", values: a.early_exit_ce }]));
+  const body = panels.join("\n");
+  const width = panels.length * W;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H}" viewBox="0 0 ${2 * W} ${H}" font-family="sans-serif">\n` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif">\n` +
     `<title>${esc(`${a.checkpoint}: ${a.tokens} tokens`)}</title>\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`
   );
 }

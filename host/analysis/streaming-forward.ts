@@ -3,10 +3,18 @@
 // while one block buffer is filled with block l's weights, runs block l, and is
 // refilled for block l+1. After each block the driver keeps only what the jump
 // profile needs: the per-token cosine distances of the transition h_l → h_{l+1}
-// (read back) and the early-exit CE of lm_head(final_norm(h_{l+1})) (a device
-// scalar). h_l lives only until h_{l+1} is made (two residual buffers, swapped).
+// (read back) and final_norm(h_{l+1}) for the early-exit CE. h_l lives only until
+// h_{l+1} is made (two residual buffers, swapped).
+// The early-exit CE of lm_head(final_norm(h_l)) is the bulk of the work on a large
+// vocabulary (the LM head is ~4× a block's flops for Llama-3.2-1B), so the normed
+// states of up to `headLayers` consecutive layers are gathered into one buffer and
+// run through the LM head together, in chunks of up to `headRows` rows that may
+// span layers: fewer, taller matmuls, each of which passes over (and, on wasm,
+// packs) the LM head's weights once. Every row's loss is computed alone, so the
+// result is the same bits as one layer at a time.
 // Peak device memory ≈ one block's weights + embedding/LM head + one block's
-// activations + one LM-head chunk [headRows, vocab].
+// activations + the gathered states [headLayers·tokens, hidden] + one LM-head
+// chunk [headRows, vocab].
 import { DistanceKind, type Backend, type Tensor } from "../backend/backend.ts";
 import type { CpuModule } from "../cpu/cpu-module.ts";
 import { CheckpointError } from "../io/checkpoint.ts";
@@ -14,7 +22,7 @@ import type { Architecture } from "../io/hf-architecture.ts";
 import type { LazyCheckpoint } from "../io/lazy-checkpoint.ts";
 import type { LayerActivations } from "../model/activations.ts";
 import { headDim, type ModelConfig } from "../model/config.ts";
-import { blockForward, lossHead, type BlockContext, type LossHeadActivations } from "../model/llama.ts";
+import { blockForward, headCrossEntropy, type BlockContext } from "../model/llama.ts";
 import { parameterSpecs } from "../model/parameters.ts";
 import { PARAMETER_ALIGNMENT, type LayerWeights } from "../model/weights.ts";
 
@@ -31,8 +39,12 @@ export interface TokenWindows {
 
 export interface StreamingOptions {
   finalState?: FinalState;
-  /** most LM-head rows per chunk (default: as many as fit 64 MiB of logits, a multiple of 64) */
+  /** most LM-head rows per chunk (default: as many as fit 256 MiB of logits, a multiple of 64) */
   headRows?: number;
+  /** layers whose early-exit states go through the LM head together (default: as many as fit 128 MiB of states) */
+  headLayers?: number;
+  /** false: skip the early-exit CE of layers 1..L−1 (the LM head runs once, for the model's CE) */
+  earlyExit?: boolean;
   /** called after each block with its index (0-based), for progress */
   onLayer?: (l: number) => void;
   /**
@@ -41,11 +53,6 @@ export interface StreamingOptions {
    * "post-norm" (the layer probe's features).
    */
   onHiddenState?: (l: number, h: Float32Array) => void;
-  /**
-   * false: skip the LM head on h_1..h_{L−1} (their earlyExitCe entries are NaN),
-   * when only the hidden states or the distances are wanted (default true)
-   */
-  earlyExit?: boolean;
 }
 
 export interface LayerwiseOutputs {
@@ -53,15 +60,25 @@ export interface LayerwiseOutputs {
   /** per transition l = 1..L: per-token distance, [L][tokens] */
   angular: Float32Array[];
   cosine: Float32Array[];
-  /** CE of lm_head(final_norm(h_l)), l = 1..L (pre-norm h_l; the last is the model's CE) */
-  earlyExitCe: number[];
+  /** CE of lm_head(final_norm(h_l)), l = 1..L (pre-norm h_l; the last is the model's CE); null with earlyExit false */
+  earlyExitCe: number[] | null;
+  /** the model's CE (mean over tokens) */
+  ce: number;
   /** per-token CE of the model (final layer) */
   losses: Float32Array;
   /** device memory held at the peak (after every buffer was allocated), bytes */
   deviceBytes: number;
 }
 
-const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
+/**
+ * Logits per LM-head chunk. On wasm every chunk packs the whole LM head (1 GiB for
+ * a 128k × 2048 head) and streams it from memory once per 64 rows of each thread's
+ * share, so tall chunks matter: at 128 rows the 1B head ran at ~9 GFLOP/s, at 512
+ * at ~25 (2 threads, bench/analyze-1b.mjs machine).
+ */
+const HEAD_CHUNK_BYTES = 256 * 2 ** 20;
+/** Normed states gathered for the early-exit LM head (all 16 layers of 1,000 tokens at hidden 2048). */
+const EXIT_STATES_BYTES = 128 * 2 ** 20;
 const INV_FREQ = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
 
 /** One block's tensors: [name suffix, shape, LayerWeights key]. */
@@ -113,13 +130,38 @@ export function checkTensorNames(ckpt: LazyCheckpoint, arch: Architecture): void
   }
 }
 
-/** Rows per LM-head chunk: all tokens if they fit, else a multiple of 64 within the byte budget and the binding limit. */
-function headRowsFor(be: Backend, tokens: number, vocab: number, requested?: number): number {
+/** Rows per LM-head chunk: all rows if they fit, else a multiple of 64 within the byte budget and the binding limit. */
+function headRowsFor(be: Backend, rows: number, vocab: number, requested?: number): number {
   const limit = Math.min(be.capabilities.maxBindingBytes, be.capabilities.maxBufferBytes, HEAD_CHUNK_BYTES);
-  let rows = requested ?? Math.floor(limit / (vocab * 4));
-  if (rows >= tokens) return tokens;
-  rows = Math.max(64, Math.floor(rows / 64) * 64);
-  return Math.min(rows, tokens);
+  let r = requested ?? Math.floor(limit / (vocab * 4));
+  if (r >= rows) return rows;
+  r = Math.max(64, Math.floor(r / 64) * 64);
+  return Math.min(r, rows);
+}
+
+/**
+ * LM-head chunks over `slots` layer slots of `stride` rows, each holding `tokens`
+ * real rows then padding (the stride keeps every slot's views aligned). A chunk
+ * has at most `headRows` rows, starts on a slot start or `headRows` after its
+ * previous chunk's start (both multiples of 64), may span slots (then it computes
+ * the padding rows between them, which hold zeros), and never ends in padding.
+ */
+export function exitChunks(tokens: number, stride: number, slots: number, headRows: number): Array<{ start: number; rows: number }> {
+  const out: Array<{ start: number; rows: number }> = [];
+  const total = slots * stride;
+  let s = 0;
+  while (s < total) {
+    const slot = Math.floor(s / stride);
+    if (s >= slot * stride + tokens) {
+      s = (slot + 1) * stride;
+      continue;
+    }
+    const endSlot = Math.floor((Math.min(s + headRows, total) - 1) / stride);
+    const e = Math.min(s + headRows, endSlot * stride + tokens);
+    out.push({ start: s, rows: e - s });
+    s = e;
+  }
+  return out;
 }
 
 /** Uploads a 2-D [rows, width] checkpoint tensor in slices of about 16 MiB of f32. */
@@ -197,17 +239,33 @@ export async function streamingForward(be: Backend, cpu: CpuModule, ckpt: LazyCh
       gateUp: f(2 * N * F, "gateUp"),
       act: f(N * F, "act"),
     };
-    const headRows = headRowsFor(be, N, V, opts.headRows);
-    const head: LossHeadActivations = {
-      tokens: N,
-      headRows,
-      lnf: f(N * C, "lnf"),
-      lnfRstd: f(N, "lnfRstd"),
+    // the early-exit states: `G` slots of `stride` rows (N real, the rest zeros), one per layer of a group
+    const earlyExit = opts.earlyExit ?? true;
+    const rowAlign = be.capabilities.viewAlignment / 4;
+    const stride = Math.ceil(N / rowAlign) * rowAlign;
+    const slotBytes = stride * C * 4;
+    const statesLimit = Math.min(EXIT_STATES_BYTES, be.capabilities.maxBufferBytes);
+    const requestedLayers = opts.headLayers;
+    if (requestedLayers !== undefined && (!Number.isInteger(requestedLayers) || requestedLayers < 1)) throw new RangeError(`headLayers must be a positive integer, got ${requestedLayers}`);
+    const G = earlyExit ? Math.min(L, requestedLayers ?? Math.max(1, Math.floor(statesLimit / slotBytes))) : 1;
+    const headRows = headRowsFor(be, G * stride, V, opts.headRows);
+    const head = {
+      lnf: f(G * stride * C, "early-exit states"),
+      lnfRstd: f(G * stride, "early-exit rstd"),
       logits: f(headRows * V, "logits"),
-      losses: f(N, "losses"),
-      lse: f(N, "lse"),
-      targets: f(N, "targets", "i32"),
+      losses: f(G * stride, "losses"),
+      lse: f(G * stride, "lse"),
+      targets: f(G * stride, "targets", "i32"),
     };
+    be.fill(head.lnf, 0);
+    const slotTargets = new Int32Array(G * stride);
+    for (let j = 0; j < G; j++) slotTargets.set(w.targets, j * stride);
+    const slot = (t: Tensor, j: number, width: number, label: string) => be.view(t, j * stride * width, N * width, `${label}[layer slot ${j}]`);
+    const slots = Array.from({ length: G }, (_, j) => ({
+      lnf: slot(head.lnf, j, C, "early-exit states"),
+      rstd: slot(head.lnfRstd, j, 1, "early-exit rstd"),
+      losses: slot(head.losses, j, 1, "losses"),
+    }));
     const inputs = f(N, "inputs", "i32");
     const ctx: BlockContext = { batch: B, seq: T, tokens: N, ropeCos: f(T * (hd / 2), "ropeCos"), ropeSin: f(T * (hd / 2), "ropeSin") };
     const { cos: ropeCos, sin: ropeSin } = cpu.ropeTables(T, hd, c.ropeTheta, arch.ropeScaling);
@@ -222,7 +280,7 @@ export async function streamingForward(be: Backend, cpu: CpuModule, ckpt: LazyCh
     const scalars = f(L, "early-exit CE");
     be.fill(scalars, 0);
     be.write(inputs, w.inputs);
-    be.write(head.targets, w.targets);
+    be.write(head.targets, slotTargets);
     const deviceBytes = be.memoryBytes();
 
     const angular: Promise<Float32Array>[] = [];
@@ -235,35 +293,46 @@ export async function streamingForward(be: Backend, cpu: CpuModule, ckpt: LazyCh
       if (cb) states.push(be.read(t).then((h) => cb(l, h)));
     };
     keepState(0, hIn);
-    const earlyExit = opts.earlyExit ?? true;
-    if (!earlyExit) be.fill(scalars, NaN);
-    const headWeights = { finalNorm, lmHead };
+    // the layer in slot 0 of the group being gathered (without early exit, only the last layer is)
+    let first = earlyExit ? 0 : L - 1;
     for (let l = 0; l < L; l++) {
       for (let i = 0; i < specs.length; i++) {
         const s = specs[i]!;
         be.write(lw[s.key], await ckpt.read(`model.layers.${l}.${s.suffix}`, s.shape));
       }
       blockForward(be, c, lw as unknown as LayerWeights, la, ctx, hIn, hOut);
-      // early exit of h_{l+1}; for the last block this is the model's own CE and leaves lnf = final_norm(h_L)
       const last = l === L - 1;
-      if (earlyExit || last) {
-        lossHead(be, c, headWeights, head, hOut);
-        be.meanInto(scalars, l, head.losses);
-      }
-      if (last) losses = be.read(head.losses);
-      const to = last && finalState === "post-norm" ? head.lnf : hOut;
+      // final_norm(h_{l+1}) into its slot; for the last block this is the model's own head input
+      const j = l - first;
+      if (earlyExit || last) be.rmsnormForward(slots[j]!.lnf, slots[j]!.rstd, hOut, finalNorm, N, C, c.rmsEps);
+      const to = last && finalState === "post-norm" ? slots[j]!.lnf : hOut;
       keepState(l + 1, to);
       be.cosineForward(cosT, normA, normB, hIn, to, N, C);
       be.distanceFromCos(distance, cosT, N, DistanceKind.Angular);
       angular.push(be.read(distance));
       be.distanceFromCos(distance, cosT, N, DistanceKind.Cosine);
       cosine.push(be.read(distance));
+      if ((earlyExit && j === G - 1) || last) {
+        // the LM head over the gathered layers first..l at once
+        headCrossEntropy(be, c, { lmHead }, head, exitChunks(N, stride, j + 1, headRows));
+        for (let k = 0; k <= j; k++) be.meanInto(scalars, first + k, slots[k]!.losses);
+        if (last) losses = be.read(slots[j]!.losses);
+        first = l + 1;
+      }
       [hIn, hOut] = [hOut, hIn];
       opts.onLayer?.(l);
     }
-    const earlyExitCe = Array.from(await be.read(scalars));
+    const ces = Array.from(await be.read(scalars));
     await Promise.all(states);
-    return { tokens: N, angular: await Promise.all(angular), cosine: await Promise.all(cosine), earlyExitCe, losses: await losses!, deviceBytes };
+    return {
+      tokens: N,
+      angular: await Promise.all(angular),
+      cosine: await Promise.all(cosine),
+      earlyExitCe: earlyExit ? ces : null,
+      ce: ces[L - 1]!,
+      losses: await losses!,
+      deviceBytes,
+    };
   } finally {
     for (let i = owned.length - 1; i >= 0; i--) be.free(owned[i]!);
   }

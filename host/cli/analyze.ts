@@ -21,17 +21,18 @@ async function corpusValidationText(corpus: string): Promise<string> {
 
 const f4 = (v: number) => v.toFixed(4);
 
-/** The table: one row per transition l with D_l, per-token quantiles of both distances, and the early-exit CE. */
+/** The table: one row per transition l with D_l, per-token quantiles of both distances, and the early-exit CE (when computed). */
 export function formatAnalysis(a: CheckpointAnalysis): string {
   const q = PROFILE_QUANTILES.map((p) => `p${Math.round(p * 100)}`);
-  const head = ["l", "D_ang", ...q.map((s) => `ang ${s}`), "D_cos", ...q.map((s) => `cos ${s}`), "early-exit CE"];
+  const exit = a.early_exit_ce;
+  const head = ["l", "D_ang", ...q.map((s) => `ang ${s}`), "D_cos", ...q.map((s) => `cos ${s}`), ...(exit ? ["early-exit CE"] : [])];
   const rows = a.D_angular.map((_, l) => [
     String(l + 1),
     f4(a.D_angular[l]!),
     ...a.per_token.angular[l]!.quantiles.map(f4),
     f4(a.D_cosine[l]!),
     ...a.per_token.cosine[l]!.quantiles.map(f4),
-    f4(a.early_exit_ce[l]!),
+    ...(exit ? [f4(exit[l]!)] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
@@ -52,7 +53,9 @@ export const analyzeCommand = defineCommand(
       "validation documents of --data CORPUS, one block's weights on the device at a time, and prints per layer\n" +
       "D_l (angular and cosine), per-token quantiles, and the early-exit CE of lm_head(final_norm(h_l)).\n" +
       "--final-state pre-norm (default) ends the last transition at h_L; post-norm at final_norm(h_L), which is\n" +
-      "what Hugging Face's output_hidden_states returns as its last state.",
+      "what Hugging Face's output_hidden_states returns as its last state.\n" +
+      "--no-early-exit skips the early-exit CE of layers 1..L-1: on a large vocabulary the LM head on every h_l\n" +
+      "is most of the time (about 4/5 for a Llama-3.2-1B shape), and the jump profile does not need it.",
     flags: {
       text: { type: "string", metavar: "FILE", help: "text file to analyse" },
       data: { type: "string", metavar: "CORPUS", help: 'analyse the validation documents of a corpus ("brown", a .txt file or a directory)' },
@@ -61,6 +64,7 @@ export const analyzeCommand = defineCommand(
       seq: { type: "integer", min: 1, metavar: "T", defaultText: "min(1024, max_position_embeddings, the text)", help: "tokens per window" },
       "max-tokens": { type: "integer", min: 1, metavar: "N", defaultText: "all", help: "analyse at most N tokens" },
       "tokens-per-pass": { type: "integer", min: 1, metavar: "N", default: 4096, help: "tokens per streaming pass over the weights (bounds activation memory)" },
+      "early-exit": { type: "boolean", default: true, help: "compute the early-exit CE of every layer (--no-early-exit: only the model's CE)" },
       json: { type: "boolean", help: "print one JSON object (the host API's CheckpointAnalysis)" },
       svg: { type: "string", metavar: "FILE", help: "also write the profile (D_l for both distances, early-exit CE) as an SVG" },
       backend: { type: "choice", choices: ["auto", "wasm", "webgpu"], default: "wasm", help: "where to run; auto takes WebGPU only on a real GPU" },
@@ -90,6 +94,7 @@ export const analyzeCommand = defineCommand(
       text,
       tokenizer: v.tokenizer,
       finalState: v["final-state"],
+      earlyExit: v["early-exit"],
       seq: v.seq,
       maxTokens: v["max-tokens"],
       tokensPerPass: v["tokens-per-pass"],

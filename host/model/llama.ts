@@ -34,10 +34,24 @@ export type LossHeadActivations = Pick<Activations, "tokens" | "headRows" | "lnf
  * runs after each chunk's logits are made (they are overwritten by the next chunk).
  */
 export function lossHead(be: Backend, c: ModelConfig, w: LossHeadWeights, a: LossHeadActivations, h: Tensor, onChunk?: (logits: Tensor, start: number, rows: number) => void): void {
+  be.rmsnormForward(a.lnf, a.lnfRstd, h, w.finalNorm, a.tokens, c.hiddenSize, c.rmsEps);
+  headCrossEntropy(be, c, w, a, headChunks(a), onChunk);
+}
+
+/**
+ * The LM head and cross-entropy on rows of a.lnf that are already normed, one
+ * chunk (of at most a.headRows rows, starting on a multiple of 64) at a time.
+ * Every row's loss is the same whatever the chunks (each output row of the
+ * matmul and of the CE is computed alone), so a caller may gather the states of
+ * several layers into a.lnf and run them in one pass over the LM head.
+ */
+export function headCrossEntropy(
+  be: Backend, c: ModelConfig, w: Pick<LossHeadWeights, "lmHead">, a: Pick<LossHeadActivations, "lnf" | "logits" | "losses" | "lse" | "targets">,
+  chunks: ReadonlyArray<{ start: number; rows: number }>, onChunk?: (logits: Tensor, start: number, rows: number) => void,
+): void {
   const C = c.hiddenSize;
   const V = c.vocabSize;
-  be.rmsnormForward(a.lnf, a.lnfRstd, h, w.finalNorm, a.tokens, C, c.rmsEps);
-  for (const { start, rows } of headChunks(a)) {
+  for (const { start, rows } of chunks) {
     be.matmul(a.logits, rowsOf(be, a.lnf, start, rows, C), w.lmHead, rows, V, C, "nt", false);
     onChunk?.(a.logits, start, rows);
     be.crossEntropyForward(rowsOf(be, a.losses, start, rows, 1), rowsOf(be, a.lse, start, rows, 1), a.logits, rowsOf(be, a.targets, start, rows, 1), rows, V);
