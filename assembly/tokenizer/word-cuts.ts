@@ -87,7 +87,7 @@ export function spCutWords(src: usize, len: i32, dst: usize, ends: usize, map: u
         if ((word & highs) == 0) {
           const x = word ^ specials;
           const zero = (x - ones) & ~x & highs; // lowest set bit: the first special byte
-          const k = zero == 0 ? 8 : <usize>(ctz(zero) >> 3);
+          const k: usize = zero == 0 ? <usize>8 : <usize>(ctz(zero) >> 3);
           if (k > 0) {
             store<u64>(dst + w, word); // bytes past k are rewritten next
             w += k;

@@ -175,6 +175,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
       ? {
           normalize: normalizer?.normalize,
           substitution: normalizer?.substitution,
+          normalizeKeepsAscii: normalizer?.keepsAscii,
           split: pre.split,
           splitEnds: pre.splitEnds,
           prefixSpace: pre.prefixSpace,
@@ -202,7 +203,7 @@ export function parseTokenizerJson(input: string | Json): BpeDefinition {
  * character before it never precedes it inside a token: BPE of the parts
  * equals BPE of the whole. This keeps words short (and cacheable).
  */
-function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; blockedTable: Uint8Array } | undefined {
+function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number> } | undefined {
   let char: string | undefined;
   for (const c of ["\u2581", " "]) {
     if (tokenStrings.some((t) => t !== undefined && t.startsWith(c))) {
@@ -216,9 +217,7 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
     if (t === undefined) continue;
     for (let i = t.indexOf(char, 1); i > 0; i = t.indexOf(char, i + 1)) blockedAfter.add(codePointBefore(t, i));
   }
-  const blockedTable = new Uint8Array(65536);
-  for (const cp of blockedAfter) if (cp < 65536) blockedTable[cp] = 1;
-  return { char, blockedAfter, blockedTable };
+  return { char, blockedAfter };
 }
 
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */

@@ -18,6 +18,12 @@ export interface NormalizerPlan {
    * bytes while it writes them, without building the normalized string.
    */
   substitution?: Substitution;
+  /**
+   * True when the normalizer leaves ASCII text as it is (the Unicode normal
+   * forms and Sequences of them): the tokenizer then skips it for ASCII text,
+   * which it sees for free while writing UTF-8 (as many bytes as characters).
+   */
+  keepsAscii?: boolean;
 }
 
 export interface Substitution {
@@ -87,7 +93,7 @@ function one(config: Json): NormalizerPlan {
     case "NFKC":
     case "NFKD": {
       const form = config.type as string;
-      return { normalize: (t) => t.normalize(form), description: form };
+      return { normalize: (t) => t.normalize(form), description: form, keepsAscii: true };
     }
     case "Lowercase":
       return { normalize: (t) => t.toLowerCase(), description: "Lowercase" };
@@ -128,6 +134,7 @@ function one(config: Json): NormalizerPlan {
           return t;
         },
         description: `Sequence(${plans.map((p) => p.description).join(", ")})`,
+        keepsAscii: plans.every((p) => p.keepsAscii === true),
       };
     }
     default:

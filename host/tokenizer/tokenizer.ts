@@ -265,10 +265,15 @@ export class Tokenizer {
     return out;
   }
 
-  private encodeDirect(text: TextInput, options: EncodeOptions): Uint32Array {
+  /** `normalizeNonAscii`: a normalizer that keeps ASCII, applied only when the text is not ASCII. */
+  private encodeDirect(text: TextInput, options: EncodeOptions, normalizeNonAscii?: (s: string) => string): Uint32Array {
     const m = this.m;
     m.reset(this.ioMark);
-    const { ptr, len } = this.writeText(text);
+    let { ptr, len } = this.writeText(text);
+    if (normalizeNonAscii && typeof text === "string" && len !== text.length) {
+      m.reset(this.ioMark);
+      ({ ptr, len } = this.writeText(normalizeNonAscii(text)));
+    }
     const out = m.alloc(len * 4 + 4);
     const n = this.encodeWritten(ptr, len, out, this.matcher(options));
     return new Uint32Array(m.memory.buffer, out, n).slice();
@@ -477,7 +482,9 @@ export class Tokenizer {
           total += ids.length;
           continue;
         }
-        let x = p.normalize ? p.normalize(section) : section;
+        // The native byte-level path writes the text anyway: it normalizes only text that is not ASCII.
+        const late = p.normalizeKeepsAscii && !p.split && !p.charLevel && !p.prefixSpace ? p.normalize : undefined;
+        let x = p.normalize && !late ? p.normalize(section) : section;
         if (x.length === 0) continue;
         if (p.charLevel && !isWellFormed(x)) {
           ids = this.encodeWithLoneSurrogates(p.split ? p.split(x, i) : [x], p.charLevel.byteFallback, p.charLevel.unkId);
@@ -488,7 +495,7 @@ export class Tokenizer {
           ids = this.encodeCut(x);
         } else {
           if (p.prefixSpace && !x.startsWith(" ")) x = " " + x;
-          ids = this.encodeDirect(x, {});
+          ids = this.encodeDirect(x, {}, late);
         }
         if (p.charLevel) ids = this.checkUnknown(ids, p.charLevel.unkId, p.charLevel.fuseUnk);
       }
