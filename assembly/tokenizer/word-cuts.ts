@@ -4,6 +4,9 @@
 // character before it is "blocked" (some token holds that pair, so a merge could
 // join across the cut; see safeCutOf in host/tokenizer/load-hf.ts). Cutting
 // keeps words short, so the piece cache sees the same words again and again.
+// The word may also be cut on both sides of a character that no token of two or
+// more characters holds (it never merges), e.g. "\n" in Llama 2. Cutting at
+// fewer of these places is always correct: the fast path below skips some.
 //
 // spCutWords does that cutting natively, in one pass over the UTF-8 text, and
 // applies the normalizer on the way when it is a substitution (a prefix, then
@@ -14,18 +17,27 @@
 
 let cutChar: i32 = -1;
 let blockedBits: usize = 0;
+let mergingBits: usize = 0;
 
 /**
- * Registers the cut character and the blocked set: a bitmap of 0x110000 bits,
- * bit c set when code point c never precedes the cut character in a cut.
+ * Registers the cut character and two bitmaps of 0x110000 bits: `blocked`, bit
+ * c set when code point c never precedes the cut character in a cut;
+ * `merging`, bit c set when some token of two or more characters holds c.
  */
-export function spSetCut(cut: i32, blocked: usize): void {
+export function spSetCut(cut: i32, blocked: usize, merging: usize): void {
   cutChar = cut;
   blockedBits = blocked;
+  mergingBits = merging;
 }
 
-@inline function isBlocked(cp: i32): bool {
-  return ((<u32>load<u8>(blockedBits + (<usize>cp >> 3)) >> (<u32>cp & 7)) & 1) != 0;
+@inline function bitAt(bits: usize, cp: i32): bool {
+  return ((<u32>load<u8>(bits + (<usize>cp >> 3)) >> (<u32>cp & 7)) & 1) != 0;
+}
+
+/** Whether the word may be cut before cp, which follows prev (>= 0). */
+@inline function cutBefore(prev: i32, cp: i32, cut: i32): bool {
+  if (cp == cut && !bitAt(blockedBits, prev)) return true;
+  return !bitAt(mergingBits, cp) || !bitAt(mergingBits, prev);
 }
 
 /**
@@ -72,6 +84,7 @@ export function spCutWords(src: usize, len: i32, dst: usize, ends: usize, map: u
   const special = asciiSpecial(map, cut);
   const ones: u64 = 0x0101010101010101;
   const highs: u64 = 0x8080808080808080;
+  const controls: u64 = 0x2020202020202020;
   const specials = <u64>special * ones;
   // The prefix (never substituted: the host composes it already), then the text.
   for (let part = 0; part < 2; part++) {
@@ -86,7 +99,9 @@ export function spCutWords(src: usize, len: i32, dst: usize, ends: usize, map: u
         const word = load<u64>(i);
         if ((word & highs) == 0) {
           const x = word ^ specials;
-          const zero = (x - ones) & ~x & highs; // lowest set bit: the first special byte
+          // Lowest set bit: the first special byte, or control byte (below 0x20:
+          // "\n", "\t" never merge in many vocabularies, so they may cut).
+          const zero = ((x - ones) & ~x & highs) | ((word - controls) & ~word & highs);
           const k: usize = zero == 0 ? <usize>8 : <usize>(ctz(zero) >> 3);
           if (k > 0) {
             store<u64>(dst + w, word); // bytes past k are rewritten next
@@ -103,14 +118,14 @@ export function spCutWords(src: usize, len: i32, dst: usize, ends: usize, map: u
         if (mapped) {
           const e = mapped + (<usize>b0 << 4);
           cp = load<i32>(e);
-          if (cp == cut && prev >= 0 && !isBlocked(prev)) count = addEnd(ends, count, w);
+          if (prev >= 0 && cutBefore(prev, cp, cut)) count = addEnd(ends, count, w);
           const n = load<u32>(e, 4);
           // Up to 4 bytes at once (dst has room: each byte becomes at most 4).
           store<u32>(dst + w, load<u32>(e, 8));
           w += n;
         } else {
           cp = <i32>b0;
-          if (cp == cut && prev >= 0 && !isBlocked(prev)) count = addEnd(ends, count, w);
+          if (prev >= 0 && cutBefore(prev, cp, cut)) count = addEnd(ends, count, w);
           store<u8>(dst + w, <u8>b0);
           w++;
         }
@@ -122,7 +137,7 @@ export function spCutWords(src: usize, len: i32, dst: usize, ends: usize, map: u
       const n: usize = b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : 4;
       cp = <i32>(n == 2 ? b0 & 0x1f : n == 3 ? b0 & 0x0f : b0 & 0x07);
       for (let k: usize = 1; k < n; k++) cp = (cp << 6) | (<i32>load<u8>(i + k) & 0x3f);
-      if (cp == cut && prev >= 0 && !isBlocked(prev)) count = addEnd(ends, count, w);
+      if (prev >= 0 && cutBefore(prev, cp, cut)) count = addEnd(ends, count, w);
       for (let k: usize = 0; k < n; k++) store<u8>(dst + w + k, load<u8>(i + k));
       w += n;
       i += n;

@@ -50,9 +50,11 @@ export interface TextPipeline {
     /**
      * Where a long piece may be cut without changing its BPE: before `char`,
      * unless the character before it is in `blockedAfter` (some token holds
-     * that pair of characters, so a merge could join across the cut).
+     * that pair of characters, so a merge could join across the cut); and on
+     * both sides of a character not in `merging` (no token of two or more
+     * characters holds it, so it never merges).
      */
-    safeCut?: { char: string; blockedAfter: ReadonlySet<number> };
+    safeCut?: { char: string; blockedAfter: ReadonlySet<number>; merging: ReadonlySet<number> };
   };
   /** Added tokens that strip whitespace beside them when recognised. */
   strip?: Record<string, { left: boolean; right: boolean }>;

@@ -34,7 +34,7 @@ export interface TokenizerExports {
   bpeBuildCharTable(table: number): void;
   bpeEncodePieces(textPtr: number, ends: number, count: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedPieces(): number;
-  spSetCut(cut: number, blocked: number): void;
+  spSetCut(cut: number, blocked: number, merging: number): void;
   spCutWords(src: number, len: number, dst: number, ends: number, map: number, prefix: number, prefixLen: number): number;
   spWritten(): number;
   bpePendingPiece(): number;

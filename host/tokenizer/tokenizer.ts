@@ -36,8 +36,8 @@ export interface TokenizerOptions {
   pieceCache?: boolean;
 }
 
-/** Piece-cache entries (64 bytes each, two per set: 2 MiB). */
-const PIECE_CACHE_ENTRIES = 1 << 15;
+/** Piece-cache entries (64 bytes each, two per set: 16 MiB, room for the distinct words of a corpus like Brown). */
+const PIECE_CACHE_ENTRIES = 1 << 18;
 
 const FLAG_SPECIAL = 2;
 /** The merge table packs two ids (20 bits each) and a rank (24 bits) in 8 bytes. */
@@ -170,7 +170,10 @@ export class Tokenizer {
       const bitsPtr = m.alloc(0x110000 / 8);
       const bits = m.u8(bitsPtr, 0x110000 / 8);
       for (const cp of cut.blockedAfter) bits[cp >> 3] |= 1 << (cp & 7);
-      k.spSetCut(cut.char.codePointAt(0)!, bitsPtr);
+      const mergingPtr = m.alloc(0x110000 / 8);
+      const merging = m.u8(mergingPtr, 0x110000 / 8);
+      for (const cp of cut.merging) merging[cp >> 3] |= 1 << (cp & 7);
+      k.spSetCut(cut.char.codePointAt(0)!, bitsPtr, mergingPtr);
       const sub = definition.pipeline!.substitution;
       if (sub) {
         // 128 entries of 16 bytes: code point, UTF-8 length, UTF-8 bytes (see spCutWords).
