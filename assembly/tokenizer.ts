@@ -7,6 +7,7 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-export { pretokenize, lastSafeCut, PATTERN_GPT2, PATTERN_CL100K, PATTERN_QWEN, PATTERN_NONE } from "./tokenizer/pretokenize";
+export { pretokenize, lastSafeCut, PATTERN_GPT2, PATTERN_CL100K, PATTERN_QWEN, PATTERN_NONE, PATTERN_O200K } from "./tokenizer/pretokenize";
+export * from "./tokenizer/word-cuts";
 export * from "./tokenizer/bpe";
 export * from "./tokenizer/train";

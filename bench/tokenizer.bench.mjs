@@ -6,7 +6,7 @@
 // Also ours in Deno and in headless Chromium (same measurement function).
 //
 // Caches, honestly: ours has an optional piece cache (on by default: short
-// pieces that needed merging, 16k entries, kept across calls) and is measured
+// pieces that needed merging, 256k entries in 16 MiB, kept across calls) and is measured
 // with it off ("no cache": every run does the full work) and warm (filled by the
 // warm-up run). js-tiktoken and tiktoken have no cache. gpt-tokenizer keeps an
 // LRU merge cache (default 100k entries) across calls: measured warm (its default

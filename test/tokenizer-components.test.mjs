@@ -49,6 +49,37 @@ test("pre-tokenizers against the reference: ByteLevel with regex and prefix spac
   }, "Split Removed");
 });
 
+test("SentencePiece word cuts (native, with the normalizer as a byte substitution or before it) match the reference on every shape of text", async () => {
+  // Texts whose lengths and special bytes fall everywhere in 8-byte windows
+  // (the cutter reads eight bytes at a time), ▁ and blocked pairs (▁▁), spaces
+  // runs, leading spaces, non-ASCII between ASCII, and every general category.
+  const shapes = [...texts];
+  for (let n = 0; n < 20; n++) shapes.push(" ".repeat(n % 5) + "ab cdefghij klmnopqrstu v".slice(0, n + 3) + "▁".repeat(n % 3) + "x ▁y");
+  shapes.push("word ".repeat(40), "a  b   c    d", "▁▁▁ x▁▁y ▁", "é ñ 中文 e\u0301 x\ty\nz", "1234567 89 0123456789012345 ", "\t\tx \r\n y");
+  const llama = (normalizers) => (j) => ({ ...j, normalizer: { type: "Sequence", normalizers } });
+  const prepend = { type: "Prepend", prepend: "▁" };
+  const spaces = { type: "Replace", pattern: { String: " " }, content: "▁" };
+  // The file's own normalizer (one substituted byte: " ").
+  await compare("llama2", (j) => j, "Llama 2 as shipped", shapes);
+  // Two substituted bytes (" " and "\t" → ▁): the cutter's byte-at-a-time path.
+  await compare("llama2", llama([prepend, spaces, { type: "Replace", pattern: { String: "\t" }, content: "▁" }]), "two substitutions", shapes);
+  // No normalizer: the text's own ▁ cut it, nothing is substituted.
+  await compare("llama2", (j) => ({ ...j, normalizer: null }), "no normalizer", shapes);
+  // A normalizer that is not a substitution runs first; then the text is cut in place.
+  await compare("llama2", llama([{ type: "NFKC" }, prepend, spaces]), "NFKC then substitution", shapes);
+  await compare("gemma", (j) => j, "Gemma as shipped", shapes);
+});
+
+test("a native regex under Split Removed + invert (matches only) runs natively and matches the reference", async () => {
+  const tok = await compare("qwen3", (j) => {
+    j.pre_tokenizer.pretokenizers[0].behavior = "Removed";
+    j.pre_tokenizer.pretokenizers[0].invert = true;
+    return j;
+  }, "Qwen regex, Removed + invert");
+  assert.match(tok.info.preTokenizer, /native qwen/);
+  assert.is(tok.regexFallback, false);
+});
+
 test("Metaspace (always / first, no split) over the Llama 2 vocabulary matches the reference", async () => {
   for (const prepend_scheme of ["always", "first"]) {
     await compare("llama2", (j) => ({

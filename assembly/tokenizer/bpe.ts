@@ -4,9 +4,10 @@
 // - token bytes, concatenated, and per id an (offset, length) span; length -1
 //   marks an id with no token (a gap in the vocabulary);
 // - a token table: open addressing, 16-byte slots (u64 first 8 bytes of the
-//   token, zero-padded; i32 length; i32 id, -1 empty), mapping a byte string to
-//   its id. Most pieces are at most 8 bytes, so one slot compare settles them
-//   without touching the token's bytes (one cache miss per piece, not three);
+//   token and u32 bytes 8..11, zero-padded; u32 length << 20 | id, all ones
+//   empty), mapping a byte string to its id. Most pieces are at most 12 bytes,
+//   so one slot compare settles them without touching the token's bytes (one
+//   cache miss per piece, not three);
 // - a merge table: open addressing, 8-byte slots (rank << 40 | left << 20 | right;
 //   all-ones empty), so ids are below 2^20 and ranks below 2^24. The merged id
 //   is the rank itself (tiktoken) or comes from a rank -> merged array (merge lists);
@@ -178,20 +179,42 @@ export function bpeSetMergeTable(table: usize, mergeSlots: i32, rankToMerged: us
   return load<i32>(tokenSpans + (<usize>id << 3), 4);
 }
 
-@inline function tokenHash(p: usize, len: i32, prefix: u64): u32 {
-  return len <= 8 ? hashWord(prefix, len) : hashBytes(p, <usize>len);
+/** Bytes 8..11 of [p, p + len) as a little-endian u32, zero-padded (0 when len <= 8). */
+@inline function secondWord(p: usize, len: i32): u32 {
+  if (len <= 8) return 0;
+  const word = load<u32>(p + 8);
+  return len >= 12 ? word : word & ((<u32>1 << (<u32>(len - 8) << 3)) - 1);
 }
 
-/** Id of the token with bytes [p, p + len), or -1. Reads 8 bytes at p even when len < 8. */
+@inline function tokenHash(p: usize, len: i32, prefix: u64): u32 {
+  if (len <= 8) return hashWord(prefix, len);
+  // 9..16 bytes (SentencePiece words with their 3-byte "▁"): two words, no loop.
+  if (len <= 16) return hashWord(prefix ^ (loadPrefix(p + 8, len - 8) * 0xc2b2ae3d27d4eb4f), len);
+  return hashBytes(p, <usize>len);
+}
+
+/** A token-table slot's last word: length (12 bits, 4095 for longer) and id (20 bits); all ones when empty. */
+const SLOT_EMPTY: u32 = 0xffffffff;
+const SLOT_LONG: u32 = 4095;
+
+@inline function slotTag(len: i32, id: i32): u32 {
+  return (min(<u32>len, SLOT_LONG) << 20) | <u32>id;
+}
+
+/** Id of the token with bytes [p, p + len), or -1. May read 8 bytes past p + len (callers keep them readable). */
 export function bpeFindToken(p: usize, len: i32): i32 {
   const prefix = loadPrefix(p, len);
+  const second = secondWord(p, len);
+  const lenTag = min(<u32>len, SLOT_LONG) << 20;
   let slot = tokenHash(p, len, prefix) & tokenMask;
   while (true) {
     const s = tokenTable + (<usize>slot << 4);
-    const id = load<i32>(s, 12);
-    if (id < 0) return -1;
-    if (load<u64>(s) == prefix && load<i32>(s, 8) == len) {
-      if (len <= 8 || bytesEqual(spanStart(id) + 8, p + 8, <usize>(len - 8))) return id;
+    const tag = load<u32>(s, 12);
+    if (tag == SLOT_EMPTY) return -1;
+    // The slot holds the first 12 bytes: shorter tokens never touch their bytes.
+    if ((tag & 0xfff00000) == lenTag && load<u64>(s) == prefix && load<u32>(s, 8) == second) {
+      const id = <i32>(tag & 0xfffff);
+      if (len <= 12 || (spanLength(id) == len && bytesEqual(spanStart(id) + 12, p + 12, <usize>(len - 12)))) return id;
     }
     slot = (slot + 1) & tokenMask;
   }
@@ -210,11 +233,11 @@ export function bpeIndexTokens(): i32 {
     if (bpeFindToken(p, len) >= 0) return id;
     const prefix = loadPrefix(p, len);
     let slot = tokenHash(p, len, prefix) & tokenMask;
-    while (load<i32>(tokenTable + (<usize>slot << 4), 12) >= 0) slot = (slot + 1) & tokenMask;
+    while (load<u32>(tokenTable + (<usize>slot << 4), 12) != SLOT_EMPTY) slot = (slot + 1) & tokenMask;
     const s = tokenTable + (<usize>slot << 4);
     store<u64>(s, prefix);
-    store<i32>(s, len, 8);
-    store<i32>(s, id, 12);
+    store<u32>(s, secondWord(p, len), 8);
+    store<u32>(s, slotTag(len, id), 12);
     if (len == 1) store<i32>(byteTokens + (<usize>load<u8>(p) << 2), id);
   }
   return -1;
@@ -510,18 +533,22 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
 }
 
 /**
- * Optional piece cache: pieces of 2..16 bytes that needed merging, with their
- * ids (up to 10), in a direct-mapped table of 64-byte entries: u64 bytes 0..7,
- * u64 bytes 8..15 (zero-padded), i32 length (0: empty), i32 id count, 10 ids.
- * A hit returns exactly what merging would, so the cache changes speed only.
+ * Optional piece cache: pieces of 2..24 bytes that needed merging, with their
+ * ids (up to 8), in a two-way set-associative table of 64-byte entries: u64
+ * bytes 0..7, 8..15, 16..23 (zero-padded), i32 length (0: empty), i32 id count,
+ * 8 ids. A set is two adjacent entries (one 128-byte pair of cache lines); a
+ * new piece goes in the first and moves the first to the second, so a set keeps
+ * its two most recently added pieces. A hit returns exactly what merging would,
+ * so the cache changes speed only. 24 bytes: SentencePiece words carry a
+ * 3-byte "▁", and most English words still fit.
  */
-const CACHE_MAX_PIECE: i32 = 16;
-const CACHE_MAX_IDS: i32 = 10;
+const CACHE_MAX_PIECE: i32 = 24;
+const CACHE_MAX_IDS: i32 = 8;
 
-/** Enables the piece cache with `entries` (a power of two) 64-byte entries at table; 0 disables it. */
+/** Enables the piece cache with `entries` (a power of two, at least 2) 64-byte entries at table; 0 disables it. */
 export function bpeSetPieceCache(table: usize, entries: i32): void {
   cacheTable = table;
-  cacheMask = entries > 0 ? <u32>entries - 1 : 0;
+  cacheMask = entries > 0 ? (<u32>entries >> 1) - 1 : 0;
   if (entries > 0) memory.fill(table, 0, <usize>entries << 6);
 }
 
@@ -544,22 +571,34 @@ export function bpeSetPieceCache(table: usize, entries: i32): void {
   return mergePieceCached(p, len, out, scratch);
 }
 
+@inline function cacheHit(e: usize, len: i32, w0: u64, w1: u64, w2: u64): bool {
+  return load<i32>(e, 24) == len && load<u64>(e) == w0 && load<u64>(e, 8) == w1 && load<u64>(e, 16) == w2;
+}
+
+/** Copies a cache entry's ids to out; returns their number. */
+@inline function cacheRead(e: usize, out: usize): i32 {
+  const n = load<i32>(e, 28);
+  for (let i = 0; i < n; i++) store<i32>(out + (<usize>i << 2), load<i32>(e + 32 + (<usize>i << 2)));
+  return n;
+}
+
 function mergePieceCached(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const w0 = loadPrefix(p, len);
   const w1 = len > 8 ? loadPrefix(p + 8, len - 8) : 0;
-  const e = cacheTable + (<usize>(hashWord(w0 ^ rotl<u64>(w1, 29) ^ (w1 >> 7), len) & cacheMask) << 6);
-  if (load<i32>(e, 16) == len && load<u64>(e) == w0 && load<u64>(e, 8) == w1) {
-    const n = load<i32>(e, 20);
-    for (let i = 0; i < n; i++) store<i32>(out + (<usize>i << 2), load<i32>(e + 24 + (<usize>i << 2)));
-    return n;
-  }
+  const w2 = len > 16 ? loadPrefix(p + 16, len - 16) : 0;
+  const h = hashWord(w0 ^ rotl<u64>(w1, 29) ^ (w1 >> 7) ^ rotl<u64>(w2, 43) ^ (w2 >> 3), len);
+  const set = cacheTable + (<usize>(h & cacheMask) << 7);
+  if (cacheHit(set, len, w0, w1, w2)) return cacheRead(set, out);
+  if (cacheHit(set + 64, len, w0, w1, w2)) return cacheRead(set + 64, out);
   const n = mergePiece(p, len, out, scratch);
   if (n <= CACHE_MAX_IDS) {
-    store<u64>(e, w0);
-    store<u64>(e, w1, 8);
-    store<i32>(e, len, 16);
-    store<i32>(e, n, 20);
-    for (let i = 0; i < n; i++) store<i32>(e + 24 + (<usize>i << 2), load<i32>(out + (<usize>i << 2)));
+    memory.copy(set + 64, set, 64);
+    store<u64>(set, w0);
+    store<u64>(set, w1, 8);
+    store<u64>(set, w2, 16);
+    store<i32>(set, len, 24);
+    store<i32>(set, n, 28);
+    for (let i = 0; i < n; i++) store<i32>(set + 32 + (<usize>i << 2), load<i32>(out + (<usize>i << 2)));
   }
   return n;
 }

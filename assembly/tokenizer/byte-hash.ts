@@ -57,7 +57,15 @@
   return len >= 8 ? word : word & ((<u64>1 << (<u64>len << 3)) - 1);
 }
 
-/** Hash of a token of at most 8 bytes given as its prefix word. */
+/**
+ * Hash of a token of at most 8 bytes given as its prefix word. Tables index
+ * with the low bits of the result, so every input bit must reach them: one
+ * multiply alone carries bit k only upward, and the index bits (32 and up)
+ * would ignore the word's top bytes ("▁abc" words sharing 6 bytes collide).
+ */
 @inline export function hashWord(word: u64, len: i32): u32 {
-  return <u32>(((word ^ (<u64>len << 59)) * 0x9e3779b97f4a7c15) >> 32);
+  let x = (word ^ (<u64>len << 59)) * 0x9e3779b97f4a7c15;
+  x ^= x >> 29;
+  x *= 0xbf58476d1ce4e5b9;
+  return <u32>(x >> 32);
 }

@@ -1,14 +1,16 @@
 // Reads one character of UTF-8 text and classifies it for the pre-tokenizers.
 //
 // The result packs the character's byte length (bits 4..6) with its class
-// (bits 0..3, see unicode-tables.ts). Invalid UTF-8 — stray continuation bytes,
-// overlong forms, encoded surrogates, truncated sequences, bytes F5..FF — is read
-// as one byte of class "other", so any byte string splits deterministically and
-// its bytes survive BPE unchanged.
+// (bits 0..3, see unicode-tables.ts: the base class in bits 0..1, read with
+// INFO_CLASS_MASK; o200k's letter case and marks in bits 2..3, INFO_DETAIL_MASK).
+// Invalid UTF-8 — stray continuation bytes, overlong forms, encoded surrogates,
+// truncated sequences, bytes F5..FF — is read as one byte of class "other", so
+// any byte string splits deterministically and its bytes survive BPE unchanged.
 import { CLASS_STAGE1, CLASS_STAGE2, CLASS_BLOCK_SHIFT, CLASS_OTHER } from "./unicode-tables";
 
 export const INFO_LEN_SHIFT: u32 = 4;
-export const INFO_CLASS_MASK: u32 = 15;
+export const INFO_CLASS_MASK: u32 = 3;
+export const INFO_DETAIL_MASK: u32 = 15;
 
 @inline export function classOfCodePoint(cp: u32): u32 {
   const block = <u32>load<u8>(CLASS_STAGE1 + (cp >> CLASS_BLOCK_SHIFT));

@@ -29,6 +29,8 @@ export interface TextPipeline {
   normalize?: (text: string) => string;
   /** The same normalizer as a byte substitution, when it has that form (see NormalizerPlan). */
   substitution?: Substitution;
+  /** The normalizer leaves ASCII text as it is (see NormalizerPlan.keepsAscii). */
+  normalizeKeepsAscii?: boolean;
   /** JavaScript pre-tokenizer: the pieces of a normalized section. Absent: the native `pattern` splits. */
   split?: (section: string, sectionIndex: number) => string[];
   /** Fast form of `split` (UTF-16 piece ends, or undefined to use split; see PreTokenizerPlan). */
@@ -48,9 +50,11 @@ export interface TextPipeline {
     /**
      * Where a long piece may be cut without changing its BPE: before `char`,
      * unless the character before it is in `blockedAfter` (some token holds
-     * that pair of characters, so a merge could join across the cut).
+     * that pair of characters, so a merge could join across the cut); and on
+     * both sides of a character not in `merging` (no token of two or more
+     * characters holds it, so it never merges).
      */
-    safeCut?: { char: string; blockedAfter: ReadonlySet<number>; blockedTable: Uint8Array };
+    safeCut?: { char: string; blockedAfter: ReadonlySet<number>; merging: ReadonlySet<number> };
   };
   /** Added tokens that strip whitespace beside them when recognised. */
   strip?: Record<string, { left: boolean; right: boolean }>;

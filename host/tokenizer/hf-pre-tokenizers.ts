@@ -1,6 +1,6 @@
 // Hugging Face tokenizer.json pre-tokenizers. A pre-tokenizer either maps onto
 // the native splitter in build/tokenizer.wasm (ByteLevel's GPT-2 regex, a Split
-// on the cl100k/Llama 3 or Qwen regex, or no split at all), or runs here in
+// on the cl100k/Llama 3, Qwen or o200k/GPT-4o regex, or no split at all), or runs here in
 // JavaScript: Split/Digits/Punctuation/Whitespace/WhitespaceSplit/Metaspace and
 // any regex the native splitter does not implement (compiled as a JavaScript
 // RegExp with the `u` flag — exact, but slower; `regexFallback` says so).
@@ -151,6 +151,7 @@ const NATIVE_SPLITS = new Map<string, PreTokenizerPattern>([
   [PATTERN_REGEX.gpt2, "gpt2"],
   [PATTERN_REGEX.cl100k, "cl100k"],
   [PATTERN_REGEX.qwen, "qwen"],
+  [PATTERN_REGEX.o200k, "o200k"],
   // js-tiktoken spells cl100k's case-insensitive contractions out.
   ["('s|'t|'re|'ve|'m|'ll|'d|'S|'T|'RE|'VE|'M|'LL|'D)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", "cl100k"],
   ["('s|'S|'t|'T|'re|'rE|'Re|'RE|'ve|'vE|'Ve|'VE|'m|'M|'ll|'lL|'Ll|'LL|'d|'D)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+", "cl100k"],
@@ -257,8 +258,13 @@ function nativePlan(steps: Json[]): { pattern: PreTokenizerPattern | "none"; pre
   }
   if (steps.length !== 2 || last.use_regex !== false || last.add_prefix_space === true) return undefined;
   const split = steps[0];
-  if (split.type !== "Split" || typeof split.pattern?.Regex !== "string" || split.invert === true) return undefined;
-  if ((split.behavior ?? "Isolated") !== "Isolated") return undefined;
+  if (split.type !== "Split" || typeof split.pattern?.Regex !== "string") return undefined;
+  // The native patterns' matches tile every text (each character starts some
+  // alternative), so keeping only the matches (Removed + invert, as GPT-4o's
+  // file says) keeps everything, exactly as Isolated does.
+  const behavior = split.behavior ?? "Isolated";
+  const tiles = (behavior === "Isolated" && split.invert !== true) || (behavior === "Removed" && split.invert === true);
+  if (!tiles) return undefined;
   const pattern = NATIVE_SPLITS.get(split.pattern.Regex);
   return pattern ? { pattern, prefixSpace: false } : undefined;
 }

@@ -238,6 +238,7 @@ function parseDefinition(json: unknown): BpeDefinition {
       ? {
           normalize: normalizer?.normalize,
           substitution: normalizer?.substitution,
+          normalizeKeepsAscii: normalizer?.keepsAscii,
           split: pre.split,
           splitEnds: pre.splitEnds,
           prefixSpace: pre.prefixSpace,
@@ -263,9 +264,12 @@ function parseDefinition(json: unknown): BpeDefinition {
  * word. A merge can only join two characters that sit side by side inside
  * some token, so the word may be cut before "▁" (or " ") wherever the
  * character before it never precedes it inside a token: BPE of the parts
- * equals BPE of the whole. This keeps words short (and cacheable).
+ * equals BPE of the whole. This keeps words short (and cacheable). For the
+ * same reason it may be cut on both sides of a character that sits in no token
+ * of two or more characters (e.g. "\n" in Llama 2, which only byte-falls-back):
+ * `merging` holds the characters that do.
  */
-function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; blockedTable: Uint8Array } | undefined {
+function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; merging: Set<number> } | undefined {
   let char: string | undefined;
   for (const c of ["\u2581", " "]) {
     if (tokenStrings.some((t) => t !== undefined && t.startsWith(c))) {
@@ -279,9 +283,12 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
     if (t === undefined) continue;
     for (let i = t.indexOf(char, 1); i > 0; i = t.indexOf(char, i + 1)) blockedAfter.add(codePointBefore(t, i));
   }
-  const blockedTable = new Uint8Array(65536);
-  for (const cp of blockedAfter) if (cp < 65536) blockedTable[cp] = 1;
-  return { char, blockedAfter, blockedTable };
+  const merging = new Set<number>();
+  for (const t of tokenStrings) {
+    if (t === undefined || t.length < 2 || (t.length === 2 && t.codePointAt(0)! > 0xffff)) continue;
+    for (const ch of t) merging.add(ch.codePointAt(0)!);
+  }
+  return { char, blockedAfter, merging };
 }
 
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */

@@ -34,6 +34,9 @@ export interface TokenizerExports {
   bpeBuildCharTable(table: number): void;
   bpeEncodePieces(textPtr: number, ends: number, count: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedPieces(): number;
+  spSetCut(cut: number, blocked: number, merging: number): void;
+  spCutWords(src: number, len: number, dst: number, ends: number, map: number, prefix: number, prefixLen: number): number;
+  spWritten(): number;
   bpePendingPiece(): number;
   bpeDecodedLength(ids: number, n: number): number;
   bpeDecode(ids: number, n: number, out: number): void;

@@ -20,6 +20,12 @@ export interface NormalizerPlan {
    * bytes while it writes them, without building the normalized string.
    */
   substitution?: Substitution;
+  /**
+   * True when the normalizer leaves ASCII text as it is (the Unicode normal
+   * forms and Sequences of them): the tokenizer then skips it for ASCII text,
+   * which it sees for free while writing UTF-8 (as many bytes as characters).
+   */
+  keepsAscii?: boolean;
 }
 
 export interface Substitution {
@@ -85,7 +91,7 @@ function one(value: unknown, where: string, depth: number): NormalizerPlan {
     case "NFD":
     case "NFKC":
     case "NFKD":
-      return { normalize: (t) => t.normalize(type), description: type };
+      return { normalize: (t) => t.normalize(type), description: type, keepsAscii: true };
     case "Lowercase":
       return { normalize: (t) => t.toLowerCase(), description: "Lowercase" };
     case "Prepend": {
@@ -125,6 +131,7 @@ function one(value: unknown, where: string, depth: number): NormalizerPlan {
           return t;
         },
         description: `Sequence(${plans.map((p) => p.description).join(", ")})`,
+        keepsAscii: plans.every((p) => p.keepsAscii === true),
       };
     }
     default:

@@ -1,10 +1,13 @@
 // Host access to the native pre-tokenizers (for tests, tools and training data).
 import { TokenizerModule } from "./module.ts";
 
-/** The regex families the native pre-tokenizer implements (qwen: cl100k with single digits, Qwen2/Qwen3). */
-export type PreTokenizerPattern = "gpt2" | "cl100k" | "qwen";
+/**
+ * The regex families the native pre-tokenizer implements (qwen: cl100k with
+ * single digits, Qwen2/Qwen3; o200k: GPT-4o's letter-case-aware regex).
+ */
+export type PreTokenizerPattern = "gpt2" | "cl100k" | "qwen" | "o200k";
 
-export const PATTERN_IDS: Record<PreTokenizerPattern, number> = { gpt2: 0, cl100k: 1, qwen: 2 };
+export const PATTERN_IDS: Record<PreTokenizerPattern, number> = { gpt2: 0, cl100k: 1, qwen: 2, o200k: 4 };
 
 /** The native splitter's id for "the whole text is one piece". */
 export const PATTERN_NONE_ID = 3;
@@ -16,6 +19,10 @@ export const PATTERN_REGEX: Record<PreTokenizerPattern, string> = {
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
   qwen:
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  o200k:
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" +
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|" +
+    "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
 };
 
 const encoder = new TextEncoder();

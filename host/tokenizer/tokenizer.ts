@@ -6,7 +6,6 @@ import { PATTERN_IDS, PATTERN_NONE_ID, type PreTokenizerPattern } from "./pre-to
 import { SpecialMatcher } from "./special-tokens.ts";
 import type { BpeDefinition, PipelineInfo, TextPipeline } from "./definition.ts";
 import type { PostProcessorPlan } from "./post-processors.ts";
-import type { Substitution } from "./normalizers.ts";
 
 export interface EncodeOptions {
   /**
@@ -37,8 +36,8 @@ export interface TokenizerOptions {
   pieceCache?: boolean;
 }
 
-/** Piece-cache entries (64 bytes each: 1 MiB). */
-const PIECE_CACHE_ENTRIES = 1 << 14;
+/** Piece-cache entries (64 bytes each, two per set: 16 MiB, room for the distinct words of a corpus like Brown). */
+const PIECE_CACHE_ENTRIES = 1 << 18;
 
 const FLAG_SPECIAL = 2;
 /** The merge table packs two ids (20 bits each) and a rank (24 bits) in 8 bytes. */
@@ -74,6 +73,8 @@ export class Tokenizer {
   private readonly ioMark: number;
   private readonly matchers = new Map<string, SpecialMatcher>();
   private scratchBytes = MIN_SCRATCH;
+  /** Where the normalizer's Substitution lives in memory for spCutWords (map 0: none). */
+  private readonly substitution: { map: number; prefix: number; prefixLen: number };
 
   private constructor(
     private readonly m: TokenizerModule,
@@ -81,7 +82,9 @@ export class Tokenizer {
     tokens: ReadonlyArray<Uint8Array | null>,
     specials: Map<string, number>,
     private readonly pieceCachePtr: number,
+    substitution: { map: number; prefix: number; prefixLen: number },
   ) {
+    this.substitution = substitution;
     this.vocabSize = tokens.length;
     this.pattern = definition.pattern;
     this.specialTokens = specials;
@@ -161,6 +164,35 @@ export class Tokenizer {
       throw new Error(`tokenizer: tokens ${first} and ${duplicate} have the same bytes ${describeBytes(tokens[duplicate]!)}`);
     }
     if (charLevel) k.bpeBuildCharTable(m.alloc(65536 * 4));
+    const substitution = { map: 0, prefix: 0, prefixLen: 0 };
+    if (charLevel?.safeCut) {
+      const cut = charLevel.safeCut;
+      const bitsPtr = m.alloc(0x110000 / 8);
+      const bits = m.u8(bitsPtr, 0x110000 / 8);
+      for (const cp of cut.blockedAfter) bits[cp >> 3] |= 1 << (cp & 7);
+      const mergingPtr = m.alloc(0x110000 / 8);
+      const merging = m.u8(mergingPtr, 0x110000 / 8);
+      for (const cp of cut.merging) merging[cp >> 3] |= 1 << (cp & 7);
+      k.spSetCut(cut.char.codePointAt(0)!, bitsPtr, mergingPtr);
+      const sub = definition.pipeline!.substitution;
+      if (sub) {
+        // 128 entries of 16 bytes: code point, UTF-8 length, UTF-8 bytes (see spCutWords).
+        substitution.map = m.alloc(128 * 16);
+        const map = m.u8(substitution.map, 128 * 16);
+        const words = m.i32(substitution.map, 128 * 4);
+        for (let c = 0; c < 128; c++) {
+          const to = sub.map[c] ?? String.fromCharCode(c);
+          const bytes = encoder.encode(to);
+          words[4 * c] = to.codePointAt(0)!;
+          words[4 * c + 1] = bytes.length;
+          map.set(bytes, 16 * c + 8);
+        }
+        const prefix = encoder.encode(sub.prefix);
+        substitution.prefix = m.alloc(prefix.length + 8);
+        substitution.prefixLen = prefix.length;
+        m.u8(substitution.prefix, prefix.length).set(prefix);
+      }
+    }
     const byteView = m.i32(byteIds, 256);
     for (let b = 0; b < 256 && !charLevel; b++) {
       if (byteView[b] < 0) throw new Error(`tokenizer: byte-level BPE needs a token for every byte; byte 0x${b.toString(16).padStart(2, "0")} has none`);
@@ -194,12 +226,12 @@ export class Tokenizer {
     }
     m.reset(scratch);
     k.bpeBuildBytePairs(m.alloc(65536 * 8));
-    const pieceCache = m.alloc(PIECE_CACHE_ENTRIES * 64, 64);
+    const pieceCache = m.alloc(PIECE_CACHE_ENTRIES * 64, 128);
     const tables = m.mark();
     const markScratch = m.alloc((scratchPerByte(m) + 4) * longest + 64);
     k.bpeMarkWholePieces(merges && !definition.ignoreMerges ? 0 : 1, markScratch);
     m.reset(tables);
-    const tokenizer = new Tokenizer(m, definition, tokens, specials, pieceCache);
+    const tokenizer = new Tokenizer(m, definition, tokens, specials, pieceCache, substitution);
     tokenizer.setPieceCache(options.pieceCache ?? true);
     return tokenizer;
   }
@@ -236,10 +268,15 @@ export class Tokenizer {
     return out;
   }
 
-  private encodeDirect(text: TextInput, options: EncodeOptions): Uint32Array {
+  /** `normalizeNonAscii`: a normalizer that keeps ASCII, applied only when the text is not ASCII. */
+  private encodeDirect(text: TextInput, options: EncodeOptions, normalizeNonAscii?: (s: string) => string): Uint32Array {
     const m = this.m;
     m.reset(this.ioMark);
-    const { ptr, len } = this.writeText(text);
+    let { ptr, len } = this.writeText(text);
+    if (normalizeNonAscii && typeof text === "string" && len !== text.length) {
+      m.reset(this.ioMark);
+      ({ ptr, len } = this.writeText(normalizeNonAscii(text)));
+    }
     const out = m.alloc(len * 4 + 4);
     const n = this.encodeWritten(ptr, len, out, this.matcher(options));
     return new Uint32Array(m.memory.buffer, out, n).slice();
@@ -441,14 +478,16 @@ export class Tokenizer {
         ids = Uint32Array.of(section);
       } else {
         if (section.length === 0) continue;
-        const fast = p.charLevel?.safeCut && !p.split && (p.substitution || !p.normalize) ? this.encodeSubstituted(section, p) : undefined;
+        const fast = p.charLevel?.safeCut && !p.split && (p.substitution || !p.normalize) ? this.encodeSubstituted(section) : undefined;
         if (fast) {
           ids = this.checkUnknown(fast, p.charLevel!.unkId, p.charLevel!.fuseUnk);
           chunks.push(ids);
           total += ids.length;
           continue;
         }
-        let x = p.normalize ? p.normalize(section) : section;
+        // The native byte-level path writes the text anyway: it normalizes only text that is not ASCII.
+        const late = p.normalizeKeepsAscii && !p.split && !p.charLevel && !p.prefixSpace ? p.normalize : undefined;
+        let x = p.normalize && !late ? p.normalize(section) : section;
         if (x.length === 0) continue;
         if (p.charLevel && !isWellFormed(x)) {
           ids = this.encodeWithLoneSurrogates(p.split ? p.split(x, i) : [x], p.charLevel.byteFallback, p.charLevel.unkId);
@@ -456,11 +495,10 @@ export class Tokenizer {
           const ends = p.splitEnds?.(x);
           ids = ends ? this.encodeAtEnds(x, ends) : this.encodePieces(p.split(x, i));
         } else if (p.charLevel?.safeCut) {
-          const cut = p.charLevel.safeCut;
-          ids = this.encodeCut(x, cut.char.charCodeAt(0), cut.blockedTable, cut.blockedAfter);
+          ids = this.encodeCut(x);
         } else {
           if (p.prefixSpace && !x.startsWith(" ")) x = " " + x;
-          ids = this.encodeDirect(x, {});
+          ids = this.encodeDirect(x, {}, late);
         }
         if (p.charLevel) ids = this.checkUnknown(ids, p.charLevel.unkId, p.charLevel.fuseUnk);
       }
@@ -528,116 +566,37 @@ export class Tokenizer {
     return this.runPieces(textPtr, written, endsPtr, utf16Ends.length);
   }
 
-  /** Character-level BPE of one well-formed section, cut at safe points (see safeCut). */
-  private encodeCut(x: string, cutChar: number, blockedAfter: Uint8Array, blockedWide: ReadonlySet<number>): Uint32Array {
+  /** Character-level BPE of one well-formed section, cut at safe points (see safeCut): spCutWords in place. */
+  private encodeCut(x: string): Uint32Array {
     const m = this.m;
+    const k = m.exports;
     m.reset(this.ioMark);
     const textPtr = m.alloc(x.length * 3 + 8);
     const { written } = encoder.encodeInto(x, m.u8(textPtr, x.length * 3));
-    // Piece ends in bytes: before each cut character whose predecessor is not blocked.
-    const endsPtr = m.alloc(x.length * 4 + 8);
-    const ends = m.i32(endsPtr, x.length + 1);
-    let count = 0;
-    let bytes = 0;
-    let prev = -1;
-    for (let i = 0; i < x.length; i++) {
-      let c = x.charCodeAt(i);
-      if (c === cutChar && prev >= 0 && !(prev < 65536 ? blockedAfter[prev] : blockedWide.has(prev))) ends[count++] = bytes;
-      if (c < 0x80) bytes += 1;
-      else if (c < 0x800) bytes += 2;
-      else if (c >= 0xd800 && c < 0xdc00 && i + 1 < x.length) {
-        // Well-formed text: a high surrogate starts a pair.
-        c = ((c - 0xd800) << 10) + (x.charCodeAt(i + 1) - 0xdc00) + 0x10000;
-        i++;
-        bytes += 4;
-      } else bytes += 3;
-      prev = c;
-    }
-    ends[count++] = written;
-    return this.runPieces(textPtr, written, endsPtr, count);
+    const endsPtr = m.alloc(written * 4 + 8);
+    const count = k.spCutWords(textPtr, written, textPtr, endsPtr, 0, 0, 0);
+    return count === 0 ? new Uint32Array(0) : this.runPieces(textPtr, written, endsPtr, count);
   }
 
   /**
    * Character-level BPE of a section whose normalizer is a Substitution (or
-   * none), cut at safe points: the UTF-8 bytes are substituted as they are
-   * copied, so the normalized string is never built. Returns undefined when
-   * the text may hold lone surrogates (the caller takes the general path).
+   * none), cut at safe points: spCutWords substitutes the UTF-8 bytes as it
+   * copies them, so the normalized string is never built. Returns undefined
+   * when the text has lone surrogates (the caller takes the general path).
    */
-  private encodeSubstituted(section: string, p: TextPipeline): Uint32Array | undefined {
-    const cut = p.charLevel!.safeCut!;
-    const sub = p.substitution ?? { prefix: "", map: [] };
+  private encodeSubstituted(section: string): Uint32Array | undefined {
+    if (!isWellFormed(section)) return undefined;
+    const sub = this.substitution;
     const m = this.m;
+    const k = m.exports;
     m.reset(this.ioMark);
     const srcPtr = m.alloc(section.length * 3 + 8);
     const { written } = encoder.encodeInto(section, m.u8(srcPtr, section.length * 3));
-    const prefix = this.substitutionTables(sub).prefix;
-    // Each byte becomes at most one 4-byte character.
-    const dstPtr = m.alloc(prefix.length + written * 4 + 8);
-    const endsPtr = m.alloc((written + prefix.length + 2) * 4);
-    const src = m.u8(srcPtr, written);
-    const dst = m.u8(dstPtr, prefix.length + written * 4);
-    const ends = m.i32(endsPtr, written + prefix.length + 2);
-    const { mapBytes, mapCp } = this.substitutionTables(sub);
-    const cutCp = cut.char.codePointAt(0)!;
-    const table = cut.blockedTable;
-    const wide = cut.blockedAfter;
-    let count = 0;
-    let w = 0;
-    let prev = -1;
-    let sawReplacement = false;
-    // Before writing each character: cut before it when it is the cut
-    // character and the one before it is not blocked (written inline: hot loop).
-    for (const ch of sub.prefix) {
-      const c = ch.codePointAt(0)!;
-      if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
-      prev = c;
-      w += encoder.encode(ch).length;
-    }
-    dst.set(prefix, 0);
-    for (let i = 0; i < written; ) {
-      const b0 = src[i];
-      if (b0 < 0x80) {
-        const c = mapCp[b0];
-        if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
-        prev = c;
-        const to = mapBytes[b0];
-        if (to === undefined) dst[w++] = b0;
-        else for (let k = 0; k < to.length; k++) dst[w++] = to[k];
-        i++;
-        continue;
-      }
-      // Valid UTF-8 from encodeInto: the lead byte gives the length.
-      const n = b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : 4;
-      let c = n === 2 ? b0 & 0x1f : n === 3 ? b0 & 0x0f : b0 & 0x07;
-      for (let k = 1; k < n; k++) c = (c << 6) | (src[i + k] & 0x3f);
-      if (c === 0xfffd) sawReplacement = true;
-      if (c === cutCp && prev >= 0 && !(prev < 65536 ? table[prev] : wide.has(prev))) ends[count++] = w;
-      prev = c;
-      for (let k = 0; k < n; k++) dst[w++] = src[i + k];
-      i += n;
-    }
-    // U+FFFD may stand for a lone surrogate, which needs the general path.
-    if (sawReplacement && !isWellFormed(section)) return undefined;
-    if (w === 0) return new Uint32Array(0);
-    ends[count++] = w;
-    return this.runPieces(dstPtr, w, endsPtr, count);
-  }
-
-  private substitutionCache?: { mapBytes: (Uint8Array | undefined)[]; mapCp: Int32Array; prefix: Uint8Array };
-
-  /** UTF-8 of a Substitution's replacements and prefix (built once). */
-  private substitutionTables(sub: Substitution) {
-    if (!this.substitutionCache) {
-      const mapBytes: (Uint8Array | undefined)[] = new Array(128);
-      const mapCp = new Int32Array(128);
-      for (let c = 0; c < 128; c++) {
-        const to = sub.map[c];
-        mapBytes[c] = to === undefined ? undefined : encoder.encode(to);
-        mapCp[c] = to === undefined ? c : to.codePointAt(0)!;
-      }
-      this.substitutionCache = { mapBytes, mapCp, prefix: encoder.encode(sub.prefix) };
-    }
-    return this.substitutionCache;
+    // Each byte becomes at most one 4-byte character; one word per character at most.
+    const dstPtr = m.alloc(sub.prefixLen + written * 4 + 8);
+    const endsPtr = m.alloc((written + sub.prefixLen + 2) * 4);
+    const count = k.spCutWords(srcPtr, written, dstPtr, endsPtr, sub.map, sub.prefix, sub.prefixLen);
+    return count === 0 ? new Uint32Array(0) : this.runPieces(dstPtr, k.spWritten(), endsPtr, count);
   }
 
   /** BPE of `count` pieces of the text at textPtr (ends at endsPtr, in bytes, relative to textPtr). */
