@@ -10,7 +10,7 @@ import type { Backend } from "./backend/backend.ts";
 import { WasmBackend } from "./backend/wasm/wasm-backend.ts";
 import type { KernelVariant } from "./backend/wasm/engine-module.ts";
 import { WebGpuBackend } from "./backend/webgpu/webgpu-backend.ts";
-import { isSoftwareAdapter, NoAdapterError, requestAdapter } from "./backend/webgpu/adapter.ts";
+import { hardwareGpuMayExist, isSoftwareAdapter, NoAdapterError, requestAdapter } from "./backend/webgpu/adapter.ts";
 import type { Checkpoint } from "./io/checkpoint.ts";
 import type { ModelConfig } from "./model/config.ts";
 import { LlamaModel } from "./model/model.ts";
@@ -85,7 +85,6 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
  * error when there is none). "auto": WebGPU only on a real GPU, else wasm.
  */
 export async function createBackend(name: BackendName, opts: EngineOptions): Promise<Backend> {
-  if (name === "wasm") return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl, kernels: opts.kernels });
   if (name === "webgpu") {
     try {
       return await WebGpuBackend.create({ maxBindingBytes: opts.maxBindingBytes });
@@ -96,11 +95,13 @@ export async function createBackend(name: BackendName, opts: EngineOptions): Pro
       throw e;
     }
   }
+  const wasm = () => WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl, kernels: opts.kernels });
+  if (name === "wasm" || !(await hardwareGpuMayExist())) return wasm();
   try {
     const { adapter } = await requestAdapter();
     if (!isSoftwareAdapter(adapter)) return await WebGpuBackend.create({ adapter, maxBindingBytes: opts.maxBindingBytes });
   } catch {
     // no adapter, or it would not open: the CPU backend serves
   }
-  return WasmBackend.create({ threads: opts.threads, workerUrl: opts.workerUrl, kernels: opts.kernels });
+  return wasm();
 }

@@ -35,6 +35,27 @@ async function nodeWebGpu(tried: string[]): Promise<GPU | undefined> {
   return nodeGpu;
 }
 
+/**
+ * For `backend: "auto"`: false when this is Node on Linux and the machine has
+ * no GPU device node (/dev/dri or /dev/nvidia0), so the only adapter Dawn could
+ * offer is a software one (lavapipe) that "auto" would refuse anyway. Asking
+ * Dawn regardless loads it and makes it print two "artificially reduced" limit
+ * warnings to stderr from native code, on commands that end up on wasm.
+ * Elsewhere (browsers, Deno, macOS, Windows) it is true: only the adapter can tell.
+ */
+export async function hardwareGpuMayExist(): Promise<boolean> {
+  const proc = (globalThis as { process?: { platform?: string; versions?: { node?: string; deno?: string } } }).process;
+  if (!proc?.versions?.node || proc.versions.deno || proc.platform !== "linux") return true;
+  // A variable specifier keeps bundlers from resolving the Node-only module.
+  const specifier = "node:fs";
+  try {
+    const fs = (await import(specifier)) as { existsSync(p: string): boolean };
+    return fs.existsSync("/dev/dri") || fs.existsSync("/dev/nvidia0");
+  } catch {
+    return true;
+  }
+}
+
 export async function requestAdapter(): Promise<AdapterChoice> {
   const tried: string[] = [];
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
