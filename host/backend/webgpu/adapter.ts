@@ -17,9 +17,14 @@ export class NoAdapterError extends Error {
 /** Node's `webgpu` module keeps its GPU object alive for the process: create it once. */
 let nodeGpu: Promise<GPU | undefined> | undefined;
 
+/** Node's `process` (not Deno's, which also has one), or undefined elsewhere. */
+function nodeProcess(): { platform?: string } | undefined {
+  const proc = (globalThis as { process?: { platform?: string; versions?: { node?: string; deno?: string } } }).process;
+  return proc?.versions?.node && !proc.versions.deno ? proc : undefined;
+}
+
 async function nodeWebGpu(tried: string[]): Promise<GPU | undefined> {
-  const proc = (globalThis as { process?: { versions?: { node?: string; deno?: string } } }).process;
-  if (!proc?.versions?.node || proc.versions.deno) return undefined;
+  if (!nodeProcess()) return undefined;
   nodeGpu ??= (async () => {
     // A variable specifier keeps bundlers from resolving the Node-only package.
     const specifier = "webgpu";
@@ -44,16 +49,9 @@ async function nodeWebGpu(tried: string[]): Promise<GPU | undefined> {
  * Elsewhere (browsers, Deno, macOS, Windows) it is true: only the adapter can tell.
  */
 export async function hardwareGpuMayExist(): Promise<boolean> {
-  const proc = (globalThis as { process?: { platform?: string; versions?: { node?: string; deno?: string } } }).process;
-  if (!proc?.versions?.node || proc.versions.deno || proc.platform !== "linux") return true;
-  // A variable specifier keeps bundlers from resolving the Node-only module.
-  const specifier = "node:fs";
-  try {
-    const fs = (await import(specifier)) as { existsSync(p: string): boolean };
-    return fs.existsSync("/dev/dri") || fs.existsSync("/dev/nvidia0");
-  } catch {
-    return true;
-  }
+  if (nodeProcess()?.platform !== "linux") return true;
+  const { existsSync } = await import("node:fs");
+  return existsSync("/dev/dri") || existsSync("/dev/nvidia0");
 }
 
 export async function requestAdapter(): Promise<AdapterChoice> {
