@@ -37,7 +37,7 @@ export interface TokenizerOptions {
 }
 
 /** Piece-cache entries (64 bytes each, four per set: 16 MiB, room for the distinct words of a corpus like Brown). */
-const PIECE_CACHE_ENTRIES = (globalThis as any).__PCE ?? 1 << 18;
+const PIECE_CACHE_ENTRIES = 1 << 18;
 
 const FLAG_SPECIAL = 2;
 /** The merge table packs two ids (20 bits each) and a rank (24 bits) in 8 bytes. */
