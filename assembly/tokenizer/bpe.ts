@@ -58,6 +58,10 @@ let charLevel: bool = false;
 let fallbackIds: usize = 0;
 let unkId: i32 = -1;
 let charIds: usize = 0;
+let denseOfChar: usize = 0;
+let charPairs: usize = 0;
+/** A character without a dense index (see bpeBuildCharPairs). */
+const NOT_DENSE: u32 = 255;
 
 /**
  * Registers the token tables. `tokenSlots` is a power of two, at least twice
@@ -122,24 +126,79 @@ export function bpeBuildCharTable(table: usize): void {
   return ((b0 & 0x0f) << 12) | (b1 << 6) | (<u32>load<u8>(p, 2) & 0x3f);
 }
 
-/** Writes one symbol per UTF-8 character of [p, p + len) to ids; returns their number. */
-function charSymbols(p: usize, len: i32, ids: usize): i32 {
+/**
+ * Character-level mode, after the merges and bpeBuildCharTable: gives dense
+ * indices 0..count-1 (count <= 255) to the single-character tokens `chosen`
+ * (i32 ids; the host picks the characters of the first merges, the most
+ * frequent ones) and fills `pairs` (u32[65536], the rank of the merge of each
+ * two of them, all ones: none) and `dense` (u8[65536], each code point's index,
+ * NOT_DENSE for the others). The first round of merging, one lookup per pair of
+ * characters, then reads a 256 KiB table instead of probing the merge table
+ * (Gemma's: 8 MiB), as the byte-pair table does for byte-level BPE.
+ */
+export function bpeBuildCharPairs(chosen: usize, count: i32, dense: usize, pairs: usize): void {
+  memory.fill(dense, <u8>NOT_DENSE, 65536);
+  memory.fill(pairs, 0xff, 65536 << 2);
+  for (let a = 0; a < count; a++) {
+    const id = load<i32>(chosen + (<usize>a << 2));
+    const len = spanLength(id);
+    const p = spanStart(id);
+    store<u8>(dense + <usize>(len == 1 ? <u32>load<u8>(p) : codePoint23(p, len)), <u8>a);
+    for (let b = 0; b < count; b++) {
+      const v = lookupMerge(id, load<i32>(chosen + (<usize>b << 2)));
+      if (v != NO_MERGE) store<u32>(pairs + (<usize>((a << 8) | b) << 2), <u32>(v >> 32));
+    }
+  }
+  denseOfChar = dense;
+  charPairs = pairs;
+}
+
+/**
+ * Writes one symbol per UTF-8 character of [p, p + len) to ids, and its dense
+ * index (NOT_DENSE: none) to dense (u8); returns their number.
+ */
+function charSymbols(p: usize, len: i32, ids: usize, dense: usize): i32 {
   const end = p + <usize>len;
+  const denseOf = denseOfChar;
   let n = 0;
   let k = p;
   while (k < end) {
     const clen = <i32>(charInfo(k, end) >> INFO_LEN_SHIFT);
     let id: i32;
-    if (clen == 1) id = load<i32>(byteTokens + (<usize>load<u8>(k) << 2));
-    else if (clen <= 3 && charIds) id = load<i32>(charIds + (<usize>codePoint23(k, clen) << 2));
-    else id = bpeFindToken(k, clen);
+    let d = NOT_DENSE;
+    if (clen == 1) {
+      const b = <usize>load<u8>(k);
+      id = load<i32>(byteTokens + (b << 2));
+      if (denseOf) d = <u32>load<u8>(denseOf + b);
+    } else if (clen <= 3 && charIds) {
+      const cp = <usize>codePoint23(k, clen);
+      id = load<i32>(charIds + (cp << 2));
+      if (denseOf) d = <u32>load<u8>(denseOf + cp);
+    } else {
+      id = bpeFindToken(k, clen);
+    }
     // Special tokens are in none of these tables (bpeIndexTokens skips them).
-    if (id < 0) id = -2 - <i32>(k - p);
+    if (id < 0) {
+      id = -2 - <i32>(k - p);
+      d = NOT_DENSE;
+    }
     store<i32>(ids + (<usize>n << 2), id);
+    store<u8>(dense + <usize>n, <u8>d);
     n++;
     k += <usize>clen;
   }
   return n;
+}
+
+/** rank << 32 of the merge of symbols i and i + 1 of a piece just split by charSymbols (NO_MERGE: none). */
+@inline function firstCharPair(ids: usize, dense: usize, i: usize): u64 {
+  const da = <u32>load<u8>(dense + i);
+  const db = <u32>load<u8>(dense + i + 1);
+  if (da < NOT_DENSE && db < NOT_DENSE) {
+    const r = load<u32>(charPairs + (<usize>((da << 8) | db) << 2));
+    return r == 0xffffffff ? NO_MERGE : <u64>r << 32;
+  }
+  return lookupMerge(load<i32>(ids + (i << 2)), load<i32>(ids + ((i + 1) << 2)));
 }
 
 /** Writes symbol `id` to out, expanding an unknown character; returns the ids written. */
@@ -389,17 +448,16 @@ function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
 /**
  * Short pieces: keep the parts and the ranks of adjacent pairs in two small
  * arrays; each step scans for the lowest (rank, position) and closes the gap.
- * scratch: 12 * len bytes.
+ * scratch: 13 * len bytes.
  */
 function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const ids = scratch;
   const pairs = scratch + (<usize>len << 2); // u64 per adjacent pair: rank << 32 (NO_MERGE: none)
   let n = len;
   if (charLevel) {
-    n = charSymbols(p, len, ids);
-    for (let i = 0; i < n - 1; i++) {
-      store<u64>(pairs + (<usize>i << 3), lookupMerge(load<i32>(ids + (<usize>i << 2)), load<i32>(ids + (<usize>(i + 1) << 2))));
-    }
+    const dense = pairs + (<usize>len << 3); // u8 per symbol
+    n = charSymbols(p, len, ids, dense);
+    for (let i = 0; i < n - 1; i++) store<u64>(pairs + (<usize>i << 3), firstCharPair(ids, dense, <usize>i));
   } else {
     for (let i = 0; i < len; i++) {
       store<i32>(ids + (<usize>i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + <usize>i) << 2)));
@@ -447,7 +505,7 @@ function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
  * byte position and candidate merges sit in a min-heap keyed (rank << 32 | position),
  * so the order of merges, leftmost among equal ranks, is the scan's. Entries are
  * checked against the current pair when popped (lazy deletion).
- * scratch: 44 * len bytes.
+ * scratch: 45 * len bytes.
  */
 function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const byteLen = len;
@@ -457,9 +515,10 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const prev = next + (B << 2);
   const pairs = prev + (B << 2); // u64 per position: rank << 32 of the pair starting there
   const heap = pairs + (B << 3); // u64 entries, at most 3 * len
+  const dense = heap + (B << 3) * 3; // u8 per symbol (character-level)
   let size: usize = 0;
   if (charLevel) {
-    len = charSymbols(p, len, ids); // from here on, len counts symbols
+    len = charSymbols(p, len, ids, dense); // from here on, len counts symbols
   } else {
     for (let i: usize = 0; i < B; i++) store<i32>(ids + (i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + i) << 2)));
   }
@@ -470,7 +529,7 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   }
   for (let i: usize = 0; i < L; i++) {
     let v = NO_MERGE;
-    if (i + 1 < L) v = charLevel ? lookupMerge(load<i32>(ids + (i << 2)), load<i32>(ids + ((i + 1) << 2))) : bytePairMerge(p + i);
+    if (i + 1 < L) v = charLevel ? firstCharPair(ids, dense, i) : bytePairMerge(p + i);
     store<u64>(pairs + (i << 3), v);
     if (v != NO_MERGE) size = heapPush(heap, size, v | <u64>i);
   }

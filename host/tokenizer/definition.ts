@@ -60,6 +60,15 @@ export interface TextPipeline {
   strip?: Record<string, { left: boolean; right: boolean }>;
 }
 
+/** A merge list as vocabulary strings (see BpeDefinition.mergeList). */
+export interface MergeList {
+  /** "a b" strings or [a, b] pairs, as in tokenizer.json's model.merges. */
+  readonly entries: ReadonlyArray<unknown>;
+  /** The strings are in GPT-2's byte-level alphabet (else a string's UTF-8 is the token's bytes). */
+  readonly byteLevel: boolean;
+  resolve(): [number, number][];
+}
+
 export interface BpeDefinition {
   /**
    * Bytes of each id. `null` marks an id with no token (a gap). Special tokens
@@ -73,6 +82,14 @@ export interface BpeDefinition {
    * whose concatenation is a token merges, ranked by that token's id.
    */
   merges?: ReadonlyArray<readonly [number, number]>;
+  /**
+   * Instead of `merges` (tokenizer.json loading): the merge list as the file
+   * writes it, resolved to ids in WebAssembly against the token table, which
+   * is much faster for large lists. `resolve` reads it in JavaScript instead
+   * (the id pairs, or the error that names the bad merge); createTokenizer
+   * calls it whenever the fast reading does not resolve every merge.
+   */
+  mergeList?: MergeList;
   /** Which native pre-tokenizer splits text before BPE ("none": each piece whole). */
   pattern: PreTokenizerPattern | "none";
   /** Normalizer, JavaScript pre-tokenizer, character-level model (tokenizer.json). */
