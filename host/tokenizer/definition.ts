@@ -52,9 +52,16 @@ export interface TextPipeline {
      * unless the character before it is in `blockedAfter` (some token holds
      * that pair of characters, so a merge could join across the cut); and on
      * both sides of a character not in `merging` (no token of two or more
-     * characters holds it, so it never merges).
+     * characters holds it, so it never merges), and between two ASCII
+     * characters that no token holds side by side (see asciiPairs).
      */
-    safeCut?: { char: string; blockedAfter: ReadonlySet<number>; merging: ReadonlySet<number> };
+    safeCut?: {
+      char: string;
+      blockedAfter: ReadonlySet<number>;
+      merging: ReadonlySet<number>;
+      /** Bit 128 a + b set when some token holds ASCII character a followed by b (elsewhere a cut is safe). */
+      asciiPairs?: Uint8Array;
+    };
   };
   /** Added tokens that strip whitespace beside them when recognised. */
   strip?: Record<string, { left: boolean; right: boolean }>;

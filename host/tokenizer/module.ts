@@ -36,7 +36,7 @@ export interface TokenizerExports {
   bpeBuildCharPairs(chosen: number, count: number, dense: number, pairs: number): void;
   bpeEncodePieces(textPtr: number, ends: number, count: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedPieces(): number;
-  spSetCut(cut: number, blocked: number, merging: number): void;
+  spSetCut(cut: number, blocked: number, merging: number, asciiPairs: number): void;
   spCutWords(src: number, len: number, dst: number, ends: number, map: number, prefix: number, prefixLen: number): number;
   spWritten(): number;
   bpePendingPiece(): number;

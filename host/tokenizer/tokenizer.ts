@@ -176,7 +176,12 @@ export class Tokenizer {
       const mergingPtr = m.alloc(0x110000 / 8);
       const merging = m.u8(mergingPtr, 0x110000 / 8);
       for (const cp of cut.merging) merging[cp >> 3] |= 1 << (cp & 7);
-      k.spSetCut(cut.char.codePointAt(0)!, bitsPtr, mergingPtr);
+      let pairsPtr = 0;
+      if (cut.asciiPairs) {
+        pairsPtr = m.alloc(cut.asciiPairs.length);
+        m.u8(pairsPtr, cut.asciiPairs.length).set(cut.asciiPairs);
+      }
+      k.spSetCut(cut.char.codePointAt(0)!, bitsPtr, mergingPtr, pairsPtr);
       const sub = definition.pipeline!.substitution;
       if (sub) {
         // 128 entries of 16 bytes: code point, UTF-8 length, UTF-8 bytes (see spCutWords).
