@@ -607,16 +607,20 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
 }
 
 /**
- * Optional piece cache: pieces of 2..24 bytes that needed merging, with their
- * ids (up to 8), in a four-way set-associative table of 64-byte entries: u64
- * bytes 0..7, 8..15, 16..23 (zero-padded), i32 length (0: empty), i32 id count,
+ * Optional piece cache: pieces of 2..24 bytes, with their ids (up to 8),
+ * pieces that are a whole token included, in a four-way set-associative table
+ * of 64-byte entries: u64 bytes 0..7, 8..15, 16..23 (zero-padded), i32 length (0: empty), i32 id count,
  * 8 ids. A set is four adjacent entries (256 bytes). A new piece takes the
  * first empty way, or replaces the last; a hit in way k > 0 swaps it with way
  * k - 1. So pieces that recur climb to way 0 (one cache line per hit), and a
  * burst of rare words replaces only the last way instead of pushing the
  * frequent ones out (two ways, as before, thrashed whenever three pieces met in
  * a set: ~10 % of the lookups of a 6 MB text missed). A hit returns exactly
- * what merging would, so the cache changes speed only. 24 bytes: SentencePiece
+ * what merging would, so the cache changes speed only. A piece looks here
+ * first: one random read per piece, where the token table and then the cache
+ * cost two for every piece that is no token (Llama 2: 28 % of Brown's pieces,
+ * Gemma 17 %, cl100k 6 %; measured 1.11× and 1.18× on the whole corpus for the
+ * first two, neutral for cl100k). 24 bytes: SentencePiece
  * words carry a 3-byte "▁", and most English words still fit.
  */
 const CACHE_MAX_PIECE: i32 = 24;
@@ -642,6 +646,7 @@ export function bpeSetPieceCache(table: usize, entries: i32): void {
     }
     return mergePiece(p, len, out, scratch); // character-level: byte fallback
   }
+  if (cacheTable != 0 && len <= CACHE_MAX_PIECE) return mergePieceCached(p, len, out, scratch);
   const s = findTokenSlot(p, len);
   if (s) {
     const tag = load<u32>(s, 12);
@@ -650,8 +655,7 @@ export function bpeSetPieceCache(table: usize, entries: i32): void {
       return 1;
     }
   }
-  if (cacheTable == 0 || len > CACHE_MAX_PIECE) return mergePiece(p, len, out, scratch);
-  return mergePieceCached(p, len, out, scratch);
+  return mergePiece(p, len, out, scratch);
 }
 
 @inline function cacheHit(e: usize, len: i32, w0: u64, w1: u64, w2: u64): bool {
@@ -694,7 +698,10 @@ function mergePieceCached(p: usize, len: i32, out: usize, scratch: usize): i32 {
     if (load<i32>(e, 24) == 0 || e == last) break;
     e += 64;
   }
-  const n = mergePiece(p, len, out, scratch);
+  let n = 1;
+  const s = findTokenSlot(p, len); // a whole piece skips merging
+  if (s && (load<u32>(s, 12) & SLOT_WHOLE)) store<i32>(out, <i32>(load<u32>(s, 12) & 0xfffff));
+  else n = mergePiece(p, len, out, scratch);
   if (n <= CACHE_MAX_IDS) {
     // e: the first empty way, or the last one.
     store<u64>(e, w0);
