@@ -678,6 +678,7 @@ export function bpeSetPieceCache(table: usize, entries: i32): void {
   }
 }
 
+/** Encodes a piece through the piece cache (on a miss: the token table, else merging). */
 function mergePieceCached(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const w0 = loadPrefix(p, len);
   const w1 = len > 8 ? loadPrefix(p + 8, len - 8) : 0;
