@@ -11,3 +11,4 @@ export { pretokenize, lastSafeCut, PATTERN_GPT2, PATTERN_CL100K, PATTERN_QWEN, P
 export * from "./tokenizer/word-cuts";
 export * from "./tokenizer/bpe";
 export * from "./tokenizer/train";
+export * from "./tokenizer/merge-list";

@@ -7,7 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { brownDocuments } from "../dist/data/index.js";
 import { adversarialStrings } from "./tokenizer-reference.mjs";
-import { familyPair, firstDifference, generalCategorySamples } from "./tokenizer-families-reference.mjs";
+import { familyFiles, familyPair, firstDifference, generalCategorySamples } from "./tokenizer-families-reference.mjs";
+import { createTokenizer, loadTokenizerJson, parseTokenizerJson } from "../dist/tokenizer/index.js";
 
 const docs = (await brownDocuments()).map((d) => d.text);
 // The reference is slow on character-level BPE (~0.2 s per document), so the
@@ -50,6 +51,72 @@ for (const name of ["llama2", "gemma", "qwen3", "gpt4o"]) {
     }
   });
 }
+
+for (const name of ["llama2", "gemma"]) {
+  test(`${name}: the 6 MB corpus as one string: the same ids with the piece cache on and off, and with the merge list read in JavaScript or in WebAssembly`, async () => {
+    const { json } = familyFiles(name);
+    const whole = docs.join("\n");
+    const lazy = await loadTokenizerJson(json); // merges resolved in WebAssembly
+    const eager = await createTokenizer(parseTokenizerJson(json)); // merges resolved in JavaScript
+    const want = eager.encode(whole);
+    assert.ok(want.length > 1_000_000);
+    assertSame(lazy.encode(whole), want, `${name} whole corpus, WebAssembly merge list`);
+    lazy.setPieceCache(false);
+    assertSame(lazy.encode(whole), want, `${name} whole corpus without the piece cache`);
+    assert.is(lazy.decodeText(want), expectedRoundTrip(whole, lazy));
+  });
+}
+
+/** A random character-level tokenizer.json in the Llama 2 layout: `alphabet` characters, merges joining random tokens. */
+function randomCharLevel(seed, alphabet, mergeCount) {
+  const rand = (n) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const { json } = familyFiles("llama2");
+  const vocab = {};
+  const add = (t) => (t in vocab ? false : ((vocab[t] = Object.keys(vocab).length), true));
+  for (const t of ["<unk>", "<s>", "</s>"]) add(t);
+  for (let b = 0; b < 256; b++) add(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+  const tokens = [...alphabet];
+  for (const c of tokens) add(c);
+  const merges = [];
+  for (let tries = 0; merges.length < mergeCount && tries < 20 * mergeCount; tries++) {
+    // Favour short tokens on the left and right, as training does.
+    const a = tokens[rand(Math.min(tokens.length, 8 + rand(tokens.length)))];
+    const b = tokens[rand(Math.min(tokens.length, 8 + rand(tokens.length)))];
+    if (a.length + b.length > 12 || !add(a + b)) continue;
+    tokens.push(a + b);
+    merges.push(rand(2) ? `${a} ${b}` : [a, b]);
+  }
+  // One list form per file: mixed forms are valid too, but keep the common case.
+  const stringForm = rand(2) === 0;
+  json.model = { ...json.model, vocab, merges: merges.map((m) => (stringForm ? (Array.isArray(m) ? m.join(" ") : m) : Array.isArray(m) ? m : m.split(" "))) };
+  return { json, rand };
+}
+
+test("random character-level vocabularies (merges over ▁, \\n, ASCII, accents, CJK, emoji): the reference's ids on random text", async () => {
+  const { TokenizerLoader } = await import("@lenml/tokenizers");
+  const { config } = familyFiles("llama2");
+  // More characters than the 255 of the dense first-round table, so both lookups run.
+  const base = ["\u2581", "\n", "a", "b", "c", "d", "e", "t", "h", ".", ",", "é", "中", "文", "😀", "-", "1", "\t"];
+  const extra = Array.from({ length: 300 }, (_, i) => String.fromCodePoint(0x400 + i));
+  for (let round = 0; round < 6; round++) {
+    const alphabet = round % 2 ? [...base, ...extra] : base;
+    const { json, rand } = randomCharLevel(1000 + round, alphabet, round % 2 ? 1500 : 400);
+    const ours = await loadTokenizerJson(json);
+    const ref = TokenizerLoader.fromPreTrained({ tokenizerJSON: json, tokenizerConfig: config });
+    const chars = [...alphabet, " ", " ", " ", "x", "Ω", "\n"]; // x and Ω: no token, byte fallback
+    for (let i = 0; i < 150; i++) {
+      let text = "";
+      for (let k = 0, n = 1 + rand(60); k < n; k++) text += chars[rand(chars.length)];
+      assertSame(ours.encode(text), ref.encode(text, { add_special_tokens: false }), `round ${round} ${JSON.stringify(text)}`);
+    }
+    // A long text: the piece cache fills, merges run through all four ways of its sets.
+    let long = "";
+    for (let k = 0; k < 20000; k++) long += chars[rand(chars.length)];
+    const want = ref.encode(long, { add_special_tokens: false });
+    assertSame(ours.encode(long), want, `round ${round} long text`);
+    assertSame(ours.encode(long), want, `round ${round} long text, cache warm`);
+  }
+});
 
 test("llama2: special tokens only when allowed; addSpecialTokens applies TemplateProcessing (BOS) like add_special_tokens", async () => {
   const { ours, ref } = await familyPair("llama2");

@@ -4,13 +4,14 @@
 // - token bytes, concatenated, and per id an (offset, length) span; length -1
 //   marks an id with no token (a gap in the vocabulary);
 // - a token table: open addressing, 16-byte slots (u64 first 8 bytes of the
-//   token and u32 bytes 8..11, zero-padded; u32 length << 20 | id, all ones
-//   empty), mapping a byte string to its id. Most pieces are at most 12 bytes,
-//   so one slot compare settles them without touching the token's bytes (one
-//   cache miss per piece, not three);
+//   token and u32 bytes 8..11, zero-padded; u32 whole << 31 | length << 20 | id,
+//   all ones empty), mapping a byte string to its id and its "whole piece" flag.
+//   Most pieces are at most 12 bytes, so one slot compare settles them without
+//   touching the token's bytes (one cache miss per piece, not three);
 // - a merge table: open addressing, 8-byte slots (rank << 40 | left << 20 | right;
 //   all-ones empty), so ids are below 2^20 and ranks below 2^24. The merged id
-//   is the rank itself (tiktoken) or comes from a rank -> merged array (merge lists);
+//   is the rank itself (tiktoken) or comes from a rank -> merged array (merge lists),
+//   read only for the pair that actually merges (a lookup finds ranks only);
 // - the id of each single byte (i32[256]);
 // - a flag byte per id: 2 "special": decodable, but never produced from text
 //   (the host sets it before bpeIndexTokens); 1 "whole piece": a piece equal to
@@ -57,6 +58,10 @@ let charLevel: bool = false;
 let fallbackIds: usize = 0;
 let unkId: i32 = -1;
 let charIds: usize = 0;
+let denseOfChar: usize = 0;
+let charPairs: usize = 0;
+/** A character without a dense index (see bpeBuildCharPairs). */
+const NOT_DENSE: u32 = 255;
 
 /**
  * Registers the token tables. `tokenSlots` is a power of two, at least twice
@@ -121,24 +126,79 @@ export function bpeBuildCharTable(table: usize): void {
   return ((b0 & 0x0f) << 12) | (b1 << 6) | (<u32>load<u8>(p, 2) & 0x3f);
 }
 
-/** Writes one symbol per UTF-8 character of [p, p + len) to ids; returns their number. */
-function charSymbols(p: usize, len: i32, ids: usize): i32 {
+/**
+ * Character-level mode, after the merges and bpeBuildCharTable: gives dense
+ * indices 0..count-1 (count <= 255) to the single-character tokens `chosen`
+ * (i32 ids; the host picks the characters of the first merges, the most
+ * frequent ones) and fills `pairs` (u32[65536], the rank of the merge of each
+ * two of them, all ones: none) and `dense` (u8[65536], each code point's index,
+ * NOT_DENSE for the others). The first round of merging, one lookup per pair of
+ * characters, then reads a 256 KiB table instead of probing the merge table
+ * (Gemma's: 8 MiB), as the byte-pair table does for byte-level BPE.
+ */
+export function bpeBuildCharPairs(chosen: usize, count: i32, dense: usize, pairs: usize): void {
+  memory.fill(dense, <u8>NOT_DENSE, 65536);
+  memory.fill(pairs, 0xff, 65536 << 2);
+  for (let a = 0; a < count; a++) {
+    const id = load<i32>(chosen + (<usize>a << 2));
+    const len = spanLength(id);
+    const p = spanStart(id);
+    store<u8>(dense + <usize>(len == 1 ? <u32>load<u8>(p) : codePoint23(p, len)), <u8>a);
+    for (let b = 0; b < count; b++) {
+      const v = lookupMerge(id, load<i32>(chosen + (<usize>b << 2)));
+      if (v != NO_MERGE) store<u32>(pairs + (<usize>((a << 8) | b) << 2), <u32>(v >> 32));
+    }
+  }
+  denseOfChar = dense;
+  charPairs = pairs;
+}
+
+/**
+ * Writes one symbol per UTF-8 character of [p, p + len) to ids, and its dense
+ * index (NOT_DENSE: none) to dense (u8); returns their number.
+ */
+function charSymbols(p: usize, len: i32, ids: usize, dense: usize): i32 {
   const end = p + <usize>len;
+  const denseOf = denseOfChar;
   let n = 0;
   let k = p;
   while (k < end) {
     const clen = <i32>(charInfo(k, end) >> INFO_LEN_SHIFT);
     let id: i32;
-    if (clen == 1) id = load<i32>(byteTokens + (<usize>load<u8>(k) << 2));
-    else if (clen <= 3 && charIds) id = load<i32>(charIds + (<usize>codePoint23(k, clen) << 2));
-    else id = bpeFindToken(k, clen);
-    if (id >= 0 && load<u8>(wholePiece + <usize>id) == FLAG_SPECIAL) id = -1;
-    if (id < 0) id = -2 - <i32>(k - p);
+    let d = NOT_DENSE;
+    if (clen == 1) {
+      const b = <usize>load<u8>(k);
+      id = load<i32>(byteTokens + (b << 2));
+      if (denseOf) d = <u32>load<u8>(denseOf + b);
+    } else if (clen <= 3 && charIds) {
+      const cp = <usize>codePoint23(k, clen);
+      id = load<i32>(charIds + (cp << 2));
+      if (denseOf) d = <u32>load<u8>(denseOf + cp);
+    } else {
+      id = bpeFindToken(k, clen);
+    }
+    // Special tokens are in none of these tables (bpeIndexTokens skips them).
+    if (id < 0) {
+      id = -2 - <i32>(k - p);
+      d = NOT_DENSE;
+    }
     store<i32>(ids + (<usize>n << 2), id);
+    store<u8>(dense + <usize>n, <u8>d);
     n++;
     k += <usize>clen;
   }
   return n;
+}
+
+/** rank << 32 of the merge of symbols i and i + 1 of a piece just split by charSymbols (NO_MERGE: none). */
+@inline function firstCharPair(ids: usize, dense: usize, i: usize): u64 {
+  const da = <u32>load<u8>(dense + i);
+  const db = <u32>load<u8>(dense + i + 1);
+  if (da < NOT_DENSE && db < NOT_DENSE) {
+    const r = load<u32>(charPairs + (<usize>((da << 8) | db) << 2));
+    return r == 0xffffffff ? NO_MERGE : <u64>r << 32;
+  }
+  return lookupMerge(load<i32>(ids + (i << 2)), load<i32>(ids + ((i + 1) << 2)));
 }
 
 /** Writes symbol `id` to out, expanding an unknown character; returns the ids written. */
@@ -161,7 +221,7 @@ function charSymbols(p: usize, len: i32, ids: usize): i32 {
 
 /**
  * Registers and clears the merge table: `mergeSlots` (a power of two) slots of
- * 8 bytes, at least twice the merges it will hold (see bpeCountRankMerges).
+ * 8 bytes, at least 1.5 times the merges it will hold (see bpeCountRankMerges).
  * `rankToMerged`: an i32 per merge for merge lists, 0 when the rank is the id.
  */
 export function bpeSetMergeTable(table: usize, mergeSlots: i32, rankToMerged: usize): void {
@@ -193,16 +253,22 @@ export function bpeSetMergeTable(table: usize, mergeSlots: i32, rankToMerged: us
   return hashBytes(p, <usize>len);
 }
 
-/** A token-table slot's last word: length (12 bits, 4095 for longer) and id (20 bits); all ones when empty. */
+/**
+ * A token-table slot's last word: the whole-piece flag (bit 31), length (11
+ * bits, 2047 for longer) and id (20 bits); all ones when empty. The flag in the
+ * slot spares encodePiece a second random read (the flag array) per piece.
+ */
 const SLOT_EMPTY: u32 = 0xffffffff;
-const SLOT_LONG: u32 = 4095;
+const SLOT_LONG: u32 = 2047;
+const SLOT_WHOLE: u32 = 0x80000000;
+const SLOT_LEN_MASK: u32 = 0x7ff00000;
 
 @inline function slotTag(len: i32, id: i32): u32 {
   return (min(<u32>len, SLOT_LONG) << 20) | <u32>id;
 }
 
-/** Id of the token with bytes [p, p + len), or -1. May read 8 bytes past p + len (callers keep them readable). */
-export function bpeFindToken(p: usize, len: i32): i32 {
+/** Slot of the token with bytes [p, p + len), or 0 when there is none. May read 8 bytes past p + len (callers keep them readable). */
+function findTokenSlot(p: usize, len: i32): usize {
   const prefix = loadPrefix(p, len);
   const second = secondWord(p, len);
   const lenTag = min(<u32>len, SLOT_LONG) << 20;
@@ -210,14 +276,20 @@ export function bpeFindToken(p: usize, len: i32): i32 {
   while (true) {
     const s = tokenTable + (<usize>slot << 4);
     const tag = load<u32>(s, 12);
-    if (tag == SLOT_EMPTY) return -1;
+    if (tag == SLOT_EMPTY) return 0;
     // The slot holds the first 12 bytes: shorter tokens never touch their bytes.
-    if ((tag & 0xfff00000) == lenTag && load<u64>(s) == prefix && load<u32>(s, 8) == second) {
+    if ((tag & SLOT_LEN_MASK) == lenTag && load<u64>(s) == prefix && load<u32>(s, 8) == second) {
       const id = <i32>(tag & 0xfffff);
-      if (len <= 12 || (spanLength(id) == len && bytesEqual(spanStart(id) + 12, p + 12, <usize>(len - 12)))) return id;
+      if (len <= 12 || (spanLength(id) == len && bytesEqual(spanStart(id) + 12, p + 12, <usize>(len - 12)))) return s;
     }
     slot = (slot + 1) & tokenMask;
   }
+}
+
+/** Id of the token with bytes [p, p + len), or -1. May read 8 bytes past p + len (callers keep them readable). */
+export function bpeFindToken(p: usize, len: i32): i32 {
+  const s = findTokenSlot(p, len);
+  return s ? <i32>(load<u32>(s, 12) & 0xfffff) : -1;
 }
 
 /**
@@ -244,7 +316,7 @@ export function bpeIndexTokens(): i32 {
 }
 
 /**
- * Fills the byte-pair table (65536 u64, (rank << 32 | merged) of each pair of
+ * Fills the byte-pair table (65536 u64, rank << 32 of each pair of
  * single-byte tokens): the first round of every merge reads it directly
  * instead of probing the merge table. Call after all merges are added.
  */
@@ -267,21 +339,23 @@ export function bpeBuildBytePairs(table: usize): void {
   return (<u64><u32>left << 20) | <u64><u32>right;
 }
 
-/** Packed (rank << 32 | merged) for the pair, or NO_MERGE. */
+/** rank << 32 for the pair, or NO_MERGE (ordered like ranks: larger than any). */
 @inline function lookupMerge(left: i32, right: i32): u64 {
   if ((left | right) < 0) return NO_MERGE; // an unknown character (character-level mode)
   const key = pairKey(left, right);
   let slot = hashPair(key) & mergeMask;
   while (true) {
     const v = load<u64>(mergeTable + (<usize>slot << 3));
-    if ((v & KEY_MASK) == key) {
-      const rank = v >> 40;
-      const merged: u64 = mergedOfRank ? <u64><u32>load<i32>(mergedOfRank + (<usize>rank << 2)) : rank;
-      return (rank << 32) | merged;
-    }
+    if ((v & KEY_MASK) == key) return (v >> 40) << 32;
     if (v == EMPTY_KEY) return NO_MERGE;
     slot = (slot + 1) & mergeMask;
   }
+}
+
+/** The token a merge of rank (v >> 32) produces. */
+@inline function mergedOf(v: u64): i32 {
+  const rank = <i32>(v >> 32);
+  return mergedOfRank ? load<i32>(mergedOfRank + (<usize>rank << 2)) : rank;
 }
 
 /** Inserts a merge; returns false when the pair is already present (the first rank stays). */
@@ -374,17 +448,16 @@ function mergePiece(p: usize, len: i32, out: usize, scratch: usize): i32 {
 /**
  * Short pieces: keep the parts and the ranks of adjacent pairs in two small
  * arrays; each step scans for the lowest (rank, position) and closes the gap.
- * scratch: 12 * len bytes.
+ * scratch: 13 * len bytes.
  */
 function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const ids = scratch;
-  const pairs = scratch + (<usize>len << 2); // u64 per adjacent pair: rank << 32 | merged
+  const pairs = scratch + (<usize>len << 2); // u64 per adjacent pair: rank << 32 (NO_MERGE: none)
   let n = len;
   if (charLevel) {
-    n = charSymbols(p, len, ids);
-    for (let i = 0; i < n - 1; i++) {
-      store<u64>(pairs + (<usize>i << 3), lookupMerge(load<i32>(ids + (<usize>i << 2)), load<i32>(ids + (<usize>(i + 1) << 2))));
-    }
+    const dense = pairs + (<usize>len << 3); // u8 per symbol
+    n = charSymbols(p, len, ids, dense);
+    for (let i = 0; i < n - 1; i++) store<u64>(pairs + (<usize>i << 3), firstCharPair(ids, dense, <usize>i));
   } else {
     for (let i = 0; i < len; i++) {
       store<i32>(ids + (<usize>i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + <usize>i) << 2)));
@@ -404,7 +477,7 @@ function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
       }
     }
     if (at < 0) break;
-    store<i32>(ids + (<usize>at << 2), <i32>(best & 0xffffffff));
+    store<i32>(ids + (<usize>at << 2), mergedOf(best));
     // Drop part at+1 and the pair (at, at+1). Plain loops: pieces are short, and
     // memory.copy is a call into the engine that costs more than these few moves.
     for (let i = at + 1; i < n - 1; i++) {
@@ -432,7 +505,7 @@ function mergePieceScan(p: usize, len: i32, out: usize, scratch: usize): i32 {
  * byte position and candidate merges sit in a min-heap keyed (rank << 32 | position),
  * so the order of merges, leftmost among equal ranks, is the scan's. Entries are
  * checked against the current pair when popped (lazy deletion).
- * scratch: 44 * len bytes.
+ * scratch: 45 * len bytes.
  */
 function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const byteLen = len;
@@ -440,11 +513,12 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const ids = scratch;
   const next = ids + (B << 2);
   const prev = next + (B << 2);
-  const pairs = prev + (B << 2); // u64 per position: (rank << 32 | merged) of the pair starting there
+  const pairs = prev + (B << 2); // u64 per position: rank << 32 of the pair starting there
   const heap = pairs + (B << 3); // u64 entries, at most 3 * len
+  const dense = heap + (B << 3) * 3; // u8 per symbol (character-level)
   let size: usize = 0;
   if (charLevel) {
-    len = charSymbols(p, len, ids); // from here on, len counts symbols
+    len = charSymbols(p, len, ids, dense); // from here on, len counts symbols
   } else {
     for (let i: usize = 0; i < B; i++) store<i32>(ids + (i << 2), load<i32>(byteTokens + (<usize>load<u8>(p + i) << 2)));
   }
@@ -455,9 +529,9 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
   }
   for (let i: usize = 0; i < L; i++) {
     let v = NO_MERGE;
-    if (i + 1 < L) v = charLevel ? lookupMerge(load<i32>(ids + (i << 2)), load<i32>(ids + ((i + 1) << 2))) : bytePairMerge(p + i);
+    if (i + 1 < L) v = charLevel ? firstCharPair(ids, dense, i) : bytePairMerge(p + i);
     store<u64>(pairs + (i << 3), v);
-    if (v != NO_MERGE) size = heapPush(heap, size, (v & 0xffffffff00000000) | <u64>i);
+    if (v != NO_MERGE) size = heapPush(heap, size, v | <u64>i);
   }
   while (size > 0) {
     const top = load<u64>(heap);
@@ -467,19 +541,19 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
     if (v == NO_MERGE || (v >> 32) != (top >> 32)) continue; // stale entry
     const right = <usize>load<i32>(next + (pos << 2));
     const after = load<i32>(next + (right << 2));
-    const merged = <i32>(v & 0xffffffff);
+    const merged = mergedOf(v);
     store<i32>(ids + (pos << 2), merged);
     store<i32>(next + (pos << 2), after);
     if (after < len) store<i32>(prev + (<usize>after << 2), <i32>pos);
     store<u64>(pairs + (right << 3), NO_MERGE);
     const vr = after < len ? lookupMerge(merged, load<i32>(ids + (<usize>after << 2))) : NO_MERGE;
     store<u64>(pairs + (pos << 3), vr);
-    if (vr != NO_MERGE) size = heapPush(heap, size, (vr & 0xffffffff00000000) | <u64>pos);
+    if (vr != NO_MERGE) size = heapPush(heap, size, vr | <u64>pos);
     const before = load<i32>(prev + (pos << 2));
     if (before >= 0) {
       const vl = lookupMerge(load<i32>(ids + (<usize>before << 2)), merged);
       store<u64>(pairs + (<usize>before << 3), vl);
-      if (vl != NO_MERGE) size = heapPush(heap, size, (vl & 0xffffffff00000000) | <u64>before);
+      if (vl != NO_MERGE) size = heapPush(heap, size, vl | <u64>before);
     }
   }
   let n = 0;
@@ -533,22 +607,32 @@ function mergePieceHeap(p: usize, len: i32, out: usize, scratch: usize): i32 {
 }
 
 /**
- * Optional piece cache: pieces of 2..24 bytes that needed merging, with their
- * ids (up to 8), in a two-way set-associative table of 64-byte entries: u64
- * bytes 0..7, 8..15, 16..23 (zero-padded), i32 length (0: empty), i32 id count,
- * 8 ids. A set is two adjacent entries (one 128-byte pair of cache lines); a
- * new piece goes in the first and moves the first to the second, so a set keeps
- * its two most recently added pieces. A hit returns exactly what merging would,
- * so the cache changes speed only. 24 bytes: SentencePiece words carry a
- * 3-byte "▁", and most English words still fit.
+ * Optional piece cache: pieces of 2..24 bytes, with their ids (up to 8),
+ * pieces that are a whole token included, in a four-way set-associative table
+ * of 64-byte entries: u64 bytes 0..7, 8..15, 16..23 (zero-padded), i32 length (0: empty), i32 id count,
+ * 8 ids. A set is four adjacent entries (256 bytes). A new piece takes the
+ * first empty way, or replaces the last; a hit in way k > 0 swaps it with way
+ * k - 1. So pieces that recur climb to way 0 (one cache line per hit), and a
+ * burst of rare words replaces only the last way instead of pushing the
+ * frequent ones out (two ways, as before, thrashed whenever three pieces met in
+ * a set: ~10 % of the lookups of a 6 MB text missed). A hit returns exactly
+ * what merging would, so the cache changes speed only. A piece looks here
+ * first: one random read per piece, where the token table and then the cache
+ * cost two for every piece that is no token (Llama 2: 28 % of Brown's pieces,
+ * Gemma 17 %, cl100k 6 %; measured 1.11× and 1.18× on the whole corpus for the
+ * first two, neutral for cl100k). 24 bytes: SentencePiece
+ * words carry a 3-byte "▁", and most English words still fit.
  */
 const CACHE_MAX_PIECE: i32 = 24;
 const CACHE_MAX_IDS: i32 = 8;
 
-/** Enables the piece cache with `entries` (a power of two, at least 2) 64-byte entries at table; 0 disables it. */
+const CACHE_WAYS_SHIFT: u32 = 2;
+const CACHE_WAYS: usize = 1 << CACHE_WAYS_SHIFT;
+
+/** Enables the piece cache with `entries` (a power of two, at least 4) 64-byte entries at table; 0 disables it. */
 export function bpeSetPieceCache(table: usize, entries: i32): void {
   cacheTable = table;
-  cacheMask = entries > 0 ? (<u32>entries >> 1) - 1 : 0;
+  cacheMask = entries > 0 ? (<u32>entries >> CACHE_WAYS_SHIFT) - 1 : 0;
   if (entries > 0) memory.fill(table, 0, <usize>entries << 6);
 }
 
@@ -562,13 +646,16 @@ export function bpeSetPieceCache(table: usize, entries: i32): void {
     }
     return mergePiece(p, len, out, scratch); // character-level: byte fallback
   }
-  const id = bpeFindToken(p, len);
-  if (id >= 0 && load<u8>(wholePiece + <usize>id) == FLAG_WHOLE) {
-    store<i32>(out, id);
-    return 1;
+  if (cacheTable != 0 && len <= CACHE_MAX_PIECE) return mergePieceCached(p, len, out, scratch);
+  const s = findTokenSlot(p, len);
+  if (s) {
+    const tag = load<u32>(s, 12);
+    if (tag & SLOT_WHOLE) {
+      store<i32>(out, <i32>(tag & 0xfffff));
+      return 1;
+    }
   }
-  if (cacheTable == 0 || len > CACHE_MAX_PIECE) return mergePiece(p, len, out, scratch);
-  return mergePieceCached(p, len, out, scratch);
+  return mergePiece(p, len, out, scratch);
 }
 
 @inline function cacheHit(e: usize, len: i32, w0: u64, w1: u64, w2: u64): bool {
@@ -582,23 +669,48 @@ export function bpeSetPieceCache(table: usize, entries: i32): void {
   return n;
 }
 
+/** Swaps the 64-byte entries at a and b. */
+@inline function swapEntries(a: usize, b: usize): void {
+  for (let k: usize = 0; k < 64; k += 16) {
+    const x = v128.load(a + k);
+    v128.store(a + k, v128.load(b + k));
+    v128.store(b + k, x);
+  }
+}
+
+/** Encodes a piece through the piece cache (on a miss: the token table, else merging). */
 function mergePieceCached(p: usize, len: i32, out: usize, scratch: usize): i32 {
   const w0 = loadPrefix(p, len);
   const w1 = len > 8 ? loadPrefix(p + 8, len - 8) : 0;
   const w2 = len > 16 ? loadPrefix(p + 16, len - 16) : 0;
   const h = hashWord(w0 ^ rotl<u64>(w1, 29) ^ (w1 >> 7) ^ rotl<u64>(w2, 43) ^ (w2 >> 3), len);
-  const set = cacheTable + (<usize>(h & cacheMask) << 7);
-  if (cacheHit(set, len, w0, w1, w2)) return cacheRead(set, out);
-  if (cacheHit(set + 64, len, w0, w1, w2)) return cacheRead(set + 64, out);
-  const n = mergePiece(p, len, out, scratch);
+  const set = cacheTable + (<usize>(h & cacheMask) << (6 + CACHE_WAYS_SHIFT));
+  let e = set;
+  const last = set + ((CACHE_WAYS - 1) << 6);
+  while (true) {
+    if (cacheHit(e, len, w0, w1, w2)) {
+      if (e != set) {
+        swapEntries(e - 64, e);
+        e -= 64;
+      }
+      return cacheRead(e, out);
+    }
+    // Ways fill in order and never empty: past an empty one, all are empty.
+    if (load<i32>(e, 24) == 0 || e == last) break;
+    e += 64;
+  }
+  let n = 1;
+  const s = findTokenSlot(p, len); // a whole piece skips merging
+  if (s && (load<u32>(s, 12) & SLOT_WHOLE)) store<i32>(out, <i32>(load<u32>(s, 12) & 0xfffff));
+  else n = mergePiece(p, len, out, scratch);
   if (n <= CACHE_MAX_IDS) {
-    memory.copy(set + 64, set, 64);
-    store<u64>(set, w0);
-    store<u64>(set, w1, 8);
-    store<u64>(set, w2, 16);
-    store<i32>(set, len, 24);
-    store<i32>(set, n, 28);
-    for (let i = 0; i < n; i++) store<i32>(set + 32 + (<usize>i << 2), load<i32>(out + (<usize>i << 2)));
+    // e: the first empty way, or the last one.
+    store<u64>(e, w0);
+    store<u64>(e, w1, 8);
+    store<u64>(e, w2, 16);
+    store<i32>(e, len, 24);
+    store<i32>(e, n, 28);
+    for (let i = 0; i < n; i++) store<i32>(e + 32 + (<usize>i << 2), load<i32>(out + (<usize>i << 2)));
   }
   return n;
 }
@@ -619,6 +731,9 @@ export function bpeMarkWholePieces(all: i32, scratch: usize): void {
       ok = n == 1 && load<i32>(out) == id;
     }
     store<u8>(wholePiece + <usize>id, ok ? FLAG_WHOLE : 0);
+    const s = findTokenSlot(spanStart(id), len);
+    const tag = load<u32>(s, 12) & ~SLOT_WHOLE;
+    store<u32>(s, ok ? tag | SLOT_WHOLE : tag, 12);
   }
 }
 

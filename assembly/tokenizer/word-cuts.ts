@@ -5,8 +5,11 @@
 // join across the cut; see safeCutOf in host/tokenizer/load-hf.ts). Cutting
 // keeps words short, so the piece cache sees the same words again and again.
 // The word may also be cut on both sides of a character that no token of two or
-// more characters holds (it never merges), e.g. "\n" in Llama 2. Cutting at
-// fewer of these places is always correct: the fast path below skips some.
+// more characters holds (it never merges), e.g. "\n" in Llama 2, and between
+// two ASCII characters that no token holds side by side (no merge can join
+// them), e.g. after Gemma's "\n", which merges only with "\n". Cutting at
+// fewer of these places is always correct: the fast path below checks only
+// where a run of plain ASCII starts, not inside it.
 //
 // spCutWords does that cutting natively, in one pass over the UTF-8 text, and
 // applies the normalizer on the way when it is a substitution (a prefix, then
@@ -18,16 +21,20 @@
 let cutChar: i32 = -1;
 let blockedBits: usize = 0;
 let mergingBits: usize = 0;
+let pairBits: usize = 0;
 
 /**
  * Registers the cut character and two bitmaps of 0x110000 bits: `blocked`, bit
  * c set when code point c never precedes the cut character in a cut;
- * `merging`, bit c set when some token of two or more characters holds c.
+ * `merging`, bit c set when some token of two or more characters holds c; and
+ * `pairs` (0: none), 128 * 128 bits, bit 128 a + b set when some token holds
+ * ASCII character a followed by b.
  */
-export function spSetCut(cut: i32, blocked: usize, merging: usize): void {
+export function spSetCut(cut: i32, blocked: usize, merging: usize, pairs: usize): void {
   cutChar = cut;
   blockedBits = blocked;
   mergingBits = merging;
+  pairBits = pairs;
 }
 
 @inline function bitAt(bits: usize, cp: i32): bool {
@@ -37,7 +44,8 @@ export function spSetCut(cut: i32, blocked: usize, merging: usize): void {
 /** Whether the word may be cut before cp, which follows prev (>= 0). */
 @inline function cutBefore(prev: i32, cp: i32, cut: i32): bool {
   if (cp == cut && !bitAt(blockedBits, prev)) return true;
-  return !bitAt(mergingBits, cp) || !bitAt(mergingBits, prev);
+  if (!bitAt(mergingBits, cp) || !bitAt(mergingBits, prev)) return true;
+  return pairBits != 0 && (prev | cp) < 128 && !bitAt(pairBits, (prev << 7) | cp);
 }
 
 /**
@@ -104,6 +112,8 @@ export function spCutWords(src: usize, len: i32, dst: usize, ends: usize, map: u
           const zero = ((x - ones) & ~x & highs) | ((word - controls) & ~word & highs);
           const k: usize = zero == 0 ? <usize>8 : <usize>(ctz(zero) >> 3);
           if (k > 0) {
+            // The run's first byte may start a word (e.g. after "\n"); inside it, no cut is looked for.
+            if (prev >= 0 && cutBefore(prev, <i32>(word & 0xff), cut)) count = addEnd(ends, count, w);
             store<u64>(dst + w, word); // bytes past k are rewritten next
             w += k;
             i += k;

@@ -52,12 +52,28 @@ export interface TextPipeline {
      * unless the character before it is in `blockedAfter` (some token holds
      * that pair of characters, so a merge could join across the cut); and on
      * both sides of a character not in `merging` (no token of two or more
-     * characters holds it, so it never merges).
+     * characters holds it, so it never merges), and between two ASCII
+     * characters that no token holds side by side (see asciiPairs).
      */
-    safeCut?: { char: string; blockedAfter: ReadonlySet<number>; merging: ReadonlySet<number> };
+    safeCut?: {
+      char: string;
+      blockedAfter: ReadonlySet<number>;
+      merging: ReadonlySet<number>;
+      /** Bit 128 a + b set when some token holds ASCII character a followed by b (elsewhere a cut is safe). */
+      asciiPairs?: Uint8Array;
+    };
   };
   /** Added tokens that strip whitespace beside them when recognised. */
   strip?: Record<string, { left: boolean; right: boolean }>;
+}
+
+/** A merge list as vocabulary strings (see BpeDefinition.mergeList). */
+export interface MergeList {
+  /** "a b" strings or [a, b] pairs, as in tokenizer.json's model.merges. */
+  readonly entries: ReadonlyArray<unknown>;
+  /** The strings are in GPT-2's byte-level alphabet (else a string's UTF-8 is the token's bytes). */
+  readonly byteLevel: boolean;
+  resolve(): [number, number][];
 }
 
 export interface BpeDefinition {
@@ -73,6 +89,14 @@ export interface BpeDefinition {
    * whose concatenation is a token merges, ranked by that token's id.
    */
   merges?: ReadonlyArray<readonly [number, number]>;
+  /**
+   * Instead of `merges` (tokenizer.json loading): the merge list as the file
+   * writes it, resolved to ids in WebAssembly against the token table, which
+   * is much faster for large lists. `resolve` reads it in JavaScript instead
+   * (the id pairs, or the error that names the bad merge); createTokenizer
+   * calls it whenever the fast reading does not resolve every merge.
+   */
+  mergeList?: MergeList;
   /** Which native pre-tokenizer splits text before BPE ("none": each piece whole). */
   pattern: PreTokenizerPattern | "none";
   /** Normalizer, JavaScript pre-tokenizer, character-level model (tokenizer.json). */

@@ -10,10 +10,10 @@
 // token (special or not) is recognised only when allowed per call, and the
 // post_processor (e.g. a BOS token) is applied only when asked
 // (addSpecialTokens, as add_special_tokens=True).
-import type { BpeDefinition } from "./definition.ts";
+import type { BpeDefinition, MergeList } from "./definition.ts";
 import { byteLevelToBytes } from "./byte-level.ts";
 import { PATTERN_REGEX, type PreTokenizerPattern } from "./pre-tokenizer.ts";
-import { codePointBefore, type Tokenizer } from "./tokenizer.ts";
+import { codePointBefore, isWellFormed, type Tokenizer } from "./tokenizer.ts";
 import { readNormalizer } from "./normalizers.ts";
 import { readPreTokenizer } from "./hf-pre-tokenizers.ts";
 import { readPostProcessor } from "./post-processors.ts";
@@ -61,7 +61,8 @@ export interface TokenizerJsonOptions {
 
 /** Parses tokenizer.json text (or the parsed object) into a definition. Errors are TokenizerFileErrors naming the file and the field. */
 export function parseTokenizerJson(input: string | Json, options: TokenizerJsonOptions = {}): BpeDefinition {
-  return reportedAs(options.source ?? TOKENIZER_JSON, () => parseDefinition(typeof input === "string" ? parseJson(input) : input));
+  const source = options.source ?? TOKENIZER_JSON;
+  return reportedAs(source, () => parseDefinition(typeof input === "string" ? parseJson(input) : input, false, source));
 }
 
 /** A lone surrogate (\ud800 in the JSON): in `u` mode only unpaired surrogates are \p{Cs}. Its UTF-8 would be U+FFFD's. */
@@ -107,10 +108,19 @@ function readAddedTokens(value: unknown, vocabCount: number): AddedToken[] {
   return out;
 }
 
-/** model.merges: "a b" strings or [a, b] pairs of vocabulary tokens, as id pairs. */
-function readMerges(model: Json, vocabIds: ReadonlyMap<string, number>): [number, number][] {
+/** model.merges, checked to be a list (its entries are read by readMerges, or in WebAssembly: see MergeList). */
+function readMergeEntries(model: Json): unknown[] {
   const rawMerges = own(model, "merges");
   if (!Array.isArray(rawMerges)) fail(`model.merges must be a list of "a b" strings or [a, b] pairs, got ${describeValue(rawMerges)}`);
+  return rawMerges;
+}
+
+/** model.merges: "a b" strings or [a, b] pairs of vocabulary tokens, as id pairs. */
+function readMerges(model: Json, vocab: Json): [number, number][] {
+  const rawMerges = readMergeEntries(model);
+  // A Map: lookups in a 256k-key object (dictionary mode) cost more than the merges' own work.
+  const vocabIds = new Map<string, number>();
+  for (const text of Object.keys(vocab)) vocabIds.set(text, vocab[text]);
   const idOf = (t: unknown, i: number, m: unknown): number => {
     const id = typeof t === "string" ? vocabIds.get(t) : undefined;
     if (id === undefined) fail(`model.merges: merge ${i} (${describeValue(m)}) references unknown token ${describeValue(t)}`);
@@ -135,7 +145,49 @@ function readMerges(model: Json, vocabIds: ReadonlyMap<string, number>): [number
   return merges;
 }
 
-function parseDefinition(json: unknown): BpeDefinition {
+/**
+ * Character-level vocabularies: the UTF-8 of every token that is not an added
+ * token, encoded in one call (one TextEncoder call per token cost ~0.3 s for
+ * Gemma's 256k) as views into one buffer. The strings are well-formed.
+ */
+function utf8Tokens(strings: ReadonlyArray<string | undefined>, skip: ReadonlyMap<number, string>): (Uint8Array | null)[] {
+  const parts: string[] = [];
+  for (let i = 0; i < strings.length; i++) {
+    const t = strings[i];
+    if (t !== undefined && !skip.has(i)) parts.push(t);
+  }
+  const joined = parts.join("");
+  const buffer = new Uint8Array(joined.length * 3);
+  const bytes = buffer.subarray(0, new TextEncoder().encodeInto(joined, buffer).written);
+  let last = strings.length - 1;
+  while (last >= 0 && (strings[last] === undefined || skip.has(last))) last--;
+  const tokens: (Uint8Array | null)[] = new Array(last + 1).fill(null);
+  let offset = 0;
+  for (let i = 0; i <= last; i++) {
+    const t = strings[i];
+    if (t === undefined || skip.has(i)) continue;
+    let len = 0;
+    for (let j = 0; j < t.length; j++) {
+      const c = t.charCodeAt(j);
+      if (c < 0x80) len += 1;
+      else if (c < 0x800) len += 2;
+      else if (c >= 0xd800 && c < 0xdc00) {
+        len += 4; // a surrogate pair (well-formed)
+        j++;
+      } else len += 3;
+    }
+    tokens[i] = bytes.subarray(offset, offset + len);
+    offset += len;
+  }
+  return tokens;
+}
+
+/**
+ * `lazyMerges`: leave the merge list to createTokenizer (BpeDefinition.mergeList,
+ * resolved in WebAssembly); else resolve it here. `source` names the file in
+ * the errors of a lazily resolved list.
+ */
+function parseDefinition(json: unknown, lazyMerges: boolean, source: string): BpeDefinition {
   if (!isObject(json)) fail(`expected a JSON object, got ${describeValue(json)}`);
   const model = own(json, "model");
   if (model == null) fail('missing "model"');
@@ -163,9 +215,10 @@ function parseDefinition(json: unknown): BpeDefinition {
     fail(`decoder: unsupported decoder ${describeValue(isObject(rawDecoder) ? rawDecoder.type : rawDecoder)} for byte-level BPE (only ByteLevel)`);
   }
 
-  const vocabEntries = Object.entries(vocab);
-  const added = readAddedTokens(own(json, "added_tokens"), vocabEntries.length);
-  const count = vocabEntries.length + added.length;
+  // Object.keys and a lookup per key: Object.entries of a 256k-key object costs twice as much.
+  const vocabTexts = Object.keys(vocab);
+  const added = readAddedTokens(own(json, "added_tokens"), vocabTexts.length);
+  const count = vocabTexts.length + added.length;
   const limit = idLimit(count);
   // Maps and prototype-free records: any token text ("__proto__", "constructor") is a key like any other.
   const specialTokens = tokenRecord<number>();
@@ -179,42 +232,47 @@ function parseDefinition(json: unknown): BpeDefinition {
     specialIds.set(t.id, t.content);
   }
 
-  const tokens: (Uint8Array | null)[] = [];
-  const tokenStrings: (string | undefined)[] = [];
-  const owner = new Map<number, string>();
-  const utf8 = new TextEncoder();
-  // A Map: lookups in a 256k-key object (dictionary mode) cost more than the merges' own work.
-  const vocabIds = new Map<string, number>();
-  for (const [text, id] of vocabEntries) {
+  // By id, the vocabulary's text (the added tokens' text joins it below). Preallocated: ids come in any order.
+  const tokenStrings: (string | undefined)[] = new Array(count).fill(undefined);
+  const byteLevelTokens: (Uint8Array | null)[] = [];
+  for (const text of vocabTexts) {
+    const id = vocab[text];
     if (!Number.isSafeInteger(id) || (id as number) < 0) fail(`model.vocab token ${describeValue(text)} has invalid id ${describeValue(id)}`);
     const i = id as number;
     if (i > limit) fail(`model.vocab token ${describeValue(text)} has id ${i}, ${beyondLimit(count)}`);
     if (text === "") fail(`model.vocab has an empty token (id ${i})`);
-    if (charLevel && LONE_SURROGATE.test(text)) fail(`model.vocab token ${describeValue(text)} (id ${i}) is not well-formed Unicode (a lone surrogate)`);
-    vocabIds.set(text, i);
-    const prev = owner.get(i);
+    if (charLevel && !isWellFormed(text)) fail(`model.vocab token ${describeValue(text)} (id ${i}) is not well-formed Unicode (a lone surrogate)`);
+    const prev = tokenStrings[i];
     if (prev !== undefined) fail(`model.vocab: duplicate id ${i} (tokens ${describeValue(prev)} and ${describeValue(text)})`);
-    owner.set(i, text);
-    const special = specialIds.get(i);
     tokenStrings[i] = text;
+    const special = specialIds.get(i);
     if (special !== undefined) {
       if (special !== text) fail(`model.vocab: duplicate id ${i} (vocab token ${describeValue(text)} and added token ${describeValue(special)})`);
       continue; // createTokenizer stores special tokens' bytes itself
     }
-    const bytes = charLevel ? utf8.encode(text) : byteLevelToBytes(text);
+    if (charLevel) continue; // utf8Tokens, below, encodes them all at once
+    const bytes = byteLevelToBytes(text);
     if (!bytes) fail(`model.vocab token ${describeValue(text)} (id ${i}) is not in the byte-level alphabet`);
-    while (tokens.length <= i) tokens.push(null);
-    tokens[i] = bytes;
+    while (byteLevelTokens.length <= i) byteLevelTokens.push(null);
+    byteLevelTokens[i] = bytes;
   }
+  const inVocab = (id: number) => tokenStrings[id] !== undefined;
   for (const [id, text] of specialIds) {
-    if (owner.has(id) && owner.get(id) !== text) fail(`added_tokens: duplicate id ${id} (vocab token ${describeValue(owner.get(id))} and added token ${describeValue(text)})`);
+    if (inVocab(id) && tokenStrings[id] !== text) fail(`added_tokens: duplicate id ${id} (vocab token ${describeValue(tokenStrings[id])} and added token ${describeValue(text)})`);
   }
-  const isToken = (id: number) => owner.has(id) || specialIds.has(id);
+  const tokens = charLevel ? utf8Tokens(tokenStrings, specialIds) : byteLevelTokens;
+  const isToken = (id: number) => inVocab(id) || specialIds.has(id);
   const postProcessor = readPostProcessor(own(json, "post_processor") as Json, isToken);
 
-  const merges = readMerges(model, vocabIds);
+  const mergeList: MergeList = {
+    entries: readMergeEntries(model),
+    byteLevel: !charLevel,
+    resolve: () => reportedAs(source, () => readMerges(model, vocab)),
+  };
+  const merges = lazyMerges ? undefined : mergeList.resolve();
   for (const [id, text] of specialIds) tokenStrings[id] = text;
-  const idOfText = (t: string) => vocabIds.get(t) ?? specialByText.get(t);
+  const vocabId = (t: string) => own(vocab, t) as number | undefined;
+  const idOfText = (t: string) => vocabId(t) ?? specialByText.get(t);
   let unkId = -1;
   if (unkToken !== undefined) {
     const id = idOfText(unkToken);
@@ -230,6 +288,7 @@ function parseDefinition(json: unknown): BpeDefinition {
   return {
     tokens,
     merges,
+    mergeList: merges ? undefined : mergeList,
     pattern: pre.native ?? "none",
     specialTokens,
     ignoreMerges,
@@ -267,9 +326,12 @@ function parseDefinition(json: unknown): BpeDefinition {
  * equals BPE of the whole. This keeps words short (and cacheable). For the
  * same reason it may be cut on both sides of a character that sits in no token
  * of two or more characters (e.g. "\n" in Llama 2, which only byte-falls-back):
- * `merging` holds the characters that do.
+ * `merging` holds the characters that do. And, in general, between two
+ * characters that follow each other in no token (no merge can ever join them):
+ * `asciiPairs` holds the pairs of ASCII characters that do (bit 128 a + b),
+ * e.g. Gemma's "\n" merges only with "\n", so a line's words need not be one piece.
  */
-function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; merging: Set<number> } | undefined {
+function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; merging: Set<number>; asciiPairs: Uint8Array } | undefined {
   let char: string | undefined;
   for (const c of ["\u2581", " "]) {
     if (tokenStrings.some((t) => t !== undefined && t.startsWith(c))) {
@@ -278,22 +340,44 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
     }
   }
   if (char === undefined) return undefined;
+  const cut = char.charCodeAt(0);
   const blockedAfter = new Set<number>();
+  const mergingBits = new Uint8Array(0x110000 / 8);
+  const asciiPairs = new Uint8Array((128 * 128) / 8);
+  // One pass of charCodeAt over every token (for-of over code points cost ~0.1 s on Gemma's 256k).
   for (const t of tokenStrings) {
     if (t === undefined) continue;
-    for (let i = t.indexOf(char, 1); i > 0; i = t.indexOf(char, i + 1)) blockedAfter.add(codePointBefore(t, i));
+    const several = t.length > 2 || (t.length === 2 && t.codePointAt(0)! <= 0xffff);
+    let prev = -1;
+    for (let i = 0; i < t.length; i++) {
+      let c = t.charCodeAt(i);
+      if (c >= 0xd800 && c < 0xdc00 && i + 1 < t.length) {
+        const d = t.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          c = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+          i++;
+        }
+      }
+      if (several) mergingBits[c >> 3] |= 1 << (c & 7);
+      if (prev >= 0) {
+        if (c === cut) blockedAfter.add(prev);
+        if (prev < 128 && c < 128) asciiPairs[(prev * 128 + c) >> 3] |= 1 << (c & 7);
+      }
+      prev = c;
+    }
   }
   const merging = new Set<number>();
-  for (const t of tokenStrings) {
-    if (t === undefined || t.length < 2 || (t.length === 2 && t.codePointAt(0)! > 0xffff)) continue;
-    for (const ch of t) merging.add(ch.codePointAt(0)!);
+  for (let b = 0; b < mergingBits.length; b++) {
+    if (mergingBits[b] === 0) continue;
+    for (let k = 0; k < 8; k++) if (mergingBits[b] & (1 << k)) merging.add(8 * b + k);
   }
-  return { char, blockedAfter, merging };
+  return { char, blockedAfter, merging, asciiPairs };
 }
 
 /** Loads a Hugging Face tokenizer.json (text or parsed object). */
 export async function loadTokenizerJson(input: string | Json, options: TokenizerJsonOptions = {}): Promise<Tokenizer> {
   const source = options.source ?? TOKENIZER_JSON;
   const field = { tokens: "model.vocab", merges: "model.merges", special: "added_tokens" } as const;
-  return createFromFile(parseTokenizerJson(input, { source }), (part, problem) => new TokenizerFileError(source, `${field[part]}: ${problem}`));
+  const definition = reportedAs(source, () => parseDefinition(typeof input === "string" ? parseJson(input) : input, true, source));
+  return createFromFile(definition, (part, problem) => new TokenizerFileError(source, `${field[part]}: ${problem}`));
 }

@@ -23,6 +23,7 @@ export interface TokenizerExports {
   bpeFindToken(p: number, len: number): number;
   bpeIndexTokens(): number;
   bpeAddMerges(pairs: number, n: number, scratch: number): number;
+  bpeResolveMerges(text: number, lens: number, n: number, pairs: number, alphabet: number, out: number, scratch: number): number;
   bpeDeriveMergesFromRanks(): number;
   bpeCountRankMerges(): number;
   bpeMarkWholePieces(all: number, scratch: number): void;
@@ -32,9 +33,10 @@ export interface TokenizerExports {
   bpeEncodedBytes(): number;
   bpeSetCharLevel(fallback: number, unk: number): void;
   bpeBuildCharTable(table: number): void;
+  bpeBuildCharPairs(chosen: number, count: number, dense: number, pairs: number): void;
   bpeEncodePieces(textPtr: number, ends: number, count: number, out: number, scratch: number, scratchBytes: number): number;
   bpeEncodedPieces(): number;
-  spSetCut(cut: number, blocked: number, merging: number): void;
+  spSetCut(cut: number, blocked: number, merging: number, asciiPairs: number): void;
   spCutWords(src: number, len: number, dst: number, ends: number, map: number, prefix: number, prefixLen: number): number;
   spWritten(): number;
   bpePendingPiece(): number;

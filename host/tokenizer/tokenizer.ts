@@ -4,7 +4,8 @@
 import { TokenizerModule } from "./module.ts";
 import { PATTERN_IDS, PATTERN_NONE_ID, type PreTokenizerPattern } from "./pre-tokenizer.ts";
 import { SpecialMatcher } from "./special-tokens.ts";
-import type { BpeDefinition, PipelineInfo, TextPipeline } from "./definition.ts";
+import type { BpeDefinition, MergeList, PipelineInfo, TextPipeline } from "./definition.ts";
+import { BYTE_TO_CHAR } from "./byte-level.ts";
 import type { PostProcessorPlan } from "./post-processors.ts";
 
 export interface EncodeOptions {
@@ -36,7 +37,7 @@ export interface TokenizerOptions {
   pieceCache?: boolean;
 }
 
-/** Piece-cache entries (64 bytes each, two per set: 16 MiB, room for the distinct words of a corpus like Brown). */
+/** Piece-cache entries (64 bytes each, four per set: 16 MiB, room for the distinct words of a corpus like Brown). */
 const PIECE_CACHE_ENTRIES = 1 << 18;
 
 const FLAG_SPECIAL = 2;
@@ -123,7 +124,9 @@ export class Tokenizer {
       totalBytes += t.length;
       longest = Math.max(longest, t.length);
     }
-    const merges = definition.merges;
+    let merges = definition.merges;
+    let denseChars: number[] = [];
+    const mergeList = merges ? undefined : definition.mergeList;
     const tokenSlots = pow2AtLeast(2 * count + 1);
 
     const m = await TokenizerModule.create();
@@ -173,7 +176,12 @@ export class Tokenizer {
       const mergingPtr = m.alloc(0x110000 / 8);
       const merging = m.u8(mergingPtr, 0x110000 / 8);
       for (const cp of cut.merging) merging[cp >> 3] |= 1 << (cp & 7);
-      k.spSetCut(cut.char.codePointAt(0)!, bitsPtr, mergingPtr);
+      let pairsPtr = 0;
+      if (cut.asciiPairs) {
+        pairsPtr = m.alloc(cut.asciiPairs.length);
+        m.u8(pairsPtr, cut.asciiPairs.length).set(cut.asciiPairs);
+      }
+      k.spSetCut(cut.char.codePointAt(0)!, bitsPtr, mergingPtr, pairsPtr);
       const sub = definition.pipeline!.substitution;
       if (sub) {
         // 128 entries of 16 bytes: code point, UTF-8 length, UTF-8 bytes (see spCutWords).
@@ -198,38 +206,52 @@ export class Tokenizer {
       if (byteView[b] < 0) throw new Error(`tokenizer: byte-level BPE needs a token for every byte; byte 0x${b.toString(16).padStart(2, "0")} has none`);
     }
 
-    // Sized by the exact number of merges: a smaller table stays in cache.
-    const mergeCount = merges ? merges.length : k.bpeCountRankMerges();
+    // Sized by the exact number of merges, filled at most 2/3 (linear probing
+    // then ends within a cache line or two): a smaller table stays in cache
+    // (Gemma's 580k merges: 8 MiB, not the 16 MiB of a table at most half full).
+    const listed = merges !== undefined || mergeList !== undefined;
+    const mergeCount = merges ? merges.length : mergeList ? mergeList.entries.length : k.bpeCountRankMerges();
     if (mergeCount >= MAX_MERGES) throw new Error(`tokenizer: ${mergeCount} merges; at most ${MAX_MERGES - 1} are supported`);
-    const mergeSlots = pow2AtLeast(2 * mergeCount + 1);
-    k.bpeSetMergeTable(m.alloc(mergeSlots * 8), mergeSlots, merges ? m.alloc(merges.length * 4 + 4) : 0);
+    const mergeSlots = pow2AtLeast(Math.ceil(1.5 * mergeCount) + 1);
+    k.bpeSetMergeTable(m.alloc(mergeSlots * 8), mergeSlots, listed ? m.alloc(mergeCount * 4 + 4) : 0);
     const scratch = m.mark();
-    if (merges) {
-      const pairsPtr = m.alloc(merges.length * 8);
-      const pairs = m.i32(pairsPtr, merges.length * 2);
-      for (let i = 0; i < merges.length; i++) {
-        pairs[2 * i] = merges[i][0];
-        pairs[2 * i + 1] = merges[i][1];
+    if (listed) {
+      let pairsPtr = mergeList ? resolveMergeList(m, mergeList) : undefined;
+      if (pairsPtr === undefined) {
+        m.reset(scratch);
+        merges ??= mergeList!.resolve();
+        pairsPtr = m.alloc(merges.length * 8);
+        const pairs = m.i32(pairsPtr, merges.length * 2);
+        for (let i = 0; i < merges.length; i++) {
+          pairs[2 * i] = merges[i][0];
+          pairs[2 * i + 1] = merges[i][1];
+        }
       }
       const concat = m.alloc(2 * longest + 8);
-      const failed = k.bpeAddMerges(pairsPtr, merges.length, concat);
+      const failed = k.bpeAddMerges(pairsPtr, mergeCount, concat);
       if (failed >= 0) {
         const i = failed & ~(1 << 30);
-        const [a, b] = merges[i];
+        const [a, b] = m.i32(pairsPtr + 8 * i, 2);
         if (failed & (1 << 30)) {
           throw new Error(`tokenizer: merge ${i} (${a}, ${b}) produces bytes that are not a token`);
         }
         throw new Error(`tokenizer: merge ${i} references unknown token id ${tokens[a] ? b : a}`);
       }
+      if (charLevel) denseChars = firstMergedChars(m.i32(pairsPtr, 2 * mergeCount), tokens, specials);
     } else {
       k.bpeDeriveMergesFromRanks();
     }
     m.reset(scratch);
     k.bpeBuildBytePairs(m.alloc(65536 * 8));
-    const pieceCache = m.alloc(PIECE_CACHE_ENTRIES * 64, 128);
+    if (charLevel) {
+      const chosen = m.alloc(denseChars.length * 4 + 4);
+      m.i32(chosen, denseChars.length).set(denseChars);
+      k.bpeBuildCharPairs(chosen, denseChars.length, m.alloc(65536), m.alloc(65536 * 4));
+    }
+    const pieceCache = m.alloc(PIECE_CACHE_ENTRIES * 64, 256);
     const tables = m.mark();
     const markScratch = m.alloc((scratchPerByte(m) + 4) * longest + 64);
-    k.bpeMarkWholePieces(merges && !definition.ignoreMerges ? 0 : 1, markScratch);
+    k.bpeMarkWholePieces(listed && !definition.ignoreMerges ? 0 : 1, markScratch);
     m.reset(tables);
     const tokenizer = new Tokenizer(m, definition, tokens, specials, pieceCache, substitution);
     tokenizer.setPieceCache(options.pieceCache ?? true);
@@ -797,9 +819,84 @@ function piecesAt(x: string, ends: Int32Array): string[] {
 }
 
 /** String.prototype.isWellFormed where the runtime has it (no lone surrogates). */
-function isWellFormed(s: string): boolean {
+export function isWellFormed(s: string): boolean {
   const f = (s as { isWellFormed?: () => boolean }).isWellFormed;
   return f ? f.call(s) : !/\p{Cs}/u.test(s);
+}
+
+/**
+ * The first 255 distinct single-character tokens of code point below 65536
+ * that the merges, in rank order, join: the characters that merging meets most
+ * (see bpeBuildCharPairs). `pairs`: (left, right) ids by rank.
+ */
+function firstMergedChars(pairs: Int32Array, tokens: ReadonlyArray<Uint8Array | null>, specials: ReadonlyMap<string, number>): number[] {
+  const special = new Set(specials.values());
+  const chosen: number[] = [];
+  const seen = new Set<number>();
+  for (let i = 0; i < pairs.length && chosen.length < 255; i++) {
+    const id = pairs[i];
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const t = tokens[id];
+    if (!t || special.has(id) || t.length > 3) continue;
+    const lead = t[0];
+    const charLength = lead < 0x80 ? 1 : lead >= 0xc2 && lead < 0xe0 ? 2 : lead >= 0xe0 && lead < 0xf0 ? 3 : 0;
+    if (charLength === t.length) chosen.push(id);
+  }
+  return chosen;
+}
+
+/** GPT-2's byte-level alphabet as i32[0x144]: the byte of each character, -1 for the others (see bpeResolveMerges). */
+const BYTE_LEVEL_ALPHABET = (() => {
+  const table = new Int32Array(0x144).fill(-1);
+  BYTE_TO_CHAR.forEach((c, b) => (table[c.charCodeAt(0)] = b));
+  return table;
+})();
+
+/**
+ * Resolves a merge list in WebAssembly (see bpeResolveMerges); returns where
+ * its id pairs are, or undefined when some merge needs the JavaScript reading
+ * (a malformed entry, a lone surrogate, a string that is no table token).
+ */
+function resolveMergeList(m: TokenizerModule, list: MergeList): number | undefined {
+  const entries = list.entries;
+  const n = entries.length;
+  const pairForm = n > 0 && typeof entries[0] !== "string";
+  const strings: string[] = new Array(pairForm ? 2 * n : n);
+  for (let i = 0; i < n; i++) {
+    const e = entries[i];
+    if (!pairForm) {
+      if (typeof e !== "string") return undefined;
+      strings[i] = e;
+    } else {
+      if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== "string" || typeof e[1] !== "string") return undefined;
+      strings[2 * i] = e[0];
+      strings[2 * i + 1] = e[1];
+    }
+  }
+  const lensPtr = m.alloc(strings.length * 4 + 4);
+  const lens = m.i32(lensPtr, strings.length);
+  let longest = 0;
+  for (let i = 0; i < strings.length; i++) {
+    const s = strings[i];
+    // A string ending in a high surrogate could pair with the next one's start once joined.
+    const last = s.charCodeAt(s.length - 1);
+    if (last >= 0xd800 && last < 0xdc00) return undefined;
+    lens[i] = s.length;
+    longest = Math.max(longest, s.length);
+  }
+  const text = strings.join("");
+  if (!isWellFormed(text)) return undefined;
+  const textPtr = m.alloc(text.length * 3 + 8);
+  encoder.encodeInto(text, m.u8(textPtr, text.length * 3));
+  let alphabetPtr = 0;
+  if (list.byteLevel) {
+    alphabetPtr = m.alloc(BYTE_LEVEL_ALPHABET.byteLength);
+    m.i32(alphabetPtr, BYTE_LEVEL_ALPHABET.length).set(BYTE_LEVEL_ALPHABET);
+  }
+  const out = m.alloc(n * 8 + 8);
+  const scratch = m.alloc(3 * longest + 8);
+  return m.exports.bpeResolveMerges(textPtr, lensPtr, n, pairForm ? 1 : 0, alphabetPtr, out, scratch) < 0 ? out : undefined;
 }
 
 /** Scratch bytes that merging needs per byte of a piece (a constant of the wasm module). */
