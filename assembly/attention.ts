@@ -56,7 +56,7 @@ const PANEL: i32 = 16;
 /** Keys per key tile. The forward's softmax and the backward's dq sums are blocked by it: it fixes bits. */
 const KEY_TILE: i32 = 64;
 /** Queries per query tile (a multiple of PANEL dividing KEY_TILE). The backward's dk/dv sums are blocked by it: it fixes bits. */
-const QUERY_TILE: i32 = 32;
+const QUERY_TILE: i32 = 64;
 /** sᵀ rows are QUERY_TILE floats apart. */
 const S_ROW_BYTES: usize = <usize>QUERY_TILE << 2;
 
@@ -83,13 +83,14 @@ function align256(x: usize): usize {
 
 /**
  * The micro-kernel: for m = 0, 1 and c < 16,
- *   d_m[c] = Σ_{p < depth} A_m[p] · B_p[c]     (one f32 sum, p increasing)
- * where A_m[p] is the f32 at a_m + p·aStep and B_p the 16 floats at b + p·bStep.
- * Writes all 16 columns of both rows with plain stores (a lone row passes
- * a1 = a0 and a sink for d1). No branches besides the loop: V8 then unrolls it and
- * keeps the eight accumulators in registers (see matmul.ts on micro2).
+ *   acc_m[c] = Σ_{p < depth} A_m[p] · B_p[c]     (one f32 sum, p increasing)
+ * where A_m[p] is the f32 at a_m + p·aStep and B_p the 16 floats at b + p·bStep;
+ * then all 16 columns of row m are written: d_m = acc_m (STORE), d_m + acc_m (ADD)
+ * or d_m·α_m + acc_m (SCALE_ADD). A lone row passes a1 = a0 and a sink for d1.
+ * Only plain loads and stores after the loop: V8 still unrolls it and keeps the
+ * eight accumulators in registers (see matmul.ts on micro2).
  */
-function tile2x16(d0: usize, d1: usize, a0: usize, a1: usize, aStep: usize, b: usize, bStep: usize, depth: i32): void {
+function tile2x16(d0: usize, d1: usize, a0: usize, a1: usize, aStep: usize, b: usize, bStep: usize, depth: i32, mode: i32, alpha0: f32, alpha1: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   const end = a0 + (<usize>depth) * aStep;
@@ -107,8 +108,34 @@ function tile2x16(d0: usize, d1: usize, a0: usize, a1: usize, aStep: usize, b: u
     a1 += aStep;
     b += bStep;
   }
+  if (mode != STORE) {
+    let s0 = v128.load(d0), s1 = v128.load(d0, 16), s2 = v128.load(d0, 32), s3 = v128.load(d0, 48);
+    let t0 = v128.load(d1), t1 = v128.load(d1, 16), t2 = v128.load(d1, 32), t3 = v128.load(d1, 48);
+    if (mode == SCALE_ADD) {
+      const x = f32x4.splat(alpha0), y = f32x4.splat(alpha1);
+      s0 = f32x4.mul(s0, x); s1 = f32x4.mul(s1, x); s2 = f32x4.mul(s2, x); s3 = f32x4.mul(s3, x);
+      t0 = f32x4.mul(t0, y); t1 = f32x4.mul(t1, y); t2 = f32x4.mul(t2, y); t3 = f32x4.mul(t3, y);
+    }
+    c00 = f32x4.add(s0, c00); c01 = f32x4.add(s1, c01); c02 = f32x4.add(s2, c02); c03 = f32x4.add(s3, c03);
+    c10 = f32x4.add(t0, c10); c11 = f32x4.add(t1, c11); c12 = f32x4.add(t2, c12); c13 = f32x4.add(t3, c13);
+  }
   v128.store(d0, c00); v128.store(d0, c01, 16); v128.store(d0, c02, 32); v128.store(d0, c03, 48);
   v128.store(d1, c10); v128.store(d1, c11, 16); v128.store(d1, c12, 32); v128.store(d1, c13, 48);
+}
+
+/**
+ * Rows d0, d1 (d1 unused when lone) of an output with hd columns, panel of `cols`
+ * (≤ 16) columns, from a product with a packed B (rows 64 bytes apart): full
+ * panels go straight to the output; a narrower last panel goes through `tile`
+ * (32 floats) so that nothing past column hd is written. Same arithmetic both ways.
+ */
+function rowProduct(d0: usize, d1: usize, lone: bool, cols: i32, mode: i32, alpha0: f32, alpha1: f32, a0: usize, a1: usize, aStep: usize, b: usize, depth: i32, tile: usize): void {
+  if (cols == PANEL) {
+    tile2x16(d0, lone ? tile : d1, a0, a1, aStep, b, 64, depth, mode, alpha0, alpha1);
+  } else {
+    tile2x16(tile, tile + 64, a0, a1, aStep, b, 64, depth, STORE, 0, 0);
+    storeTile(d0, d1, lone, cols, mode, alpha0, alpha1, tile);
+  }
 }
 
 /** d ← d·alpha + v over the first `cols` floats of a 16-wide row (v in four registers). */
@@ -191,38 +218,36 @@ function packTransposed(dst: usize, dstStride: usize, src: usize, srcStride: usi
 /**
  * Packs `rows` rows of hd floats (row i at src + i·srcStride) into 16-column
  * panels: panel cp at dst + cp·rowsCap·64 holds [i][16] = columns 16cp.., zero past
- * hd. Used only when hd is not a multiple of 16, so that a 16-wide row read never
- * runs past the end of a tensor; for hd % 16 == 0 the rows are read in place.
+ * hd. Every B operand of a row product goes through this: rows of q, k, v, dout
+ * lie heads·hd or kvHeads·hd floats apart (1 KiB at bench-tiny), so a tile's rows
+ * read in place would share a few L1 sets and evict each other; packed they are
+ * contiguous, and a 16-wide read never runs past a tensor's end when hd % 16 != 0.
  */
 function packRowPanels(dst: usize, src: usize, srcStride: usize, rows: i32, rowsCap: i32, hd: i32): void {
   const panels = roundUp16(hd) >> 4;
+  const panelBytes = (<usize>rowsCap) << 6;
   for (let cp = 0; cp < panels; cp++) {
     const c0 = cp << 4;
     const cols = min(PANEL, hd - c0);
-    let out = dst + (<usize>cp) * ((<usize>rowsCap) << 6);
-    for (let i = 0; i < rows; i++) {
-      const row = src + (<usize>i) * srcStride + ((<usize>c0) << 2);
-      for (let c = 0; c < PANEL; c++) store<f32>(out + ((<usize>c) << 2), c < cols ? load<f32>(row + ((<usize>c) << 2)) : 0);
-      out += 64;
+    let out = dst + (<usize>cp) * panelBytes;
+    let row = src + ((<usize>c0) << 2);
+    if (cols == PANEL) {
+      for (let i = 0; i < rows; i++) {
+        v128.store(out, v128.load(row));
+        v128.store(out, v128.load(row, 16), 16);
+        v128.store(out, v128.load(row, 32), 32);
+        v128.store(out, v128.load(row, 48), 48);
+        out += 64;
+        row += srcStride;
+      }
+    } else {
+      for (let i = 0; i < rows; i++) {
+        for (let c = 0; c < PANEL; c++) store<f32>(out + ((<usize>c) << 2), c < cols ? load<f32>(row + ((<usize>c) << 2)) : 0);
+        out += 64;
+        row += srcStride;
+      }
     }
   }
-}
-
-/**
- * The B operand of a product with rows of a [.., hd] tensor: rows `first`.. at
- * src + i·srcStride, read in place when hd % 16 == 0 (panel cp at +64·cp), or from
- * the 16-column panels that packRowPanels wrote at `pack`. Returns the address of
- * panel 0's first row; rowStep and panelStep say how to move from there.
- */
-// @ts-ignore: decorator
-@inline
-function rowsStep(direct: bool, srcStride: usize): usize {
-  return direct ? srcStride : 64;
-}
-// @ts-ignore: decorator
-@inline
-function panelStep(direct: bool, rowsCap: i32): usize {
-  return direct ? 64 : (<usize>rowsCap) << 6;
 }
 
 /** ⟨x, y⟩ over hd floats: four lanes over the first hd & ~3, combined (l0+l1)+(l2+l3), then the tail in order. */
@@ -287,7 +312,6 @@ export function attentionForward(out: usize, lse: usize, scratch: usize, q: usiz
   const negInf = f32x4.splat(-Infinity);
   const qStride = (<usize>heads * <usize>hd) << 2;
   const kStride = (<usize>kvHeads * <usize>hd) << 2;
-  const direct = (hd & 15) == 0;
   const colPanels = roundUp16(hd) >> 4;
   const tiles = queryTiles(t);
   const bh = b * heads;
@@ -299,8 +323,6 @@ export function attentionForward(out: usize, lse: usize, scratch: usize, q: usiz
   const aBuf = lBuf + S_ROW_BYTES;
   const tile = aBuf + S_ROW_BYTES;
   const vPack = tile + ((<usize>(2 * PANEL)) << 2);
-  const vRowStep = rowsStep(direct, kStride);
-  const vPanelStep = panelStep(direct, KEY_TILE);
   for (let u = unitStart; u < unitEnd; u++) {
     const qt = tiles - 1 - u / bh; // heaviest (last) query tiles first
     const r = u % bh;
@@ -328,7 +350,7 @@ export function attentionForward(out: usize, lse: usize, scratch: usize, q: usiz
         const d0 = sT + (<usize>jj) * S_ROW_BYTES;
         for (let qp = firstPanel(j0 + jj, p0); qp < qPanels; qp++) {
           const col = (<usize>qp) << 6;
-          tile2x16(d0 + col, lone ? tile : d0 + S_ROW_BYTES + col, a0, lone ? a0 : a0 + kStride, 4, qT + col, S_ROW_BYTES, hd);
+          tile2x16(d0 + col, lone ? tile : d0 + S_ROW_BYTES + col, a0, lone ? a0 : a0 + kStride, 4, qT + col, S_ROW_BYTES, hd, STORE, 0, 0);
         }
       }
       // softmax of the tile, four query lanes at a time; pᵀ replaces sᵀ
@@ -338,20 +360,28 @@ export function attentionForward(out: usize, lse: usize, scratch: usize, q: usiz
         const posv = positions4(pos0);
         const qOff = (<usize>i4) << 2;
         const mOld = first ? negInf : v128.load(mBuf + qOff);
+        // keys jj < jAll are visible to all four lanes; the (at most 3) keys after them to some
+        const jAll = min(jEnd, pos0 - j0 + 1);
         let mt = negInf;
-        for (let jj = 0; jj < jEnd; jj++) {
-          const at = sT + (<usize>jj) * S_ROW_BYTES + qOff;
+        for (let jj = 0; jj < jAll; jj++) mt = f32x4.pmax(mt, v128.load(sT + (<usize>jj) * S_ROW_BYTES + qOff));
+        // max(s)·scale = max(s·scale) bit for bit: rounding is monotonic and scale > 0
+        mt = f32x4.mul(mt, vs);
+        for (let jj = jAll; jj < jEnd; jj++) {
           const visible = i32x4.ge_s(posv, i32x4.splat(j0 + jj));
-          const x = v128.bitselect(f32x4.mul(v128.load(at), vs), negInf, visible);
-          v128.store(at, x);
-          mt = f32x4.pmax(mt, x);
+          mt = f32x4.pmax(mt, v128.bitselect(f32x4.mul(v128.load(sT + (<usize>jj) * S_ROW_BYTES + qOff), vs), negInf, visible));
         }
         const mNew = f32x4.pmax(mOld, mt);
         let sum = f32x4.splat(0);
-        for (let jj = 0; jj < jEnd; jj++) {
+        for (let jj = 0; jj < jAll; jj++) {
+          const at = sT + (<usize>jj) * S_ROW_BYTES + qOff;
+          const p = exp4(f32x4.sub(f32x4.mul(v128.load(at), vs), mNew));
+          v128.store(at, p);
+          sum = f32x4.add(sum, p);
+        }
+        for (let jj = jAll; jj < jEnd; jj++) {
           const at = sT + (<usize>jj) * S_ROW_BYTES + qOff;
           const visible = i32x4.ge_s(posv, i32x4.splat(j0 + jj));
-          const p = v128.and(exp4(f32x4.sub(v128.load(at), mNew)), visible);
+          const p = v128.and(exp4(f32x4.sub(f32x4.mul(v128.load(at), vs), mNew)), visible);
           v128.store(at, p);
           sum = f32x4.add(sum, p);
         }
@@ -365,8 +395,7 @@ export function attentionForward(out: usize, lse: usize, scratch: usize, q: usiz
         v128.store(mBuf + qOff, mNew);
       }
       // out ← out·α + pᵀᵀ·v over the keys each query pair can see
-      if (!direct) packRowPanels(vPack, vBase + (<usize>j0) * kStride, kStride, nk, KEY_TILE, hd);
-      const vTile = direct ? vBase + (<usize>j0) * kStride : vPack;
+      packRowPanels(vPack, vBase + (<usize>j0) * kStride, kStride, nk, KEY_TILE, hd);
       for (let i = 0; i < nq; i += 2) {
         const lone = i + 1 == nq;
         const depth = min(nk, p0 + (lone ? i : i + 1) - j0 + 1);
@@ -375,9 +404,9 @@ export function attentionForward(out: usize, lse: usize, scratch: usize, q: usiz
         const al0 = first ? <f32>0 : load<f32>(aBuf + ((<usize>i) << 2));
         const al1 = first || lone ? <f32>0 : load<f32>(aBuf + ((<usize>i) << 2), 4);
         for (let cp = 0; cp < colPanels; cp++) {
-          tile2x16(tile, tile + 64, a0, lone ? a0 : a0 + 4, S_ROW_BYTES, vTile + (<usize>cp) * vPanelStep, vRowStep, depth);
           const co = (<usize>cp) << 6;
-          storeTile(d0 + co, d0 + qStride + co, lone, min(PANEL, hd - (cp << 4)), first ? STORE : SCALE_ADD, al0, al1, tile);
+          rowProduct(d0 + co, d0 + qStride + co, lone, min(PANEL, hd - (cp << 4)), first ? STORE : SCALE_ADD, al0, al1,
+            a0, lone ? a0 : a0 + 4, S_ROW_BYTES, vPack + (<usize>cp) * (<usize>KEY_TILE << 6), depth, tile);
         }
       }
     }
@@ -436,11 +465,9 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
   const vs = f32x4.splat(scale);
   const qStride = (<usize>heads * <usize>hd) << 2;
   const kStride = (<usize>kvHeads * <usize>hd) << 2;
-  const direct = (hd & 15) == 0;
   const colPanels = roundUp16(hd) >> 4;
   const tS = transposedRowFloats(t);
   const tRowBytes = (<usize>tS) << 2;
-  const tv = i32x4.splat(t);
   // scratch layout, in the order of attentionBackwardScratchBytes
   const qT = scratch + (<usize>thread) * attentionBackwardScratchBytes(t, hd, G);
   const doT = qT + (<usize>hd) * tRowBytes;
@@ -452,8 +479,6 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
   const kPack = tile + ((<usize>(2 * PANEL)) << 2);
   const qPack = kPack + ((<usize>colPanels * <usize>KEY_TILE) << 6);
   const doPack = qPack + ((<usize>colPanels * <usize>QUERY_TILE) << 6);
-  const kRowStep = rowsStep(direct, kStride), kPanelStep = panelStep(direct, KEY_TILE);
-  const qRowStep = rowsStep(direct, qStride), qPanelStep = panelStep(direct, QUERY_TILE);
   for (let u = unitStart; u < unitEnd; u++) {
     const bi = u / kvHeads;
     const g = u % kvHeads;
@@ -474,8 +499,7 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
       }
       for (let j0 = 0; j0 < t; j0 += KEY_TILE) {
         const nkTile = min(KEY_TILE, t - j0);
-        if (!direct) packRowPanels(kPack, kBase + (<usize>j0) * kStride, kStride, nkTile, KEY_TILE, hd);
-        const kTile = direct ? kBase + (<usize>j0) * kStride : kPack;
+        packRowPanels(kPack, kBase + (<usize>j0) * kStride, kStride, nkTile, KEY_TILE, hd);
         // query tiles on or below the diagonal: they start at j0 (QUERY_TILE divides KEY_TILE)
         for (let p0 = j0; p0 < t; p0 += QUERY_TILE) {
           const nq = min(QUERY_TILE, t - p0);
@@ -491,31 +515,31 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
             for (let qp = firstPanel(j0 + jj, p0); qp < qPanels; qp++) {
               const col = (<usize>qp) << 6;
               const qcol = ((<usize>p0) << 2) + col;
-              tile2x16(ds0 + col, lone ? tile : ds0 + S_ROW_BYTES + col, kr, lone ? kr : kr + kStride, 4, qT + qcol, tRowBytes, hd);
-              tile2x16(dd0 + col, lone ? tile : dd0 + S_ROW_BYTES + col, vr, lone ? vr : vr + kStride, 4, doT + qcol, tRowBytes, hd);
+              tile2x16(ds0 + col, lone ? tile : ds0 + S_ROW_BYTES + col, kr, lone ? kr : kr + kStride, 4, qT + qcol, tRowBytes, hd, STORE, 0, 0);
+              tile2x16(dd0 + col, lone ? tile : dd0 + S_ROW_BYTES + col, vr, lone ? vr : vr + kStride, 4, doT + qcol, tRowBytes, hd, STORE, 0, 0);
             }
           }
-          // p = exp(s/√hd − lse) and ds = p∘(dp − D)/√hd in place, 0 where a query cannot see the key
+          // p = exp(s/√hd − lse) and ds = p∘(dp − D)/√hd in place, 0 where a query cannot see the key.
+          // Lanes past t hold finite values (q and dout padded with 0) that no product reads.
           for (let jj = 0; jj < nk; jj++) {
-            const jv = i32x4.splat(j0 + jj);
+            const j = j0 + jj;
+            const jv = i32x4.splat(j);
             const rowS = sT + (<usize>jj) * S_ROW_BYTES;
             const rowD = dsT + (<usize>jj) * S_ROW_BYTES;
-            for (let i4 = firstPanel(j0 + (jj & ~1), p0) << 4; i4 < qPanels << 4; i4 += 4) {
+            const start = firstPanel(j0 + (jj & ~1), p0) << 4;
+            const end = qPanels << 4;
+            const masked = min(end, max(start, (j - p0 + 3) & ~3)); // groups [start, masked) hold a query before j
+            for (let i4 = start; i4 < end; i4 += 4) {
               const io = (<usize>i4) << 2;
               const pio = ((<usize>(p0 + i4)) << 2);
-              const posv = positions4(p0 + i4);
-              const visible = v128.and(i32x4.ge_s(posv, jv), i32x4.lt_s(posv, tv));
-              const p = v128.and(exp4(f32x4.sub(f32x4.mul(v128.load(rowS + io), vs), v128.load(lseB + pio))), visible);
+              let p = exp4(f32x4.sub(f32x4.mul(v128.load(rowS + io), vs), v128.load(lseB + pio)));
+              if (i4 < masked) p = v128.and(p, i32x4.ge_s(positions4(p0 + i4), jv));
               v128.store(rowS + io, p);
               v128.store(rowD + io, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(rowD + io), v128.load(dB + pio))), vs));
             }
           }
-          if (!direct) {
-            packRowPanels(qPack, qBase + (<usize>p0) * qStride, qStride, nq, QUERY_TILE, hd);
-            packRowPanels(doPack, doBase + (<usize>p0) * qStride, qStride, nq, QUERY_TILE, hd);
-          }
-          const qTile = direct ? qBase + (<usize>p0) * qStride : qPack;
-          const doTile = direct ? doBase + (<usize>p0) * qStride : doPack;
+          packRowPanels(qPack, qBase + (<usize>p0) * qStride, qStride, nq, QUERY_TILE, hd);
+          packRowPanels(doPack, doBase + (<usize>p0) * qStride, qStride, nq, QUERY_TILE, hd);
           // dv_j += Σ_i p_ij dout_i and dk_j += Σ_i ds_ij q_i, over the queries that see key j
           for (let jj = 0; jj < nk; jj += 2) {
             const lone = jj + 1 == nk;
@@ -529,11 +553,9 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
             for (let cp = 0; cp < colPanels; cp++) {
               const co = (<usize>cp) << 6;
               const cols = min(PANEL, hd - (cp << 4));
-              const bOff = (<usize>i0) * qRowStep + (<usize>cp) * qPanelStep;
-              tile2x16(tile, tile + 64, aS, lone ? aS : aS + S_ROW_BYTES, 4, doTile + bOff, qRowStep, depth);
-              storeTile(dvj + co, dvj + kStride + co, lone, cols, ADD, 0, 0, tile);
-              tile2x16(tile, tile + 64, aD, lone ? aD : aD + S_ROW_BYTES, 4, qTile + bOff, qRowStep, depth);
-              storeTile(dkj + co, dkj + kStride + co, lone, cols, ADD, 0, 0, tile);
+              const bOff = ((<usize>i0) << 6) + (<usize>cp) * (<usize>QUERY_TILE << 6);
+              rowProduct(dvj + co, dvj + kStride + co, lone, cols, ADD, 0, 0, aS, lone ? aS : aS + S_ROW_BYTES, 4, doPack + bOff, depth, tile);
+              rowProduct(dkj + co, dkj + kStride + co, lone, cols, ADD, 0, 0, aD, lone ? aD : aD + S_ROW_BYTES, 4, qPack + bOff, depth, tile);
             }
           }
           // dq_i += Σ_j ds_ij k_j, over the keys each query pair can see
@@ -544,8 +566,7 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
             const dqi = dqBase + (<usize>(p0 + i)) * qStride;
             for (let cp = 0; cp < colPanels; cp++) {
               const co = (<usize>cp) << 6;
-              tile2x16(tile, tile + 64, a0, lone ? a0 : a0 + 4, S_ROW_BYTES, kTile + (<usize>cp) * kPanelStep, kRowStep, depth);
-              storeTile(dqi + co, dqi + qStride + co, lone, min(PANEL, hd - (cp << 4)), ADD, 0, 0, tile);
+              rowProduct(dqi + co, dqi + qStride + co, lone, min(PANEL, hd - (cp << 4)), ADD, 0, 0, a0, lone ? a0 : a0 + 4, S_ROW_BYTES, kPack + (<usize>cp) * (<usize>KEY_TILE << 6), depth, tile);
             }
           }
         }
