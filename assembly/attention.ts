@@ -29,8 +29,8 @@
 // out /= l and lse = m + log l. A unit writes only its query rows of out and lse.
 //
 // Backward (units u over (batch, kv head), since a unit owns its kv head's dk and
-// dv rows): for each query head of the group, key tile and query tile on or below
-// the diagonal: sᵀ = k·qᵀ, dpᵀ = v·doutᵀ, p = exp(s/√hd − lse), dsᵀ = p∘(dp − D)/√hd
+// dv rows): for each query head of the group and query tile (its q and dout packed
+// once), and each key tile up to the diagonal: sᵀ = k·qᵀ, dpᵀ = v·doutᵀ, p = exp(s/√hd − lse), dsᵀ = p∘(dp − D)/√hd
 // with D_i = dout_i·out_i, then dv += pᵀ·dout and dk += dsᵀ·q (key rows) and
 // dq += ds·k (query rows).
 //
@@ -45,8 +45,7 @@
 // Scratch. Each call gets a scratch block and the index of the thread running it;
 // the thread uses attention{Forward,Backward}ScratchBytes bytes at
 // scratch + thread·that, so a pool passes one region per thread. Its contents on
-// entry do not matter. The forward's is constant in t, the backward's linear in t
-// (about 2·t·hd floats: qᵀ and doutᵀ of one head), never t².
+// entry do not matter. Both sizes depend on hd alone (tiles, never rows of t).
 import { exp4 } from "./simd-exp";
 import { storeRow } from "./store-row";
 import { mulAdd } from "./mul-add";
@@ -433,24 +432,16 @@ export function attentionForward(out: usize, lse: usize, scratch: usize, q: usiz
 
 // ---------------------------------------------------------------- backward
 
-/** Floats between rows of a head's qᵀ/doutᵀ: t padded to a panel, plus one panel so rows are not 2^k bytes apart. */
-// @ts-ignore: decorator
-@inline
-function transposedRowFloats(t: i32): i32 {
-  return roundUp16(t) + PANEL;
-}
-
 /**
- * Backward scratch bytes per thread: qᵀ and doutᵀ of one head, its lse and D rows,
- * sᵀ and dsᵀ tiles, a result tile and the row panels used when hd % 16 != 0.
- * groupSize is accepted so callers size scratch from the unit's full shape; the
- * size does not depend on it.
+ * Backward scratch bytes per thread: one query tile's qᵀ and doutᵀ, its lse and D,
+ * the sᵀ and dsᵀ tiles, a result tile, and the row panels of the query tile's q
+ * and dout and of one key tile's k. t and groupSize are accepted so that callers
+ * size scratch from the call's full shape; the size depends on hd alone.
  */
 export function attentionBackwardScratchBytes(t: i32, hd: i32, groupSize: i32): usize {
-  const tS = <usize>transposedRowFloats(t);
   const hP = <usize>roundUp16(hd);
   const Q = <usize>QUERY_TILE, K = <usize>KEY_TILE;
-  return align256((2 * <usize>hd * tS + 2 * tS + 2 * K * Q + 2 * <usize>PANEL + hP * (K + 2 * Q)) << 2);
+  return align256((2 * <usize>hd * Q + 2 * Q + 2 * K * Q + 2 * <usize>PANEL + hP * (K + 2 * Q)) << 2);
 }
 
 /**
@@ -466,14 +457,12 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
   const qStride = (<usize>heads * <usize>hd) << 2;
   const kStride = (<usize>kvHeads * <usize>hd) << 2;
   const colPanels = roundUp16(hd) >> 4;
-  const tS = transposedRowFloats(t);
-  const tRowBytes = (<usize>tS) << 2;
   // scratch layout, in the order of attentionBackwardScratchBytes
   const qT = scratch + (<usize>thread) * attentionBackwardScratchBytes(t, hd, G);
-  const doT = qT + (<usize>hd) * tRowBytes;
-  const lseB = doT + (<usize>hd) * tRowBytes;
-  const dB = lseB + tRowBytes;
-  const sT = dB + tRowBytes;
+  const doT = qT + (<usize>hd) * S_ROW_BYTES;
+  const lseB = doT + (<usize>hd) * S_ROW_BYTES;
+  const dB = lseB + S_ROW_BYTES;
+  const sT = dB + S_ROW_BYTES;
   const dsT = sT + (<usize>KEY_TILE) * S_ROW_BYTES;
   const tile = dsT + (<usize>KEY_TILE) * S_ROW_BYTES;
   const kPack = tile + ((<usize>(2 * PANEL)) << 2);
@@ -488,23 +477,29 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
       const h = g * G + hh;
       const rowOff = ((<usize>(bi * t) * <usize>heads) + <usize>h) * (<usize>hd << 2);
       const qBase = q + rowOff, doBase = dout + rowOff, oBase = out + rowOff, dqBase = dq + rowOff;
-      packTransposed(qT, tRowBytes, qBase, qStride, t, roundUp16(t), hd);
-      packTransposed(doT, tRowBytes, doBase, qStride, t, roundUp16(t), hd);
       const lseRow = lse + (((<usize>(bi * heads + h)) * <usize>t) << 2);
-      for (let i = 0; i < tS; i++) {
-        const io = (<usize>i) << 2;
-        const inside = i < t;
-        store<f32>(lseB + io, inside ? load<f32>(lseRow + io) : 0);
-        store<f32>(dB + io, inside ? dot(doBase + (<usize>i) * qStride, oBase + (<usize>i) * qStride, hd) : 0);
-      }
-      for (let j0 = 0; j0 < t; j0 += KEY_TILE) {
-        const nkTile = min(KEY_TILE, t - j0);
-        packRowPanels(kPack, kBase + (<usize>j0) * kStride, kStride, nkTile, KEY_TILE, hd);
-        // query tiles on or below the diagonal: they start at j0 (QUERY_TILE divides KEY_TILE)
-        for (let p0 = j0; p0 < t; p0 += QUERY_TILE) {
-          const nq = min(QUERY_TILE, t - p0);
-          const qPanels = (nq + 15) >> 4;
-          const nk = min(nkTile, p0 + nq - j0); // keys up to the tile's last query
+      // Query tiles outer: their q and dout (transposed and in row panels), lse and D
+      // are packed once and stay in cache while the key tiles up to the diagonal go by.
+      // Per element the sums run in the same order as key tiles outer would give.
+      for (let p0 = 0; p0 < t; p0 += QUERY_TILE) {
+        const nq = min(QUERY_TILE, t - p0);
+        const qPanels = (nq + 15) >> 4;
+        const last = p0 + nq - 1;
+        const qRows = qBase + (<usize>p0) * qStride, doRows = doBase + (<usize>p0) * qStride;
+        packTransposed(qT, S_ROW_BYTES, qRows, qStride, nq, qPanels << 4, hd);
+        packTransposed(doT, S_ROW_BYTES, doRows, qStride, nq, qPanels << 4, hd);
+        packRowPanels(qPack, qRows, qStride, nq, QUERY_TILE, hd);
+        packRowPanels(doPack, doRows, qStride, nq, QUERY_TILE, hd);
+        for (let i = 0; i < QUERY_TILE; i++) {
+          const io = (<usize>i) << 2;
+          const inside = i < nq;
+          store<f32>(lseB + io, inside ? load<f32>(lseRow + ((<usize>(p0 + i)) << 2)) : 0);
+          store<f32>(dB + io, inside ? dot(doRows + (<usize>i) * qStride, oBase + (<usize>(p0 + i)) * qStride, hd) : 0);
+        }
+        // key tiles on or below the diagonal (QUERY_TILE divides KEY_TILE, so j0 ≤ p0)
+        for (let j0 = 0; j0 <= last; j0 += KEY_TILE) {
+          const nk = min(KEY_TILE, last - j0 + 1); // keys up to the tile's last query
+          packRowPanels(kPack, kBase + (<usize>j0) * kStride, kStride, nk, KEY_TILE, hd);
           // sᵀ = k·qᵀ and dpᵀ = v·doutᵀ (raw), for the query panels each key pair can see
           for (let jj = 0; jj < nk; jj += 2) {
             const lone = jj + 1 == nk;
@@ -514,9 +509,8 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
             const dd0 = dsT + (<usize>jj) * S_ROW_BYTES;
             for (let qp = firstPanel(j0 + jj, p0); qp < qPanels; qp++) {
               const col = (<usize>qp) << 6;
-              const qcol = ((<usize>p0) << 2) + col;
-              tile2x16(ds0 + col, lone ? tile : ds0 + S_ROW_BYTES + col, kr, lone ? kr : kr + kStride, 4, qT + qcol, tRowBytes, hd, STORE, 0, 0);
-              tile2x16(dd0 + col, lone ? tile : dd0 + S_ROW_BYTES + col, vr, lone ? vr : vr + kStride, 4, doT + qcol, tRowBytes, hd, STORE, 0, 0);
+              tile2x16(ds0 + col, lone ? tile : ds0 + S_ROW_BYTES + col, kr, lone ? kr : kr + kStride, 4, qT + col, S_ROW_BYTES, hd, STORE, 0, 0);
+              tile2x16(dd0 + col, lone ? tile : dd0 + S_ROW_BYTES + col, vr, lone ? vr : vr + kStride, 4, doT + col, S_ROW_BYTES, hd, STORE, 0, 0);
             }
           }
           // p = exp(s/√hd − lse) and ds = p∘(dp − D)/√hd in place, 0 where a query cannot see the key.
@@ -531,15 +525,12 @@ export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usiz
             const masked = min(end, max(start, (j - p0 + 3) & ~3)); // groups [start, masked) hold a query before j
             for (let i4 = start; i4 < end; i4 += 4) {
               const io = (<usize>i4) << 2;
-              const pio = ((<usize>(p0 + i4)) << 2);
-              let p = exp4(f32x4.sub(f32x4.mul(v128.load(rowS + io), vs), v128.load(lseB + pio)));
+              let p = exp4(f32x4.sub(f32x4.mul(v128.load(rowS + io), vs), v128.load(lseB + io)));
               if (i4 < masked) p = v128.and(p, i32x4.ge_s(positions4(p0 + i4), jv));
               v128.store(rowS + io, p);
-              v128.store(rowD + io, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(rowD + io), v128.load(dB + pio))), vs));
+              v128.store(rowD + io, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(rowD + io), v128.load(dB + io))), vs));
             }
           }
-          packRowPanels(qPack, qBase + (<usize>p0) * qStride, qStride, nq, QUERY_TILE, hd);
-          packRowPanels(doPack, doBase + (<usize>p0) * qStride, qStride, nq, QUERY_TILE, hd);
           // dv_j += Σ_i p_ij dout_i and dk_j += Σ_i ds_ij q_i, over the queries that see key j
           for (let jj = 0; jj < nk; jj += 2) {
             const lone = jj + 1 == nk;
