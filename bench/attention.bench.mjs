@@ -21,9 +21,8 @@ export const SHAPES = [
   { b: 2, t: 256, heads: 8, kvHeads: 2, hd: 64 },
 ];
 
-/** The forward and backward calls of one build's kernel for one shape, on fresh buffers. */
-function cases(engine, Arena, s) {
-  const arena = new Arena(engine);
+/** The forward and backward calls of one build's kernel for one shape, on buffers of its own. */
+function cases(engine, arena, s) {
   const k = engine.exports;
   const tiles = typeof k.attentionForwardUnits === "function";
   const { b, t, heads, kvHeads, hd } = s;
@@ -57,7 +56,10 @@ function cases(engine, Arena, s) {
 
 async function load(root) {
   const { instantiateEngine, Arena } = await import(pathToFileURL(resolve(root, "dist/internal.js")).href);
-  return { engine: await instantiateEngine({ shared: false }), Arena };
+  const engine = await instantiateEngine({ shared: false });
+  // one arena per engine: a second Arena on the same memory would hand out the same addresses
+  const arena = new Arena(engine);
+  return { engine, cases: SHAPES.map((s) => cases(engine, arena, s)) };
 }
 
 export async function run({ time = 400, print = true, baseline = null, rounds = 1 } = {}) {
@@ -68,12 +70,12 @@ export async function run({ time = 400, print = true, baseline = null, rounds = 
   const kinds = new Map();
   for (let round = 0; round < rounds; round++) {
     const bench = new Bench({ time, warmupTime: 100 });
-    for (const s of SHAPES) {
+    SHAPES.forEach((s, si) => {
       const name = `b${s.b} t${s.t} h${s.heads}/${s.kvHeads} hd${s.hd}`;
       const fwd = 4 * (s.t * s.t) / 2 * s.hd * s.b * s.heads;
       flops.set(`fwd ${name}`, fwd);
       flops.set(`bwd ${name}`, 2.5 * fwd);
-      const made = builds.map((bd) => ({ bd, c: cases(bd.engine, bd.Arena, s) }));
+      const made = builds.map((bd) => ({ bd, c: bd.cases[si] }));
       for (const dir of ["fwd", "bwd"]) {
         // alternate which build goes first from round to round
         const order = round % 2 === 0 ? made : [...made].reverse();
@@ -82,7 +84,7 @@ export async function run({ time = 400, print = true, baseline = null, rounds = 
           bench.add(`${bd.name}|${dir} ${name}`, c[dir]);
         }
       }
-    }
+    });
     await bench.run();
     for (const task of bench.tasks) {
       const r = task.result;
