@@ -1,7 +1,8 @@
 // Causal self-attention with grouped-query heads (HF `repeat_kv`: query head h
-// reads kv head h / (heads / kvHeads)), scale 1/√hd, forward and backward, in the
-// flash-attention style: the forward saves only the log-sum-exp of each query
-// row, and the backward recomputes the probabilities from q, k and that lse.
+// reads kv head h / (heads / kvHeads)), scale 1/√hd, forward and backward, as
+// blocked products on query × key tiles (flash-attention 2 style): the forward
+// saves only the log-sum-exp of each query row, the backward recomputes the
+// probabilities from q, k and that lse.
 //
 // Layouts (row-major f32, pointers are byte offsets):
 //   q, out, dq, dout  [b, t, heads, hd]
@@ -9,53 +10,60 @@
 //   lse               [b, heads, t]   lse_i = log Σ_{j≤i} exp(q_i·k_j/√hd)
 // dq, dk and dv are accumulated (+=), so the caller zeroes them or sums into them.
 //
-// Units. Work is split in units u = bi·kvHeads + g: one batch row and one kv head
-// with its group of G = heads/kvHeads query heads. A unit writes only its own
-// rows of out, lse and dq, and only its own kv head's rows of dk and dv, so a
-// thread pool may run disjoint [unitStart, unitEnd) ranges in parallel. Every
-// sum a unit computes has an order fixed by (t, hd, G) alone, so the results are
-// bit-identical however the units are split.
+// Tiles. Keys go in tiles of KEY_TILE, queries (one head's consecutive positions)
+// in tiles of QUERY_TILE, which divides KEY_TILE, so a query tile never starts
+// inside a key tile. A query tile × key tile block is computed only up to the
+// diagonal: key tiles past the query tile's last position are skipped, and on the
+// diagonal tile each pair of key rows starts at the 16-query panel that holds its
+// first visible query (and each pair of query rows stops at its last visible key).
+// Scores are kept transposed, sᵀ[key][query]: the query index runs along the SIMD
+// lanes, so the softmax of four queries is four independent lane-wise reductions
+// (no horizontal sums), and every product is a broadcast × row product of one
+// register-blocked 2×16 micro-kernel (tile2x16): q is packed transposed once per
+// query tile (forward) or head (backward), k, v, dout and q rows are read in place.
 //
-// Scratch. Only the backward needs scratch: `scratch` holds
-// attentionScratchBytes(t, hd, G) bytes for ONE unit, and a call processes its
-// units one after another reusing it, so each parallel task needs its own scratch
-// region. Its contents on entry do not matter. It is linear in t (about
-// 3·t·hd + 2·CHUNK_ROWS·t floats), never t². The forward uses no memory besides
-// its outputs (everything else lives in registers).
+// Forward (units u over (batch, query head, query tile), heaviest tiles first so
+// that claimed chunks finish together): for each key tile sᵀ = k·qᵀ, a two-pass
+// softmax per query lane (tile max, m_new = max(m, tile max), p = exp(s − m_new),
+// l ← l·α + Σp with α = exp(m − m_new)), then out ← out·α + p·v. At the end
+// out /= l and lse = m + log l. A unit writes only its query rows of out and lse.
 //
-// Forward: flash-style online softmax. Query rows are taken as (position, group
-// head) pairs in position-major order, two at a time, so the two rows share every
-// k and v load (for G ≥ 2 they are two heads of one position). Keys go in blocks
-// of 4: the scores of the block (4-lane dot products over hd), the running max m
-// and sum l (as f32x4), and out ← out·exp(m_old − m_new) + Σ p_j·v_j directly in
-// the out row (the rescale is skipped when m did not move: it would multiply by
-// exactly 1). At the end out is divided by l and lse = m + log l. The block
-// structure depends only on the row's own length, so a row's bits never depend
-// on its pair. This is slower per flop than the packed micro-kernel of the
-// backward, but the forward has no scratch to pack k into.
+// Backward (units u over (batch, kv head), since a unit owns its kv head's dk and
+// dv rows): for each query head of the group and query tile (its q and dout packed
+// once), and each key tile up to the diagonal: sᵀ = k·qᵀ, dpᵀ = v·doutᵀ, p = exp(s/√hd − lse), dsᵀ = p∘(dp − D)/√hd
+// with D_i = dout_i·out_i, then dv += pᵀ·dout and dk += dsᵀ·q (key rows) and
+// dq += ds·k (query rows).
 //
-// Backward: a unit packs its k and v once into 16-wide panels; its query rows (in
-// the same position-major order, so the G heads of a position share every k/v
-// load) go in chunks of CHUNK_ROWS. A chunk recomputes its scores into row
-// buffers, p = exp(s/√hd − lse), dS = P∘(dP − D) with D_i = dout_i·out_i, and
-// every product of the backward (q·kᵀ, dout·vᵀ, dS·k, dSᵀ·q, Pᵀ·dout) runs through
-// one 2×16 register-blocked micro-kernel (8 f32x4 accumulators) over the panels.
-// dk and dv get one += per key and chunk, with depth CHUNK_ROWS.
+// Exactness. Every element is one f32 sum with an order fixed by (t, hd, heads,
+// kvHeads) and the two tile sizes, never by the unit split or the thread that runs
+// a unit: bit-identical however units are claimed. A key past a query's diagonal
+// gets score −∞ and probability (and ds) exactly 0, so keys after position i never
+// change out[i] in any bit (for finite inputs: 0·x adds ±0 to a sum that started
+// at +0, which leaves it unchanged). No FMA and no relaxed SIMD in the default
+// build (the opt-in relaxed build fuses tile2x16's multiply-adds, see mul-add.ts).
 //
-// Exactness. The forward output of row i sums p_ij·v_j over j ≤ i only: keys past
-// the diagonal never enter it, so later positions cannot change out[i] in any
-// bit. The backward zeroes P and dS past the diagonal and lets them through the
-// chunk products as exact zeros. No FMA and no relaxed SIMD in the default
-// build: Node, Deno and browsers give the same bits (the opt-in relaxed build
-// fuses micro2x16's multiply-adds, see mul-add.ts).
-import { exp4, exp1 } from "./simd-exp";
+// Scratch. Each call gets a scratch block and the index of the thread running it;
+// the thread uses attention{Forward,Backward}ScratchBytes bytes at
+// scratch + thread·that, so a pool passes one region per thread. Its contents on
+// entry do not matter. Both sizes depend on hd alone (tiles, never rows of t).
+import { exp4 } from "./simd-exp";
 import { storeRow } from "./store-row";
 import { mulAdd } from "./mul-add";
 
-/** Columns per packed panel: four f32x4 vectors, the micro-kernel's width. */
+/** Columns per micro-kernel row: four f32x4 vectors. */
 const PANEL: i32 = 16;
-/** Query rows per chunk (even). It is the depth of the dk/dv products. */
-const CHUNK_ROWS: i32 = 32;
+/** Keys per key tile. The forward's softmax and the backward's dq sums are blocked by it: it fixes bits. */
+const KEY_TILE: i32 = 64;
+/** Queries per query tile (a multiple of PANEL dividing KEY_TILE). The backward's dk/dv sums are blocked by it: it fixes bits. */
+const QUERY_TILE: i32 = 64;
+/** sᵀ rows are QUERY_TILE floats apart. */
+const S_ROW_BYTES: usize = <usize>QUERY_TILE << 2;
+
+// micro-kernel output modes
+const STORE: i32 = 0;
+const ADD: i32 = 1;
+/** d ← d·α_row + acc (the forward's rescaled output) */
+const SCALE_ADD: i32 = 2;
 
 // @ts-ignore: decorator
 @inline
@@ -63,442 +71,180 @@ function roundUp16(x: i32): i32 {
   return (x + 15) & ~15;
 }
 
-/**
- * Floats between score rows in the chunk buffers: t rounded up to a panel, plus
- * one panel so rows are not 2^k bytes apart (at t = 256 the 32 rows of a
- * column read by the dk/dv products would otherwise share a few L1 sets).
- */
+/** Bytes rounded up to a multiple of 256, so per-thread regions stay aligned. */
 // @ts-ignore: decorator
 @inline
-function scoreRowFloats(t: i32): i32 {
-  return roundUp16(t) + PANEL;
+function align256(x: usize): usize {
+  return (x + 255) & ~(<usize>255);
 }
+
+// ---------------------------------------------------------------- shared pieces
 
 /**
- * Scratch bytes one unit needs (see the header). groupSize is accepted so that
- * callers size scratch from the unit's full shape; the size does not depend on it.
+ * The micro-kernel: for m = 0, 1 and c < 16,
+ *   acc_m[c] = Σ_{p < depth} A_m[p] · B_p[c]     (one f32 sum, p increasing)
+ * where A_m[p] is the f32 at a_m + p·aStep and B_p the 16 floats at b + p·bStep;
+ * then all 16 columns of row m are written: d_m = acc_m (STORE), d_m + acc_m (ADD)
+ * or d_m·α_m + acc_m (SCALE_ADD). A lone row passes a1 = a0 and a sink for d1.
+ * Only plain loads and stores after the loop: V8 still unrolls it and keeps the
+ * eight accumulators in registers (see matmul.ts on micro2).
  */
-export function attentionScratchBytes(t: i32, hd: i32, groupSize: i32): usize {
-  const tP = <usize>roundUp16(t);
-  const hP = <usize>roundUp16(hd);
-  const R = <usize>CHUNK_ROWS;
-  // kT and vT key panels, k or v row panels, two score row buffers, two packed chunks, a sink.
-  return ((2 * tP * <usize>hd) + hP * tP + 2 * R * <usize>scoreRowFloats(t) + 2 * hP * R + <usize>PANEL) << 2;
-}
-
-/** Byte offset of query row r of a unit (r = position·G + head in group) in a [b, t, heads, hd] tensor. */
-// @ts-ignore: decorator
-@inline
-function rowOffset(r: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32): usize {
-  const pos = r / G;
-  return ((<usize>(bi * t + pos) * <usize>heads) + <usize>(g * G + r % G)) * (<usize>hd << 2);
-}
-
-/** Byte offset of query row r's entry in lse [b, heads, t]. */
-// @ts-ignore: decorator
-@inline
-function lseOffset(r: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32): usize {
-  return ((<usize>(bi * heads + g * G + r % G)) * <usize>t + <usize>(r / G)) << 2;
-}
-
-// ---------------------------------------------------------------- forward
-
-// Lane m of the result is (a_m[0] + a_m[1]) + (a_m[2] + a_m[3]): four horizontal sums at once.
-// @ts-ignore: decorator
-@inline
-function sumLanes4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
-  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
-  const t1 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
-  const t2 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
-  const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
-  const u0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
-  const u1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
-  const u2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
-  const u3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
-  return f32x4.add(f32x4.add(u0, u1), f32x4.add(u2, u3));
-}
-
-// s_m += x[c]·row_m[c] for the hd % 4 tail columns c, in index order.
-// @ts-ignore: decorator
-@inline
-function addTail4(s: v128, x: usize, r0: usize, stride: usize, hd: i32): v128 {
-  for (let c = hd & ~3; c < hd; c++) {
-    const off = (<usize>c) << 2;
-    let col = f32x4.splat(load<f32>(r0 + off));
-    col = f32x4.replace_lane(col, 1, load<f32>(r0 + stride + off));
-    col = f32x4.replace_lane(col, 2, load<f32>(r0 + 2 * stride + off));
-    col = f32x4.replace_lane(col, 3, load<f32>(r0 + 3 * stride + off));
-    s = f32x4.add(s, f32x4.mul(f32x4.splat(load<f32>(x + off)), col));
-  }
-  return s;
-}
-
-/** Four dot products ⟨x, row_m⟩ (m = 0..3, rows `stride` bytes apart), in the order of one row of the pair kernel. */
-// @ts-ignore: decorator
-@inline
-function dots4(x: usize, r0: usize, stride: usize, hd: i32): v128 {
-  const r1 = r0 + stride;
-  const r2 = r1 + stride;
-  const r3 = r2 + stride;
-  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-  const hd4 = hd & ~3;
-  for (let c = 0; c < hd4; c += 4) {
-    const off = (<usize>c) << 2;
-    const vx = v128.load(x + off);
-    a0 = f32x4.add(a0, f32x4.mul(vx, v128.load(r0 + off)));
-    a1 = f32x4.add(a1, f32x4.mul(vx, v128.load(r1 + off)));
-    a2 = f32x4.add(a2, f32x4.mul(vx, v128.load(r2 + off)));
-    a3 = f32x4.add(a3, f32x4.mul(vx, v128.load(r3 + off)));
-  }
-  return addTail4(sumLanes4(a0, a1, a2, a3), x, r0, stride, hd);
-}
-
-/** One dot product, in exactly the order of one lane of dots4. */
-// @ts-ignore: decorator
-@inline
-function dot1(x: usize, r: usize, hd: i32): f32 {
-  let a = f32x4.splat(0);
-  const hd4 = hd & ~3;
-  for (let c = 0; c < hd4; c += 4) {
-    const off = (<usize>c) << 2;
-    a = f32x4.add(a, f32x4.mul(v128.load(x + off), v128.load(r + off)));
-  }
-  let s = (f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3));
-  for (let c = hd4; c < hd; c++) {
-    const off = (<usize>c) << 2;
-    s += load<f32>(x + off) * load<f32>(r + off);
-  }
-  return s;
-}
-
-// The max of v's lanes in every lane. f32x4.pmax is one maxps; a scalar Mathf.max
-// compiles to compare-and-branch code that mispredicts on random scores.
-// @ts-ignore: decorator
-@inline
-function maxAllLanes(v: v128): v128 {
-  v = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-  return f32x4.pmax(v, v128.shuffle<f32>(v, v, 1, 0, 3, 2));
-}
-
-// @ts-ignore: decorator
-@inline
-function sumLanes(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
-/** o ← o·alpha + p_0·v_0 + p_1·v_1 + p_2·v_2 + p_3·v_3 (in that order; alpha splat), rows v_m `stride` bytes apart. */
-function accumulate4(o: usize, alpha: v128, p: v128, v0: usize, stride: usize, hd: i32): void {
-  const p0 = v128.shuffle<f32>(p, p, 0, 0, 0, 0);
-  const p1 = v128.shuffle<f32>(p, p, 1, 1, 1, 1);
-  const p2 = v128.shuffle<f32>(p, p, 2, 2, 2, 2);
-  const p3 = v128.shuffle<f32>(p, p, 3, 3, 3, 3);
-  const v1 = v0 + stride, v2 = v1 + stride, v3 = v2 + stride;
-  const hd4 = hd & ~3;
-  for (let c = 0; c < hd4; c += 4) {
-    const off = (<usize>c) << 2;
-    let a = f32x4.mul(v128.load(o + off), alpha);
-    a = f32x4.add(a, f32x4.mul(p0, v128.load(v0 + off)));
-    a = f32x4.add(a, f32x4.mul(p1, v128.load(v1 + off)));
-    a = f32x4.add(a, f32x4.mul(p2, v128.load(v2 + off)));
-    a = f32x4.add(a, f32x4.mul(p3, v128.load(v3 + off)));
-    v128.store(o + off, a);
-  }
-  if (hd4 < hd) {
-    const al = f32x4.extract_lane(alpha, 0);
-    const s0 = f32x4.extract_lane(p, 0), s1 = f32x4.extract_lane(p, 1), s2 = f32x4.extract_lane(p, 2), s3 = f32x4.extract_lane(p, 3);
-    for (let c = hd4; c < hd; c++) {
-      const off = (<usize>c) << 2;
-      let a = load<f32>(o + off) * al;
-      a += s0 * load<f32>(v0 + off);
-      a += s1 * load<f32>(v1 + off);
-      a += s2 * load<f32>(v2 + off);
-      a += s3 * load<f32>(v3 + off);
-      store<f32>(o + off, a);
-    }
-  }
-}
-
-/** accumulate4 for two output rows from the same four v rows (each v load serves both); same bits per row. */
-/** o ← o·alpha over hd floats (alpha splat): the rescale of a running output row. */
-function scaleRow(o: usize, alpha: v128, hd: i32): void {
-  const hd4 = hd & ~3;
-  for (let c = 0; c < hd4; c += 4) {
-    const off = (<usize>c) << 2;
-    v128.store(o + off, f32x4.mul(v128.load(o + off), alpha));
-  }
-  const al = f32x4.extract_lane(alpha, 0);
-  for (let c = hd4; c < hd; c++) {
-    const off = (<usize>c) << 2;
-    store<f32>(o + off, load<f32>(o + off) * al);
-  }
-}
-
-/**
- * oa ← oa + Σ_m pa_m·v_m and ob ← ob + Σ_m pb_m·v_m (m = 0..3, in that order), each v
- * load serving both rows. With a preceding scaleRow this is accumulate4's
- * arithmetic exactly. Keeping the rescale out of this loop leaves the eight
- * broadcast p values in registers (with it, V8 spilled some).
- */
-function accumulatePair4(oa: usize, ob: usize, pa: v128, pb: v128, v0: usize, stride: usize, hd: i32): void {
-  const a0 = v128.shuffle<f32>(pa, pa, 0, 0, 0, 0);
-  const a1 = v128.shuffle<f32>(pa, pa, 1, 1, 1, 1);
-  const a2 = v128.shuffle<f32>(pa, pa, 2, 2, 2, 2);
-  const a3 = v128.shuffle<f32>(pa, pa, 3, 3, 3, 3);
-  const b0 = v128.shuffle<f32>(pb, pb, 0, 0, 0, 0);
-  const b1 = v128.shuffle<f32>(pb, pb, 1, 1, 1, 1);
-  const b2 = v128.shuffle<f32>(pb, pb, 2, 2, 2, 2);
-  const b3 = v128.shuffle<f32>(pb, pb, 3, 3, 3, 3);
-  const v1 = v0 + stride, v2 = v1 + stride, v3 = v2 + stride;
-  const hd4 = hd & ~3;
-  for (let c = 0; c < hd4; c += 4) {
-    const off = (<usize>c) << 2;
-    let x = v128.load(oa + off);
-    let y = v128.load(ob + off);
-    let w = v128.load(v0 + off);
-    x = f32x4.add(x, f32x4.mul(a0, w));
-    y = f32x4.add(y, f32x4.mul(b0, w));
-    w = v128.load(v1 + off);
-    x = f32x4.add(x, f32x4.mul(a1, w));
-    y = f32x4.add(y, f32x4.mul(b1, w));
-    w = v128.load(v2 + off);
-    x = f32x4.add(x, f32x4.mul(a2, w));
-    y = f32x4.add(y, f32x4.mul(b2, w));
-    w = v128.load(v3 + off);
-    x = f32x4.add(x, f32x4.mul(a3, w));
-    y = f32x4.add(y, f32x4.mul(b3, w));
-    v128.store(oa + off, x);
-    v128.store(ob + off, y);
-  }
-  if (hd4 < hd) {
-    // the single-row scalar tail (alpha 1: already applied), same arithmetic per element
-    const off = (<usize>hd4) << 2;
-    const one = f32x4.splat(1);
-    accumulate4(oa + off, one, pa, v0 + off, stride, hd - hd4);
-    accumulate4(ob + off, one, pb, v0 + off, stride, hd - hd4);
-  }
-}
-
-// Lane 0 only: adds a single key's p to lane 0 of the running sums.
-const LANE0 = memory.data<f32>([1, 0, 0, 0], 16);
-
-/**
- * Continues one query row's online softmax from key j0 to its last key n − 1 and
- * returns the row's lse, normalising the out row o. State: mv, the running max in
- * every lane; lv, the running sum (scaled to mv) split over four lanes; o, Σ p·v
- * so far in the same scale. Blocks of 4 keys, then single keys.
- */
-function finishRow(q: usize, o: usize, kBase: usize, vBase: usize, stride: usize, j0: i32, n: i32, hd: i32, scale: f32, mv: v128, lv: v128): f32 {
-  const vs = f32x4.splat(scale);
-  const n4 = n & ~3;
-  let j = j0;
-  for (; j < n4; j += 4) {
-    const off = (<usize>j) * stride;
-    const s = f32x4.mul(dots4(q, kBase + off, stride, hd), vs);
-    const mNew = f32x4.pmax(mv, maxAllLanes(s));
-    const alpha = exp4(f32x4.sub(mv, mNew));
-    const p = exp4(f32x4.sub(s, mNew));
-    lv = f32x4.add(f32x4.mul(lv, alpha), p);
-    accumulate4(o, alpha, p, vBase + off, stride, hd);
-    mv = mNew;
-  }
-  const hd4 = hd & ~3;
-  const lane0 = v128.load(LANE0);
-  for (; j < n; j++) {
-    const off = (<usize>j) * stride;
-    const s = f32x4.splat(dot1(q, kBase + off, hd) * scale);
-    const mNew = f32x4.pmax(mv, s);
-    const alpha = exp4(f32x4.sub(mv, mNew));
-    const p = exp4(f32x4.sub(s, mNew));
-    lv = f32x4.add(f32x4.mul(lv, alpha), f32x4.mul(p, lane0));
-    const v = vBase + off;
-    for (let c = 0; c < hd4; c += 4) {
-      const co = (<usize>c) << 2;
-      v128.store(o + co, f32x4.add(f32x4.mul(v128.load(o + co), alpha), f32x4.mul(p, v128.load(v + co))));
-    }
-    const al = f32x4.extract_lane(alpha, 0), pl = f32x4.extract_lane(p, 0);
-    for (let c = hd4; c < hd; c++) {
-      const co = (<usize>c) << 2;
-      store<f32>(o + co, load<f32>(o + co) * al + pl * load<f32>(v + co));
-    }
-    mv = mNew;
-  }
-  const l = sumLanes(lv);
-  const inv: f32 = <f32>1.0 / l;
-  const vinv = f32x4.splat(inv);
-  for (let c = 0; c < hd4; c += 4) {
-    const co = (<usize>c) << 2;
-    v128.store(o + co, f32x4.mul(v128.load(o + co), vinv));
-  }
-  for (let c = hd4; c < hd; c++) {
-    const co = (<usize>c) << 2;
-    store<f32>(o + co, load<f32>(o + co) * inv);
-  }
-  return f32x4.extract_lane(mv, 0) + Mathf.log(l);
-}
-
-/**
- * Two query rows a, b (na ≤ nb keys) through the key blocks they share, each k
- * and v row loaded once for both; then each row finishes on its own. Each row's
- * arithmetic is exactly that of finishRow from j0 = 0.
- */
-function forwardPair(qa: usize, qb: usize, oa: usize, ob: usize, kBase: usize, vBase: usize, stride: usize, na: i32, nb: i32, hd: i32, scale: f32, lseA: usize, lseB: usize): void {
-  memory.fill(oa, 0, (<usize>hd) << 2);
-  memory.fill(ob, 0, (<usize>hd) << 2);
-  const vs = f32x4.splat(scale);
-  const hd4 = hd & ~3;
-  const shared = na & ~3;
-  let ma = f32x4.splat(-Infinity), mb = f32x4.splat(-Infinity), la = f32x4.splat(0), lb = f32x4.splat(0);
-  for (let j = 0; j < shared; j += 4) {
-    const r0 = kBase + (<usize>j) * stride;
-    const r1 = r0 + stride;
-    const r2 = r1 + stride;
-    const r3 = r2 + stride;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-    // A plain 4-column loop: unrolled by hand (immediate offsets) TurboFan hoisted
-    // the loads and spilled accumulators, which was slower.
-    for (let c = 0; c < hd4; c += 4) {
-      const off = (<usize>c) << 2;
-      const x0 = v128.load(qa + off);
-      const x1 = v128.load(qb + off);
-      let kr = v128.load(r0 + off);
-      a0 = f32x4.add(a0, f32x4.mul(x0, kr));
-      b0 = f32x4.add(b0, f32x4.mul(x1, kr));
-      kr = v128.load(r1 + off);
-      a1 = f32x4.add(a1, f32x4.mul(x0, kr));
-      b1 = f32x4.add(b1, f32x4.mul(x1, kr));
-      kr = v128.load(r2 + off);
-      a2 = f32x4.add(a2, f32x4.mul(x0, kr));
-      b2 = f32x4.add(b2, f32x4.mul(x1, kr));
-      kr = v128.load(r3 + off);
-      a3 = f32x4.add(a3, f32x4.mul(x0, kr));
-      b3 = f32x4.add(b3, f32x4.mul(x1, kr));
-    }
-    const sa = f32x4.mul(addTail4(sumLanes4(a0, a1, a2, a3), qa, r0, stride, hd), vs);
-    const sb = f32x4.mul(addTail4(sumLanes4(b0, b1, b2, b3), qb, r0, stride, hd), vs);
-    const mA = f32x4.pmax(ma, maxAllLanes(sa));
-    const mB = f32x4.pmax(mb, maxAllLanes(sb));
-    const pa = exp4(f32x4.sub(sa, mA));
-    const pb = exp4(f32x4.sub(sb, mB));
-    // When neither max moved both alphas are exp(0) = 1 exactly, and skipping the
-    // rescale gives the same bits; after the first blocks that is the usual case.
-    const moved = v128.any_true(v128.or(f32x4.ne(mA, ma), f32x4.ne(mB, mb)));
-    if (moved) {
-      // both rescale factors from one exp4 (lanes are independent: bits as finishRow's)
-      const alphas = exp4(v128.shuffle<f32>(f32x4.sub(ma, mA), f32x4.sub(mb, mB), 0, 1, 4, 5));
-      const alphaA = v128.shuffle<f32>(alphas, alphas, 0, 0, 0, 0);
-      const alphaB = v128.shuffle<f32>(alphas, alphas, 2, 2, 2, 2);
-      la = f32x4.mul(la, alphaA);
-      lb = f32x4.mul(lb, alphaB);
-      scaleRow(oa, alphaA, hd);
-      scaleRow(ob, alphaB, hd);
-    }
-    la = f32x4.add(la, pa);
-    lb = f32x4.add(lb, pb);
-    accumulatePair4(oa, ob, pa, pb, vBase + (<usize>j) * stride, stride, hd);
-    ma = mA;
-    mb = mB;
-  }
-  store<f32>(lseA, finishRow(qa, oa, kBase, vBase, stride, shared, na, hd, scale, ma, la));
-  store<f32>(lseB, finishRow(qb, ob, kBase, vBase, stride, shared, nb, hd, scale, mb, lb));
-}
-
-/**
- * out = softmax(q·kᵀ/√hd + causal mask)·v and lse, the log-sum-exp of each
- * query row's scaled scores, for units [unitStart, unitEnd). Needs no scratch.
- */
-export function attentionForward(out: usize, lse: usize, q: usize, k: usize, v: usize, b: i32, t: i32, heads: i32, kvHeads: i32, hd: i32, unitStart: i32, unitEnd: i32): void {
-  if (kvHeads <= 0 || heads % kvHeads != 0) abort("attentionForward: heads must be a positive multiple of kvHeads");
-  const G = heads / kvHeads;
-  const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
-  const kStride = (<usize>kvHeads * <usize>hd) << 2;
-  const rows = t * G;
-  for (let u = unitStart; u < unitEnd; u++) {
-    const bi = u / kvHeads;
-    const g = u % kvHeads;
-    const kvOff = (<usize>bi) * (<usize>t) * kStride + ((<usize>g * <usize>hd) << 2);
-    const kBase = k + kvOff;
-    const vBase = v + kvOff;
-    let r = 0;
-    for (; r + 1 < rows; r += 2) {
-      const offA = rowOffset(r, bi, g, G, t, heads, hd);
-      const offB = rowOffset(r + 1, bi, g, G, t, heads, hd);
-      forwardPair(q + offA, q + offB, out + offA, out + offB, kBase, vBase, kStride, r / G + 1, (r + 1) / G + 1, hd, scale,
-        lse + lseOffset(r, bi, g, G, t, heads), lse + lseOffset(r + 1, bi, g, G, t, heads));
-    }
-    if (r < rows) {
-      const off = rowOffset(r, bi, g, G, t, heads, hd);
-      memory.fill(out + off, 0, (<usize>hd) << 2);
-      store<f32>(lse + lseOffset(r, bi, g, G, t, heads), finishRow(q + off, out + off, kBase, vBase, kStride, 0, r / G + 1, hd, scale, f32x4.splat(-Infinity), f32x4.splat(0)));
-    }
-  }
-}
-
-// ---------------------------------------------------------------- backward
-
-/**
- * The one micro-kernel: for rows m = 0, 1 and columns c < 16,
- *   d_m[c] (+)= Σ_{p < depth} A_m[p] · B[p][c]     (one f32 sum, p increasing)
- * where A_m[p] is the f32 at a_m + p·aStep and B[p] is the 16-float row at
- * bp + 64·p (a packed panel). Only the first `cols` columns are stored.
- * A lone row passes a1 = a0 and a sink for d1; the order per element is the same.
- */
-function micro2x16(d0: usize, d1: usize, cols: i32, add: bool, a0: usize, a1: usize, aStep: usize, bp: usize, depth: i32): void {
+function tile2x16(d0: usize, d1: usize, a0: usize, a1: usize, aStep: usize, b: usize, bStep: usize, depth: i32, mode: i32, alpha0: f32, alpha1: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  const end = bp + ((<usize>depth) << 6);
-  while (bp < end) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+  const end = a0 + (<usize>depth) * aStep;
+  while (a0 < end) {
     const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
-    c00 = mulAdd(c00, x0, b0); c01 = mulAdd(c01, x0, b1); c02 = mulAdd(c02, x0, b2); c03 = mulAdd(c03, x0, b3);
-    c10 = mulAdd(c10, x1, b0); c11 = mulAdd(c11, x1, b1); c12 = mulAdd(c12, x1, b2); c13 = mulAdd(c13, x1, b3);
+    let w = v128.load(b);
+    c00 = mulAdd(c00, x0, w); c10 = mulAdd(c10, x1, w);
+    w = v128.load(b, 16);
+    c01 = mulAdd(c01, x0, w); c11 = mulAdd(c11, x1, w);
+    w = v128.load(b, 32);
+    c02 = mulAdd(c02, x0, w); c12 = mulAdd(c12, x1, w);
+    w = v128.load(b, 48);
+    c03 = mulAdd(c03, x0, w); c13 = mulAdd(c13, x1, w);
     a0 += aStep;
     a1 += aStep;
-    bp += 64;
+    b += bStep;
   }
-  storeRow(d0, cols, add, c00, c01, c02, c03);
-  storeRow(d1, cols, add, c10, c11, c12, c13);
+  if (mode != STORE) {
+    let s0 = v128.load(d0), s1 = v128.load(d0, 16), s2 = v128.load(d0, 32), s3 = v128.load(d0, 48);
+    let t0 = v128.load(d1), t1 = v128.load(d1, 16), t2 = v128.load(d1, 32), t3 = v128.load(d1, 48);
+    if (mode == SCALE_ADD) {
+      const x = f32x4.splat(alpha0), y = f32x4.splat(alpha1);
+      s0 = f32x4.mul(s0, x); s1 = f32x4.mul(s1, x); s2 = f32x4.mul(s2, x); s3 = f32x4.mul(s3, x);
+      t0 = f32x4.mul(t0, y); t1 = f32x4.mul(t1, y); t2 = f32x4.mul(t2, y); t3 = f32x4.mul(t3, y);
+    }
+    c00 = f32x4.add(s0, c00); c01 = f32x4.add(s1, c01); c02 = f32x4.add(s2, c02); c03 = f32x4.add(s3, c03);
+    c10 = f32x4.add(t0, c10); c11 = f32x4.add(t1, c11); c12 = f32x4.add(t2, c12); c13 = f32x4.add(t3, c13);
+  }
+  v128.store(d0, c00); v128.store(d0, c01, 16); v128.store(d0, c02, 32); v128.store(d0, c03, 48);
+  v128.store(d1, c10); v128.store(d1, c11, 16); v128.store(d1, c12, 32); v128.store(d1, c13, 48);
 }
 
 /**
- * Packs t rows of hd floats (row j at src + j·stride) transposed into key panels:
- * panel p at dst + p·hd·64 holds [c][16] = row (16p + jj), column c; rows past t are 0.
+ * Rows d0, d1 (d1 unused when lone) of an output with hd columns, panel of `cols`
+ * (≤ 16) columns, from a product with a packed B (rows 64 bytes apart): full
+ * panels go straight to the output; a narrower last panel goes through `tile`
+ * (32 floats) so that nothing past column hd is written. Same arithmetic both ways.
  */
-function packKeyPanels(dst: usize, src: usize, stride: usize, t: i32, hd: i32): void {
-  const tP = roundUp16(t);
-  const panelBytes = (<usize>hd) << 6;
-  for (let j = 0; j < tP; j++) {
-    const col = dst + (<usize>(j >> 4)) * panelBytes + ((<usize>(j & 15)) << 2);
-    if (j < t) {
-      const row = src + (<usize>j) * stride;
-      for (let c = 0; c < hd; c++) store<f32>(col + ((<usize>c) << 6), load<f32>(row + ((<usize>c) << 2)));
-    } else {
-      for (let c = 0; c < hd; c++) store<f32>(col + ((<usize>c) << 6), 0);
+function rowProduct(d0: usize, d1: usize, lone: bool, cols: i32, mode: i32, alpha0: f32, alpha1: f32, a0: usize, a1: usize, aStep: usize, b: usize, depth: i32, tile: usize): void {
+  if (cols == PANEL) {
+    tile2x16(d0, lone ? tile : d1, a0, a1, aStep, b, 64, depth, mode, alpha0, alpha1);
+  } else {
+    tile2x16(tile, tile + 64, a0, a1, aStep, b, 64, depth, STORE, 0, 0);
+    storeTile(d0, d1, lone, cols, mode, alpha0, alpha1, tile);
+  }
+}
+
+/** d ← d·alpha + v over the first `cols` floats of a 16-wide row (v in four registers). */
+function storeRowScaled(d: usize, cols: i32, alpha: f32, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const a = f32x4.splat(alpha);
+  if (cols == PANEL) {
+    v128.store(d, f32x4.add(f32x4.mul(v128.load(d), a), v0));
+    v128.store(d, f32x4.add(f32x4.mul(v128.load(d, 16), a), v1), 16);
+    v128.store(d, f32x4.add(f32x4.mul(v128.load(d, 32), a), v2), 32);
+    v128.store(d, f32x4.add(f32x4.mul(v128.load(d, 48), a), v3), 48);
+    return;
+  }
+  for (let q = 0; q < cols; q++) {
+    const v = q < 4 ? v0 : q < 8 ? v1 : q < 12 ? v2 : v3;
+    let x: f32;
+    switch (q & 3) {
+      case 0: x = f32x4.extract_lane(v, 0); break;
+      case 1: x = f32x4.extract_lane(v, 1); break;
+      case 2: x = f32x4.extract_lane(v, 2); break;
+      default: x = f32x4.extract_lane(v, 3);
+    }
+    const dst = d + ((<usize>q) << 2);
+    store<f32>(dst, load<f32>(dst) * alpha + x);
+  }
+}
+
+/** Writes the two rows of a tile2x16 result at `tile` to d0 (and d1 unless lone), first `cols` columns, by mode. */
+function storeTile(d0: usize, d1: usize, lone: bool, cols: i32, mode: i32, alpha0: f32, alpha1: f32, tile: usize): void {
+  if (mode == SCALE_ADD) {
+    storeRowScaled(d0, cols, alpha0, v128.load(tile), v128.load(tile, 16), v128.load(tile, 32), v128.load(tile, 48));
+    if (!lone) storeRowScaled(d1, cols, alpha1, v128.load(tile, 64), v128.load(tile, 80), v128.load(tile, 96), v128.load(tile, 112));
+  } else {
+    const add = mode == ADD;
+    storeRow(d0, cols, add, v128.load(tile), v128.load(tile, 16), v128.load(tile, 32), v128.load(tile, 48));
+    if (!lone) storeRow(d1, cols, add, v128.load(tile, 64), v128.load(tile, 80), v128.load(tile, 96), v128.load(tile, 112));
+  }
+}
+
+/**
+ * Packs `rows` rows of hd floats (row i at src + i·srcStride) transposed:
+ * dst[c][i] at dst + c·dstStride + 4i, for i < rowsPad (rows past `rows` are 0).
+ * 4×4 blocks go through registers; the ragged edges one float at a time.
+ */
+function packTransposed(dst: usize, dstStride: usize, src: usize, srcStride: usize, rows: i32, rowsPad: i32, hd: i32): void {
+  const hd4 = hd & ~3;
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const r0 = src + (<usize>i) * srcStride;
+    const r1 = r0 + srcStride, r2 = r1 + srcStride, r3 = r2 + srcStride;
+    const o = dst + ((<usize>i) << 2);
+    for (let c = 0; c < hd4; c += 4) {
+      const off = (<usize>c) << 2;
+      const x0 = v128.load(r0 + off), x1 = v128.load(r1 + off), x2 = v128.load(r2 + off), x3 = v128.load(r3 + off);
+      const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+      const col = o + (<usize>c) * dstStride;
+      v128.store(col, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(col + dstStride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(col + 2 * dstStride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(col + 3 * dstStride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+    for (let c = hd4; c < hd; c++) {
+      const off = (<usize>c) << 2;
+      const col = o + (<usize>c) * dstStride;
+      store<f32>(col, load<f32>(r0 + off));
+      store<f32>(col, load<f32>(r1 + off), 4);
+      store<f32>(col, load<f32>(r2 + off), 8);
+      store<f32>(col, load<f32>(r3 + off), 12);
     }
   }
+  for (; i < rowsPad; i++) {
+    const r = src + (<usize>i) * srcStride;
+    const o = dst + ((<usize>i) << 2);
+    for (let c = 0; c < hd; c++) store<f32>(o + (<usize>c) * dstStride, i < rows ? load<f32>(r + ((<usize>c) << 2)) : 0);
+  }
 }
 
 /**
- * Packs `rows` rows of hd floats (row j at src + j·stride) into column panels:
- * panel cp at dst + cp·rowsCap·64 holds [j][16] = columns 16cp.., zero past hd.
+ * Packs `rows` rows of hd floats (row i at src + i·srcStride) into 16-column
+ * panels: panel cp at dst + cp·rowsCap·64 holds [i][16] = columns 16cp.., zero past
+ * hd. Every B operand of a row product goes through this: rows of q, k, v, dout
+ * lie heads·hd or kvHeads·hd floats apart (1 KiB at bench-tiny), so a tile's rows
+ * read in place would share a few L1 sets and evict each other; packed they are
+ * contiguous, and a 16-wide read never runs past a tensor's end when hd % 16 != 0.
  */
-function packRowPanels(dst: usize, src: usize, stride: usize, rows: i32, rowsCap: i32, hd: i32): void {
+function packRowPanels(dst: usize, src: usize, srcStride: usize, rows: i32, rowsCap: i32, hd: i32): void {
   const panels = roundUp16(hd) >> 4;
+  const panelBytes = (<usize>rowsCap) << 6;
   for (let cp = 0; cp < panels; cp++) {
     const c0 = cp << 4;
     const cols = min(PANEL, hd - c0);
-    let out = dst + (<usize>cp) * (<usize>rowsCap << 6);
-    for (let j = 0; j < rows; j++) {
-      const row = src + (<usize>j) * stride + ((<usize>c0) << 2);
-      if (cols == PANEL) {
+    let out = dst + (<usize>cp) * panelBytes;
+    let row = src + ((<usize>c0) << 2);
+    if (cols == PANEL) {
+      for (let i = 0; i < rows; i++) {
         v128.store(out, v128.load(row));
         v128.store(out, v128.load(row, 16), 16);
         v128.store(out, v128.load(row, 32), 32);
         v128.store(out, v128.load(row, 48), 48);
-      } else {
-        for (let c = 0; c < PANEL; c++) store<f32>(out + ((<usize>c) << 2), c < cols ? load<f32>(row + ((<usize>c) << 2)) : 0);
+        out += 64;
+        row += srcStride;
       }
-      out += 64;
+    } else {
+      for (let i = 0; i < rows; i++) {
+        for (let c = 0; c < PANEL; c++) store<f32>(out + ((<usize>c) << 2), c < cols ? load<f32>(row + ((<usize>c) << 2)) : 0);
+        out += 64;
+        row += srcStride;
+      }
     }
   }
 }
@@ -516,155 +262,304 @@ function dot(x: usize, y: usize, hd: i32): f32 {
   return s;
 }
 
+/** Lane m holds first + m: the positions of four consecutive queries. */
+// @ts-ignore: decorator
+@inline
+function positions4(first: i32): v128 {
+  return i32x4.add(i32x4.splat(first), v128.load(LANE_INDEX));
+}
+const LANE_INDEX = memory.data<i32>([0, 1, 2, 3], 16);
+
+/** The first 16-query panel of a query tile starting at p0 that holds a position ≥ j (0 when j ≤ p0). */
+// @ts-ignore: decorator
+@inline
+function firstPanel(j: i32, p0: i32): i32 {
+  return j > p0 ? (j - p0) >> 4 : 0;
+}
+
+// ---------------------------------------------------------------- forward
+
+/** Query tiles per head and batch row. */
+// @ts-ignore: decorator
+@inline
+function queryTiles(t: i32): i32 {
+  return (t + QUERY_TILE - 1) / QUERY_TILE;
+}
+
+/** Units of attentionForward: (batch row, query head, query tile). */
+export function attentionForwardUnits(b: i32, t: i32, heads: i32): i32 {
+  return b * heads * queryTiles(t);
+}
+
+/** Forward scratch bytes per thread (independent of t): qᵀ, sᵀ, m, l, α, a result tile, a v panel pack. */
+export function attentionForwardScratchBytes(hd: i32): usize {
+  const hP = <usize>roundUp16(hd);
+  const Q = <usize>QUERY_TILE, K = <usize>KEY_TILE;
+  return align256((<usize>hd * Q + K * Q + 3 * Q + 2 * <usize>PANEL + hP * K) << 2);
+}
+
 /**
- * Backward row step: from raw scores s and dp_j = dout·v_j (in place in p and ds),
- * p_j = exp(scale·s_j − lse) and ds_j = scale·p_j·(dp_j − D) for j < n, and both
- * are 0 for j in [n, nEnd) so the chunk products see exact zeros past the diagonal.
+ * out = softmax(q·kᵀ/√hd + causal mask)·v and lse, the log-sum-exp of each
+ * query row's scaled scores, for forward units [unitStart, unitEnd) (see
+ * attentionForwardUnits), using the scratch region of `thread`.
  */
-function gradRow(p: usize, ds: usize, n: i32, nEnd: i32, scale: f32, lse: f32, D: f32): void {
-  const n4 = n & ~3;
+export function attentionForward(out: usize, lse: usize, scratch: usize, q: usize, k: usize, v: usize, b: i32, t: i32, heads: i32, kvHeads: i32, hd: i32, unitStart: i32, unitEnd: i32, thread: i32): void {
+  if (kvHeads <= 0 || heads % kvHeads != 0) abort("attentionForward: heads must be a positive multiple of kvHeads");
+  const G = heads / kvHeads;
+  const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
   const vs = f32x4.splat(scale);
-  const vl = f32x4.splat(lse);
-  const vd = f32x4.splat(D);
-  for (let j = 0; j < n4; j += 4) {
-    const off = (<usize>j) << 2;
-    const e = exp4(f32x4.sub(f32x4.mul(v128.load(p + off), vs), vl));
-    v128.store(p + off, e);
-    v128.store(ds + off, f32x4.mul(f32x4.mul(e, f32x4.sub(v128.load(ds + off), vd)), vs));
-  }
-  for (let j = n4; j < n; j++) {
-    const off = (<usize>j) << 2;
-    const e = exp1(load<f32>(p + off) * scale - lse);
-    store<f32>(p + off, e);
-    store<f32>(ds + off, (e * (load<f32>(ds + off) - D)) * scale);
-  }
-  if (nEnd > n) {
-    memory.fill(p + ((<usize>n) << 2), 0, (<usize>(nEnd - n)) << 2);
-    memory.fill(ds + ((<usize>n) << 2), 0, (<usize>(nEnd - n)) << 2);
-  }
-}
-
-/**
- * Raw scores (q_r·k_j, unscaled) of chunk rows [r0, r0 + R) against keys
- * [0, 16·panels) into rows of `sBuf` (rowBytes apart). `x` is q (or dout, with
- * vT panels, for dp). Panels outer so one panel stays in L1 across the chunk.
- */
-function chunkScores(sBuf: usize, rowBytes: usize, x: usize, kT: usize, panels: i32, r0: i32, R: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32, sink: usize): void {
-  const panelBytes = (<usize>hd) << 6;
-  for (let p = 0; p < panels; p++) {
-    const bp = kT + (<usize>p) * panelBytes;
-    const col = (<usize>p) << 6;
-    for (let rr = 0; rr < R; rr += 2) {
-      const lone = rr + 1 == R;
-      const a0 = x + rowOffset(r0 + rr, bi, g, G, t, heads, hd);
-      const a1 = lone ? a0 : x + rowOffset(r0 + rr + 1, bi, g, G, t, heads, hd);
-      const d0 = sBuf + (<usize>rr) * rowBytes + col;
-      micro2x16(d0, lone ? sink : d0 + rowBytes, PANEL, false, a0, a1, 4, bp, hd);
-    }
-  }
-}
-
-/** Packs chunk rows [r0, r0 + R) of a [b, t, heads, hd] tensor into column panels [cp][rr][16] (CHUNK_ROWS rows per panel), zero past hd. */
-function packChunk(dst: usize, x: usize, r0: i32, R: i32, bi: i32, g: i32, G: i32, t: i32, heads: i32, hd: i32): void {
-  const panels = roundUp16(hd) >> 4;
-  for (let rr = 0; rr < R; rr++) {
-    const row = x + rowOffset(r0 + rr, bi, g, G, t, heads, hd);
-    for (let cp = 0; cp < panels; cp++) {
-      const c0 = cp << 4;
-      const cols = min(PANEL, hd - c0);
-      const d = dst + (<usize>cp) * ((<usize>CHUNK_ROWS) << 6) + ((<usize>rr) << 6);
-      const s = row + ((<usize>c0) << 2);
-      if (cols == PANEL) {
-        v128.store(d, v128.load(s));
-        v128.store(d, v128.load(s, 16), 16);
-        v128.store(d, v128.load(s, 32), 32);
-        v128.store(d, v128.load(s, 48), 48);
-      } else {
-        for (let c = 0; c < PANEL; c++) store<f32>(d + ((<usize>c) << 2), c < cols ? load<f32>(s + ((<usize>c) << 2)) : 0);
+  const negInf = f32x4.splat(-Infinity);
+  const qStride = (<usize>heads * <usize>hd) << 2;
+  const kStride = (<usize>kvHeads * <usize>hd) << 2;
+  const colPanels = roundUp16(hd) >> 4;
+  const tiles = queryTiles(t);
+  const bh = b * heads;
+  // scratch layout, in the order of attentionForwardScratchBytes
+  const qT = scratch + (<usize>thread) * attentionForwardScratchBytes(hd);
+  const sT = qT + (((<usize>hd) * <usize>QUERY_TILE) << 2);
+  const mBuf = sT + (((<usize>KEY_TILE) * <usize>QUERY_TILE) << 2);
+  const lBuf = mBuf + S_ROW_BYTES;
+  const aBuf = lBuf + S_ROW_BYTES;
+  const tile = aBuf + S_ROW_BYTES;
+  const vPack = tile + ((<usize>(2 * PANEL)) << 2);
+  for (let u = unitStart; u < unitEnd; u++) {
+    const qt = tiles - 1 - u / bh; // heaviest (last) query tiles first
+    const r = u % bh;
+    const bi = r / heads;
+    const h = r % heads;
+    const g = h / G;
+    const p0 = qt * QUERY_TILE;
+    const nq = min(QUERY_TILE, t - p0);
+    const last = p0 + nq - 1;
+    const qPanels = (nq + 15) >> 4;
+    const rowOff = ((<usize>(bi * t + p0) * <usize>heads) + <usize>h) * (<usize>hd << 2);
+    const qBase = q + rowOff;
+    const oBase = out + rowOff;
+    const kvOff = ((<usize>(bi * t) * <usize>kvHeads) + <usize>g) * (<usize>hd << 2);
+    const kBase = k + kvOff;
+    const vBase = v + kvOff;
+    packTransposed(qT, S_ROW_BYTES, qBase, qStride, nq, qPanels << 4, hd);
+    for (let j0 = 0; j0 <= last; j0 += KEY_TILE) {
+      const nk = min(KEY_TILE, last - j0 + 1);
+      const first = j0 == 0;
+      // sᵀ[jj][i] = k_{j0+jj} · q_i (raw), for the query panels each key pair can see
+      for (let jj = 0; jj < nk; jj += 2) {
+        const lone = jj + 1 == nk;
+        const a0 = kBase + (<usize>(j0 + jj)) * kStride;
+        const d0 = sT + (<usize>jj) * S_ROW_BYTES;
+        for (let qp = firstPanel(j0 + jj, p0); qp < qPanels; qp++) {
+          const col = (<usize>qp) << 6;
+          tile2x16(d0 + col, lone ? tile : d0 + S_ROW_BYTES + col, a0, lone ? a0 : a0 + kStride, 4, qT + col, S_ROW_BYTES, hd, STORE, 0, 0);
+        }
+      }
+      // softmax of the tile, four query lanes at a time; pᵀ replaces sᵀ
+      for (let i4 = 0; i4 < nq; i4 += 4) {
+        const pos0 = p0 + i4;
+        const jEnd = min(nk, pos0 + 4 - j0); // keys ≤ pos0 + 3: the only ones a lane can see
+        const posv = positions4(pos0);
+        const qOff = (<usize>i4) << 2;
+        const mOld = first ? negInf : v128.load(mBuf + qOff);
+        // keys jj < jAll are visible to all four lanes; the (at most 3) keys after them to some
+        const jAll = min(jEnd, pos0 - j0 + 1);
+        let mt = negInf;
+        for (let jj = 0; jj < jAll; jj++) mt = f32x4.pmax(mt, v128.load(sT + (<usize>jj) * S_ROW_BYTES + qOff));
+        // max(s)·scale = max(s·scale) bit for bit: rounding is monotonic and scale > 0
+        mt = f32x4.mul(mt, vs);
+        for (let jj = jAll; jj < jEnd; jj++) {
+          const visible = i32x4.ge_s(posv, i32x4.splat(j0 + jj));
+          mt = f32x4.pmax(mt, v128.bitselect(f32x4.mul(v128.load(sT + (<usize>jj) * S_ROW_BYTES + qOff), vs), negInf, visible));
+        }
+        const mNew = f32x4.pmax(mOld, mt);
+        let sum = f32x4.splat(0);
+        for (let jj = 0; jj < jAll; jj++) {
+          const at = sT + (<usize>jj) * S_ROW_BYTES + qOff;
+          const p = exp4(f32x4.sub(f32x4.mul(v128.load(at), vs), mNew));
+          v128.store(at, p);
+          sum = f32x4.add(sum, p);
+        }
+        for (let jj = jAll; jj < jEnd; jj++) {
+          const at = sT + (<usize>jj) * S_ROW_BYTES + qOff;
+          const visible = i32x4.ge_s(posv, i32x4.splat(j0 + jj));
+          const p = v128.and(exp4(f32x4.sub(f32x4.mul(v128.load(at), vs), mNew)), visible);
+          v128.store(at, p);
+          sum = f32x4.add(sum, p);
+        }
+        if (first) {
+          v128.store(lBuf + qOff, sum);
+        } else {
+          const alpha = exp4(f32x4.sub(mOld, mNew));
+          v128.store(aBuf + qOff, alpha);
+          v128.store(lBuf + qOff, f32x4.add(f32x4.mul(v128.load(lBuf + qOff), alpha), sum));
+        }
+        v128.store(mBuf + qOff, mNew);
+      }
+      // out ← out·α + pᵀᵀ·v over the keys each query pair can see
+      packRowPanels(vPack, vBase + (<usize>j0) * kStride, kStride, nk, KEY_TILE, hd);
+      for (let i = 0; i < nq; i += 2) {
+        const lone = i + 1 == nq;
+        const depth = min(nk, p0 + (lone ? i : i + 1) - j0 + 1);
+        const a0 = sT + ((<usize>i) << 2);
+        const d0 = oBase + (<usize>i) * qStride;
+        const al0 = first ? <f32>0 : load<f32>(aBuf + ((<usize>i) << 2));
+        const al1 = first || lone ? <f32>0 : load<f32>(aBuf + ((<usize>i) << 2), 4);
+        for (let cp = 0; cp < colPanels; cp++) {
+          const co = (<usize>cp) << 6;
+          rowProduct(d0 + co, d0 + qStride + co, lone, min(PANEL, hd - (cp << 4)), first ? STORE : SCALE_ADD, al0, al1,
+            a0, lone ? a0 : a0 + 4, S_ROW_BYTES, vPack + (<usize>cp) * (<usize>KEY_TILE << 6), depth, tile);
+        }
       }
     }
+    // out /= l, lse = m + log l
+    const hd4 = hd & ~3;
+    const lseRow = lse + (((<usize>(bi * heads + h)) * <usize>t + <usize>p0) << 2);
+    for (let i = 0; i < nq; i++) {
+      const l = load<f32>(lBuf + ((<usize>i) << 2));
+      const inv: f32 = <f32>1.0 / l;
+      const vinv = f32x4.splat(inv);
+      const o = oBase + (<usize>i) * qStride;
+      for (let c = 0; c < hd4; c += 4) {
+        const co = (<usize>c) << 2;
+        v128.store(o + co, f32x4.mul(v128.load(o + co), vinv));
+      }
+      for (let c = hd4; c < hd; c++) {
+        const co = (<usize>c) << 2;
+        store<f32>(o + co, load<f32>(o + co) * inv);
+      }
+      store<f32>(lseRow + ((<usize>i) << 2), load<f32>(mBuf + ((<usize>i) << 2)) + Mathf.log(l));
+    }
   }
 }
 
+// ---------------------------------------------------------------- backward
+
 /**
- * Accumulates dq, dk, dv for units [unitStart, unitEnd), given dout and the
- * forward's out and lse. `scratch` holds attentionScratchBytes(t, hd, G) bytes,
- * reused by the units of this call one after another (see the header).
+ * Backward scratch bytes per thread: one query tile's qᵀ and doutᵀ, its lse and D,
+ * the sᵀ and dsᵀ tiles, a result tile, and the row panels of the query tile's q
+ * and dout and of one key tile's k. t and groupSize are accepted so that callers
+ * size scratch from the call's full shape; the size depends on hd alone.
  */
-export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usize, dout: usize, out: usize, lse: usize, q: usize, k: usize, v: usize, b: i32, t: i32, heads: i32, kvHeads: i32, hd: i32, unitStart: i32, unitEnd: i32): void {
+export function attentionBackwardScratchBytes(t: i32, hd: i32, groupSize: i32): usize {
+  const hP = <usize>roundUp16(hd);
+  const Q = <usize>QUERY_TILE, K = <usize>KEY_TILE;
+  return align256((2 * <usize>hd * Q + 2 * Q + 2 * K * Q + 2 * <usize>PANEL + hP * (K + 2 * Q)) << 2);
+}
+
+/**
+ * Accumulates dq, dk, dv for backward units [unitStart, unitEnd) (u = batch row ·
+ * kvHeads + kv head), given dout and the forward's out and lse, using the scratch
+ * region of `thread` (see the header).
+ */
+export function attentionBackward(dq: usize, dk: usize, dv: usize, scratch: usize, dout: usize, out: usize, lse: usize, q: usize, k: usize, v: usize, b: i32, t: i32, heads: i32, kvHeads: i32, hd: i32, unitStart: i32, unitEnd: i32, thread: i32): void {
   if (kvHeads <= 0 || heads % kvHeads != 0) abort("attentionBackward: heads must be a positive multiple of kvHeads");
   const G = heads / kvHeads;
   const scale = <f32>(1.0 / Math.sqrt(<f64>hd));
+  const vs = f32x4.splat(scale);
+  const qStride = (<usize>heads * <usize>hd) << 2;
   const kStride = (<usize>kvHeads * <usize>hd) << 2;
-  const tP = roundUp16(t);
-  const hP = roundUp16(hd);
-  const colPanels = hP >> 4;
-  const rowBytes = (<usize>scoreRowFloats(t)) << 2;
-  const R = CHUNK_ROWS;
-  // scratch layout, in the order of attentionScratchBytes
-  const kT = scratch;
-  const vT = kT + (<usize>tP) * (<usize>hd << 2);
-  const kR = vT + (<usize>tP) * (<usize>hd << 2);
-  const sBuf = kR + (<usize>hP) * ((<usize>tP) << 2);
-  const dsBuf = sBuf + (<usize>R) * rowBytes;
-  const qC = dsBuf + (<usize>R) * rowBytes;
-  const doC = qC + ((<usize>hP * <usize>R) << 2);
-  const sink = doC + ((<usize>hP * <usize>R) << 2);
-  const chunkPanelBytes = (<usize>R) << 6;
-  const rowPanelBytes = (<usize>tP) << 6;
-  const rows = t * G;
+  const colPanels = roundUp16(hd) >> 4;
+  // scratch layout, in the order of attentionBackwardScratchBytes
+  const qT = scratch + (<usize>thread) * attentionBackwardScratchBytes(t, hd, G);
+  const doT = qT + (<usize>hd) * S_ROW_BYTES;
+  const lseB = doT + (<usize>hd) * S_ROW_BYTES;
+  const dB = lseB + S_ROW_BYTES;
+  const sT = dB + S_ROW_BYTES;
+  const dsT = sT + (<usize>KEY_TILE) * S_ROW_BYTES;
+  const tile = dsT + (<usize>KEY_TILE) * S_ROW_BYTES;
+  const kPack = tile + ((<usize>(2 * PANEL)) << 2);
+  const qPack = kPack + ((<usize>colPanels * <usize>KEY_TILE) << 6);
+  const doPack = qPack + ((<usize>colPanels * <usize>QUERY_TILE) << 6);
   for (let u = unitStart; u < unitEnd; u++) {
     const bi = u / kvHeads;
     const g = u % kvHeads;
-    const kvOff = (<usize>bi) * (<usize>t) * kStride + ((<usize>g * <usize>hd) << 2);
-    packKeyPanels(kT, k + kvOff, kStride, t, hd);
-    packKeyPanels(vT, v + kvOff, kStride, t, hd);
-    packRowPanels(kR, k + kvOff, kStride, t, tP, hd);
-    for (let r0 = 0; r0 < rows; r0 += R) {
-      const n = min(R, rows - r0);
-      const nMax = (r0 + n - 1) / G + 1; // keys seen by the chunk's last row
-      const panels = (nMax + 15) >> 4;
-      // raw scores s = q·kᵀ into sBuf, dp = dout·vᵀ into dsBuf
-      chunkScores(sBuf, rowBytes, q, kT, panels, r0, n, bi, g, G, t, heads, hd, sink);
-      chunkScores(dsBuf, rowBytes, dout, vT, panels, r0, n, bi, g, G, t, heads, hd, sink);
-      // p and dS = scale·P∘(dP − D), zero past each row's diagonal
-      for (let rr = 0; rr < n; rr++) {
-        const r = r0 + rr;
-        const off = rowOffset(r, bi, g, G, t, heads, hd);
-        const D = dot(dout + off, out + off, hd);
-        const l = load<f32>(lse + lseOffset(r, bi, g, G, t, heads));
-        gradRow(sBuf + (<usize>rr) * rowBytes, dsBuf + (<usize>rr) * rowBytes, r / G + 1, nMax, scale, l, D);
-      }
-      // dq_r += Σ_j dS_rj·k_j
-      for (let rr = 0; rr < n; rr += 2) {
-        const lone = rr + 1 == n;
-        const ra = r0 + rr;
-        const rb = lone ? ra : ra + 1;
-        const da = dq + rowOffset(ra, bi, g, G, t, heads, hd);
-        const db = dq + rowOffset(rb, bi, g, G, t, heads, hd);
-        const a0 = dsBuf + (<usize>rr) * rowBytes;
-        const a1 = lone ? a0 : a0 + rowBytes;
-        const depth = rb / G + 1;
-        for (let cp = 0; cp < colPanels; cp++) {
-          const co = (<usize>cp) << 6;
-          micro2x16(da + co, lone ? sink : db + co, min(PANEL, hd - (cp << 4)), true, a0, a1, 4, kR + (<usize>cp) * rowPanelBytes, depth);
+    const kvOff = ((<usize>(bi * t) * <usize>kvHeads) + <usize>g) * (<usize>hd << 2);
+    const kBase = k + kvOff, vBase = v + kvOff, dkBase = dk + kvOff, dvBase = dv + kvOff;
+    for (let hh = 0; hh < G; hh++) {
+      const h = g * G + hh;
+      const rowOff = ((<usize>(bi * t) * <usize>heads) + <usize>h) * (<usize>hd << 2);
+      const qBase = q + rowOff, doBase = dout + rowOff, oBase = out + rowOff, dqBase = dq + rowOff;
+      const lseRow = lse + (((<usize>(bi * heads + h)) * <usize>t) << 2);
+      // Query tiles outer: their q and dout (transposed and in row panels), lse and D
+      // are packed once and stay in cache while the key tiles up to the diagonal go by.
+      // Per element the sums run in the same order as key tiles outer would give.
+      for (let p0 = 0; p0 < t; p0 += QUERY_TILE) {
+        const nq = min(QUERY_TILE, t - p0);
+        const qPanels = (nq + 15) >> 4;
+        const last = p0 + nq - 1;
+        const qRows = qBase + (<usize>p0) * qStride, doRows = doBase + (<usize>p0) * qStride;
+        packTransposed(qT, S_ROW_BYTES, qRows, qStride, nq, qPanels << 4, hd);
+        packTransposed(doT, S_ROW_BYTES, doRows, qStride, nq, qPanels << 4, hd);
+        packRowPanels(qPack, qRows, qStride, nq, QUERY_TILE, hd);
+        packRowPanels(doPack, doRows, qStride, nq, QUERY_TILE, hd);
+        for (let i = 0; i < QUERY_TILE; i++) {
+          const io = (<usize>i) << 2;
+          const inside = i < nq;
+          store<f32>(lseB + io, inside ? load<f32>(lseRow + ((<usize>(p0 + i)) << 2)) : 0);
+          store<f32>(dB + io, inside ? dot(doRows + (<usize>i) * qStride, oBase + (<usize>(p0 + i)) * qStride, hd) : 0);
         }
-      }
-      // dk_j += Σ_r dS_rj·q_r and dv_j += Σ_r P_rj·dout_r over the chunk's rows
-      packChunk(qC, q, r0, n, bi, g, G, t, heads, hd);
-      packChunk(doC, dout, r0, n, bi, g, G, t, heads, hd);
-      for (let j = 0; j < nMax; j += 2) {
-        const lone = j + 1 == nMax;
-        const kOff = kvOff + (<usize>j) * kStride;
-        const sa = sBuf + ((<usize>j) << 2);
-        const ds = dsBuf + ((<usize>j) << 2);
-        for (let cp = 0; cp < colPanels; cp++) {
-          const co = (<usize>cp) << 6;
-          const cols = min(PANEL, hd - (cp << 4));
-          const dkj = dk + kOff + co;
-          const dvj = dv + kOff + co;
-          micro2x16(dkj, lone ? sink : dkj + kStride, cols, true, ds, lone ? ds : ds + 4, rowBytes, qC + (<usize>cp) * chunkPanelBytes, n);
-          micro2x16(dvj, lone ? sink : dvj + kStride, cols, true, sa, lone ? sa : sa + 4, rowBytes, doC + (<usize>cp) * chunkPanelBytes, n);
+        // key tiles on or below the diagonal (QUERY_TILE divides KEY_TILE, so j0 ≤ p0)
+        for (let j0 = 0; j0 <= last; j0 += KEY_TILE) {
+          const nk = min(KEY_TILE, last - j0 + 1); // keys up to the tile's last query
+          packRowPanels(kPack, kBase + (<usize>j0) * kStride, kStride, nk, KEY_TILE, hd);
+          // sᵀ = k·qᵀ and dpᵀ = v·doutᵀ (raw), for the query panels each key pair can see
+          for (let jj = 0; jj < nk; jj += 2) {
+            const lone = jj + 1 == nk;
+            const kr = kBase + (<usize>(j0 + jj)) * kStride;
+            const vr = vBase + (<usize>(j0 + jj)) * kStride;
+            const ds0 = sT + (<usize>jj) * S_ROW_BYTES;
+            const dd0 = dsT + (<usize>jj) * S_ROW_BYTES;
+            for (let qp = firstPanel(j0 + jj, p0); qp < qPanels; qp++) {
+              const col = (<usize>qp) << 6;
+              tile2x16(ds0 + col, lone ? tile : ds0 + S_ROW_BYTES + col, kr, lone ? kr : kr + kStride, 4, qT + col, S_ROW_BYTES, hd, STORE, 0, 0);
+              tile2x16(dd0 + col, lone ? tile : dd0 + S_ROW_BYTES + col, vr, lone ? vr : vr + kStride, 4, doT + col, S_ROW_BYTES, hd, STORE, 0, 0);
+            }
+          }
+          // p = exp(s/√hd − lse) and ds = p∘(dp − D)/√hd in place, 0 where a query cannot see the key.
+          // Lanes past t hold finite values (q and dout padded with 0) that no product reads.
+          for (let jj = 0; jj < nk; jj++) {
+            const j = j0 + jj;
+            const jv = i32x4.splat(j);
+            const rowS = sT + (<usize>jj) * S_ROW_BYTES;
+            const rowD = dsT + (<usize>jj) * S_ROW_BYTES;
+            const start = firstPanel(j0 + (jj & ~1), p0) << 4;
+            const end = qPanels << 4;
+            const masked = min(end, max(start, (j - p0 + 3) & ~3)); // groups [start, masked) hold a query before j
+            for (let i4 = start; i4 < end; i4 += 4) {
+              const io = (<usize>i4) << 2;
+              let p = exp4(f32x4.sub(f32x4.mul(v128.load(rowS + io), vs), v128.load(lseB + io)));
+              if (i4 < masked) p = v128.and(p, i32x4.ge_s(positions4(p0 + i4), jv));
+              v128.store(rowS + io, p);
+              v128.store(rowD + io, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(rowD + io), v128.load(dB + io))), vs));
+            }
+          }
+          // dv_j += Σ_i p_ij dout_i and dk_j += Σ_i ds_ij q_i, over the queries that see key j
+          for (let jj = 0; jj < nk; jj += 2) {
+            const lone = jj + 1 == nk;
+            const j = j0 + jj;
+            const i0 = j > p0 ? j - p0 : 0;
+            const depth = nq - i0;
+            const aS = sT + (<usize>jj) * S_ROW_BYTES + ((<usize>i0) << 2);
+            const aD = dsT + (<usize>jj) * S_ROW_BYTES + ((<usize>i0) << 2);
+            const dvj = dvBase + (<usize>j) * kStride;
+            const dkj = dkBase + (<usize>j) * kStride;
+            for (let cp = 0; cp < colPanels; cp++) {
+              const co = (<usize>cp) << 6;
+              const cols = min(PANEL, hd - (cp << 4));
+              const bOff = ((<usize>i0) << 6) + (<usize>cp) * (<usize>QUERY_TILE << 6);
+              rowProduct(dvj + co, dvj + kStride + co, lone, cols, ADD, 0, 0, aS, lone ? aS : aS + S_ROW_BYTES, 4, doPack + bOff, depth, tile);
+              rowProduct(dkj + co, dkj + kStride + co, lone, cols, ADD, 0, 0, aD, lone ? aD : aD + S_ROW_BYTES, 4, qPack + bOff, depth, tile);
+            }
+          }
+          // dq_i += Σ_j ds_ij k_j, over the keys each query pair can see
+          for (let i = 0; i < nq; i += 2) {
+            const lone = i + 1 == nq;
+            const depth = min(nk, p0 + (lone ? i : i + 1) - j0 + 1);
+            const a0 = dsT + ((<usize>i) << 2);
+            const dqi = dqBase + (<usize>(p0 + i)) * qStride;
+            for (let cp = 0; cp < colPanels; cp++) {
+              const co = (<usize>cp) << 6;
+              rowProduct(dqi + co, dqi + qStride + co, lone, min(PANEL, hd - (cp << 4)), ADD, 0, 0, a0, lone ? a0 : a0 + 4, S_ROW_BYTES, kPack + (<usize>cp) * (<usize>KEY_TILE << 6), depth, tile);
+            }
+          }
         }
       }
     }

@@ -19,7 +19,6 @@ export * from "./elementwise";
 export * from "./init";
 export * from "./optimizer";
 export * from "./attention";
-export * from "./attention-tasks";
 export * from "./cross-entropy";
 export * from "./jreg";
 export * from "./reduce";

@@ -44,24 +44,39 @@ function server(script, execArgv = []) {
 const here = server(fileURLToPath(new URL("./step-server.mjs", import.meta.url)), kernels === "exact" ? [] : ["--experimental-wasm-relaxed-simd"]);
 const there = server(resolve(other, "bench/step-server.mjs"));
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-console.log(`| threads | this checkout${kernels === "exact" ? "" : ` (kernels: ${kernels})`} tokens/s | ${other} tokens/s | this / other (median of rounds) |`);
-console.log("|---:|---:|---:|---:|");
+console.log(`seq ${seq}, alpha ${alpha}, ${rounds} rounds; attention = the backend's attentionForward + attentionBackward time within the step`);
+console.log(`| threads | this checkout${kernels === "exact" ? "" : ` (kernels: ${kernels})`} tokens/s | ${other} tokens/s | this / other (median of rounds) | attention ms, this / other | attention share, this / other | attention speed-up: other ms / this ms (median of rounds) |`);
+console.log("|---:|---:|---:|---:|---:|---:|---:|");
 for (const t of threads) {
   const msg = { cmd: "step", threads: t, alpha, seq };
   const mine = kernels === "exact" ? msg : { ...msg, kernels };
-  const a = [], b = [];
+  const a = [], b = [], aa = [], ba = []; // step ms, attention ms
   for (let r = 0; r < rounds; r++) {
     // Alternate who goes first so a load trend favours neither.
+    const mineStep = async () => {
+      const { ms, attentionMs } = await here.ask(mine);
+      a.push(ms);
+      aa.push(attentionMs);
+    };
+    const otherStep = async () => {
+      const { ms, attentionMs } = await there.ask(msg);
+      b.push(ms);
+      ba.push(attentionMs);
+    };
     if (r % 2 === 0) {
-      a.push((await here.ask(mine)).ms);
-      b.push((await there.ask(msg)).ms);
+      await mineStep();
+      await otherStep();
     } else {
-      b.push((await there.ask(msg)).ms);
-      a.push((await here.ask(mine)).ms);
+      await otherStep();
+      await mineStep();
     }
   }
   const tps = (ms) => (2048 * 1000) / ms;
-  console.log(`| ${t} | ${tps(median(a)).toFixed(0)} | ${tps(median(b)).toFixed(0)} | ${median(a.map((ms, r) => b[r] / ms)).toFixed(2)}× |`);
+  const share = (att, ms) => `${(100 * median(att.map((x, r) => x / ms[r]))).toFixed(1)} %`;
+  console.log(
+    `| ${t} | ${tps(median(a)).toFixed(0)} | ${tps(median(b)).toFixed(0)} | ${median(a.map((ms, r) => b[r] / ms)).toFixed(2)}× ` +
+      `| ${median(aa).toFixed(0)} / ${median(ba).toFixed(0)} | ${share(aa, a)} / ${share(ba, b)} | ${median(aa.map((x, r) => ba[r] / x)).toFixed(2)}× |`,
+  );
 }
 here.close();
 there.close();

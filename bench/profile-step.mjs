@@ -13,7 +13,7 @@ const proto = Object.getPrototypeOf(be);
 for (const name of Object.getOwnPropertyNames(proto)) {
   const fn = be[name];
   // private helpers (rows, elements, scratchFor) run inside the ops: timing them too would count twice
-  if (typeof fn !== "function" || ["constructor", "rows", "elements", "scratchFor", "view"].includes(name) || name.startsWith("alloc")) continue;
+  if (typeof fn !== "function" || ["constructor", "rows", "elements", "scratchFor", "attentionThreads", "view"].includes(name) || name.startsWith("alloc")) continue;
   be[name] = function (...args) {
     const key = name === "matmul" ? `matmul ${args[6]} ${args[3]}×${args[5]}×${args[4]}` : name;
     const t0 = performance.now();

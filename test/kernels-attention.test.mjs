@@ -63,20 +63,23 @@ function setup(shape, seed, harness = h) {
   const r = rng(seed);
   const nq = b * t * heads * hd, nk = b * t * kvHeads * hd, nl = b * heads * t;
   const q = r.array(nq), kk = r.array(nk), v = r.array(nk), dout = r.array(nq);
-  const units = b * kvHeads;
-  const scratchBytes = harness.k.attentionScratchBytes(t, hd, heads / kvHeads);
+  const units = b * kvHeads; // backward units: (batch row, kv head)
+  const fwdUnits = harness.k.attentionForwardUnits(b, t, heads); // forward units: (batch row, query head, query tile)
+  const scratchBytes = Number(harness.k.attentionBackwardScratchBytes(t, hd, heads / kvHeads));
+  const fwdScratchBytes = Number(harness.k.attentionForwardScratchBytes(hd));
   return {
-    ...shape, units, nq, nk, nl, q, kk, v, dout, scratchBytes,
+    ...shape, units, fwdUnits, nq, nk, nl, q, kk, v, dout, scratchBytes, fwdScratchBytes,
     pq: harness.f32(q), pk: harness.f32(kk), pv: harness.f32(v), pdout: harness.f32(dout),
     pout: harness.f32(new Float32Array(nq).fill(NaN)), plse: harness.f32(new Float32Array(nl).fill(NaN)),
     // scratch for one unit, filled with NaN: its contents on entry must not matter
     pscratch: harness.f32(new Float32Array(scratchBytes / 4).fill(NaN)),
+    pfscratch: harness.f32(new Float32Array(fwdScratchBytes / 4).fill(NaN)),
     pdq: harness.zeros(nq), pdk: harness.zeros(nk), pdv: harness.zeros(nk),
   };
 }
 
 const dims = (s) => [s.b, s.t, s.heads, s.kvHeads, s.hd];
-const forward = (s, u0 = 0, u1 = s.units, kk = k) => kk.attentionForward(s.pout, s.plse, s.pq, s.pk, s.pv, ...dims(s), u0, u1);
+const forward = (s, u0 = 0, u1 = s.fwdUnits, kk = k) => kk.attentionForward(s.pout, s.plse, s.pfscratch, s.pq, s.pk, s.pv, ...dims(s), u0, u1);
 const backward = (s, u0 = 0, u1 = s.units, kk = k) =>
   kk.attentionBackward(s.pdq, s.pdk, s.pdv, s.pscratch, s.pdout, s.pout, s.plse, s.pq, s.pk, s.pv, ...dims(s), u0, u1);
 const maxAbsDiff = (got, want, base) => {
@@ -99,6 +102,8 @@ const SHAPES = [
   { b: 1, t: 33, heads: 4, kvHeads: 1, hd: 12 },
   { b: 1, t: 37, heads: 3, kvHeads: 1, hd: 9 },
   { b: 1, t: 70, heads: 2, kvHeads: 2, hd: 64 },
+  { b: 1, t: 150, heads: 4, kvHeads: 2, hd: 20 }, // several key and query tiles, hd not a multiple of 16
+  { b: 1, t: 131, heads: 2, kvHeads: 1, hd: 32 },
 ];
 const label = (s) => `b=${s.b} t=${s.t} heads=${s.heads}/${s.kvHeads} hd=${s.hd}`;
 
@@ -196,39 +201,81 @@ test("causality: changing q, k, v after position s leaves out[≤ s] and lse[≤
   }
 });
 
-test("unit ranges are bit-identical to one full call (forward and backward, any order, any split)", () => {
-  for (const shape of [{ b: 2, t: 9, heads: 6, kvHeads: 3, hd: 20 }, { b: 3, t: 5, heads: 4, kvHeads: 4, hd: 6 }, { b: 2, t: 40, heads: 4, kvHeads: 2, hd: 12 }]) {
+// A call's scratch region is the one of its thread index (the last argument): regions of `thread` threads.
+const forwardOn = (s, u0, u1, thread, scratch) =>
+  k.attentionForward(s.pout, s.plse, scratch, s.pq, s.pk, s.pv, ...dims(s), u0, u1, thread);
+const backwardOn = (s, u0, u1, thread, scratch) =>
+  k.attentionBackward(s.pdq, s.pdk, s.pdv, scratch, s.pdout, s.pout, s.plse, s.pq, s.pk, s.pv, ...dims(s), u0, u1, thread);
+
+test("unit ranges on either thread's scratch are bit-identical to one full call (forward and backward, any order, any split)", () => {
+  for (const shape of [
+    { b: 2, t: 9, heads: 6, kvHeads: 3, hd: 20 },
+    { b: 3, t: 5, heads: 4, kvHeads: 4, hd: 6 },
+    { b: 2, t: 40, heads: 4, kvHeads: 2, hd: 12 },
+    { b: 1, t: 150, heads: 2, kvHeads: 1, hd: 16 },
+  ]) {
     const full = setup(shape, 500);
     forward(full);
     backward(full);
-    for (const cuts of [[0, 1, Math.floor(full.units / 2), full.units], [...Array(full.units + 1).keys()]]) {
+    const splits = (n) => [[...new Set([0, 1, Math.floor(n / 2), n])], [...Array(n + 1).keys()]];
+    for (let variant = 0; variant < 2; variant++) {
       const split = setup(shape, 500);
-      for (let c = 0; c + 1 < cuts.length; c++) forward(split, cuts[c], cuts[c + 1]);
-      for (let c = cuts.length - 2; c >= 0; c--) {
-        h.write(split.pscratch, new Float32Array(split.scratchBytes / 4).fill(c)); // another task's leftovers
-        backward(split, cuts[c], cuts[c + 1]);
-      }
+      // two threads' regions, holding another task's leftovers
+      const fs = h.f32(new Float32Array(split.fwdScratchBytes / 2).fill(3));
+      const bs = h.f32(new Float32Array(split.scratchBytes / 2).fill(-5));
+      const fc = splits(full.fwdUnits)[variant], bc = splits(full.units)[variant];
+      for (let c = fc.length - 2; c >= 0; c--) forwardOn(split, fc[c], fc[c + 1], c & 1, fs);
+      for (let c = bc.length - 2; c >= 0; c--) backwardOn(split, bc[c], bc[c + 1], (c + 1) & 1, bs);
       for (const [key, n] of [["pout", full.nq], ["plse", full.nl], ["pdq", full.nq], ["pdk", full.nk], ["pdv", full.nk]]) {
-        assert.equal(h.read(split[key], n), h.read(full[key], n), `${key} ${label(full)} cuts ${cuts}`);
+        assert.equal(h.read(split[key], n), h.read(full[key], n), `${key} ${label(full)} split ${variant}`);
       }
     }
   }
 });
 
-test("a unit writes only its own rows of out, lse, dq and its kv head's rows of dk, dv", () => {
+test("forward units partition the query rows: each writes contiguous positions of one (batch row, head), and its lse", () => {
+  for (const shape of [{ b: 2, t: 6, heads: 4, kvHeads: 2, hd: 8 }, { b: 2, t: 75, heads: 2, kvHeads: 1, hd: 4 }]) {
+    const s = setup(shape, 540);
+    const owner = new Int32Array(s.b * s.heads * s.t).fill(-1); // (bi, h, i) → unit
+    for (let u = 0; u < s.fwdUnits; u++) {
+      h.write(s.pout, new Float32Array(s.nq).fill(NaN));
+      h.write(s.plse, new Float32Array(s.nl).fill(NaN));
+      forward(s, u, u + 1);
+      const out = h.read(s.pout, s.nq), lse = h.read(s.plse, s.nl);
+      const mine = [];
+      for (let bi = 0; bi < s.b; bi++) {
+        for (let hh = 0; hh < s.heads; hh++) {
+          for (let i = 0; i < s.t; i++) {
+            const at = ((bi * s.t + i) * s.heads + hh) * s.hd;
+            const wrote = out.subarray(at, at + s.hd).every(Number.isFinite);
+            assert.is(Number.isFinite(lse[(bi * s.heads + hh) * s.t + i]), wrote, `lse with out, unit ${u}`);
+            if (out.subarray(at, at + s.hd).some(Number.isFinite)) assert.ok(wrote, `unit ${u} wrote a partial row`);
+            if (!wrote) continue;
+            const row = (bi * s.heads + hh) * s.t + i;
+            assert.is(owner[row], -1, `row b${bi} h${hh} i${i} written by units ${owner[row]} and ${u}`);
+            owner[row] = u;
+            mine.push([bi, hh, i]);
+          }
+        }
+      }
+      assert.ok(mine.length > 0, `unit ${u} wrote nothing`);
+      assert.ok(mine.every(([bi, hh]) => bi === mine[0][0] && hh === mine[0][1]), `unit ${u}: one batch row and head`);
+      assert.ok(mine.every(([, , i], n) => i === mine[0][2] + n), `unit ${u}: contiguous positions`);
+    }
+    assert.ok(owner.every((u) => u >= 0), `every row of ${label(s)} has a unit`);
+  }
+});
+
+test("a backward unit writes only its own query heads' rows of dq and its kv head's rows of dk, dv", () => {
   const s = setup({ b: 2, t: 6, heads: 4, kvHeads: 2, hd: 8 }, 550);
   const unit = 2; // batch 1, kv head 0 (query heads 0 and 1)
-  forward(s, unit, unit + 1);
+  forward(s);
   backward(s, unit, unit + 1);
-  const out = h.read(s.pout, s.nq), lse = h.read(s.plse, s.nl);
   const dq = h.read(s.pdq, s.nq), dk = h.read(s.pdk, s.nk), dv = h.read(s.pdv, s.nk);
   for (let bi = 0; bi < 2; bi++) {
     for (let i = 0; i < 6; i++) {
       for (let hh = 0; hh < 4; hh++) {
         const mine = bi === 1 && hh < 2;
-        const row = out.subarray(((bi * 6 + i) * 4 + hh) * 8, ((bi * 6 + i) * 4 + hh + 1) * 8);
-        assert.is(row.every(Number.isFinite), mine, `out b${bi} i${i} h${hh}`);
-        assert.is(Number.isFinite(lse[(bi * 4 + hh) * 6 + i]), mine, `lse b${bi} i${i} h${hh}`);
         assert.is(dq.subarray(((bi * 6 + i) * 4 + hh) * 8, ((bi * 6 + i) * 4 + hh + 1) * 8).some((x) => x !== 0), mine, `dq b${bi} i${i} h${hh}`);
       }
       for (let g = 0; g < 2; g++) {
@@ -241,19 +288,25 @@ test("a unit writes only its own rows of out, lse, dq and its kv head's rows of 
   }
 });
 
-test("attentionBackward stays inside attentionScratchBytes, which grows linearly in t", () => {
-  for (const shape of [{ b: 1, t: 37, heads: 4, kvHeads: 2, hd: 12 }, { b: 1, t: 64, heads: 2, kvHeads: 2, hd: 64 }, { b: 2, t: 5, heads: 1, kvHeads: 1, hd: 3 }]) {
+test("both kernels stay inside their scratch region (thread 1's ends where thread 2's would start), whose size does not grow with t", () => {
+  for (const shape of [{ b: 1, t: 37, heads: 4, kvHeads: 2, hd: 12 }, { b: 1, t: 64, heads: 2, kvHeads: 2, hd: 64 }, { b: 2, t: 5, heads: 1, kvHeads: 1, hd: 3 }, { b: 1, t: 130, heads: 2, kvHeads: 1, hd: 20 }]) {
     const s = setup(shape, 600);
-    const guard = h.f32(new Float32Array(64).fill(-7)); // allocated right after the scratch
-    assert.ok(guard >= s.pscratch + s.scratchBytes, "guard lies past the scratch");
-    forward(s);
-    backward(s);
-    assert.ok(h.read(s.pscratch, s.scratchBytes / 4).some((x) => !Number.isNaN(x)), "scratch was used");
-    assert.ok(h.read(guard, 64).every((x) => x === -7), `nothing written past the scratch ${label(s)}`);
+    for (const [bytes, run] of [[s.fwdScratchBytes, forwardOn], [s.scratchBytes, backwardOn]]) {
+      const before = h.f32(new Float32Array(64).fill(-7));
+      const regions = h.f32(new Float32Array((2 * bytes) / 4).fill(NaN));
+      const after = h.f32(new Float32Array(64).fill(-7)); // allocated right after the two regions
+      assert.ok(after >= regions + 2 * bytes && before + 256 <= regions, "guards lie around the regions");
+      if (run === backwardOn) forward(s);
+      run(s, 0, run === forwardOn ? s.fwdUnits : s.units, 1, regions);
+      const seen = h.read(regions, (2 * bytes) / 4);
+      assert.ok(seen.subarray(0, bytes / 4).every(Number.isNaN), `thread 0's region untouched ${label(s)}`);
+      assert.ok(seen.subarray(bytes / 4).some((x) => !Number.isNaN(x)), "thread 1's region was used");
+      assert.ok(h.read(after, 64).every((x) => x === -7) && h.read(before, 64).every((x) => x === -7), `nothing written outside ${label(s)}`);
+    }
   }
-  const bytes = (t) => k.attentionScratchBytes(t, 64, 4);
-  for (const t of [256, 1024, 4096]) assert.ok(bytes(2 * t) <= 2 * bytes(t), `linear in t at ${t}`);
-  assert.ok(bytes(8192) < 8192 * 8192, "far below one t×t matrix");
+  const bytes = (t) => Number(k.attentionBackwardScratchBytes(t, 64, 4));
+  for (const t of [256, 1024, 8192]) assert.is(bytes(t), bytes(16), `backward scratch at t = ${t}`);
+  assert.ok(bytes(16) < 256 * 1024 && Number(k.attentionForwardScratchBytes(64)) < 256 * 1024, "tiles, not rows of t");
 });
 
 test("kvHeads = heads is plain multi-head attention; GQA shares kv heads as repeat_kv", () => {
@@ -308,7 +361,7 @@ test("the shared-memory (threaded) build gives the same bits as the plain build"
   backward(plain);
   const hs = await createHarness({ shared: true });
   const sh = setup(shape, 1000, hs);
-  forward(sh, 0, sh.units, hs.k);
+  forward(sh, 0, sh.fwdUnits, hs.k);
   backward(sh, 0, sh.units, hs.k);
   assert.equal(hs.read(sh.pq, sh.nq), h.read(plain.pq, plain.nq), "same inputs");
   for (const [key, n] of [["pout", plain.nq], ["plse", plain.nl], ["pdq", plain.nq], ["pdk", plain.nk], ["pdv", plain.nk]]) {

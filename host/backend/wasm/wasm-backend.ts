@@ -200,20 +200,27 @@ export class WasmBackend implements Backend {
     if (state.length < this.attentionStateLength(b, t, heads, kvHeads, headDim)) {
       throw new RangeError(`attentionForward: state ${state.label} is smaller than attentionStateLength`);
     }
-    const args = [p(out), p(state), p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
-    this.rows("attentionForward", args, b * kvHeads, b * heads * t * t * headDim);
+    // units: (batch row, query head, query tile), heaviest tiles first (assembly/attention.ts)
+    const units = this.k.attentionForwardUnits(b, t, heads);
+    const threads = this.attentionThreads(units, b * heads * t * t * headDim);
+    const scratch = this.scratchFor("attention forward scratch", threads * Number(this.k.attentionForwardScratchBytes(headDim)));
+    const args = [p(out), p(state), scratch, p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
+    if (threads > 1) this.pool.parallelFor("attentionForward", args, units, 1, Math.min(units, threads * ATTENTION_CHUNKS_PER_THREAD));
+    else this.k.attentionForward(...args, 0, units, 0);
   }
   attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, out: Tensor, state: Tensor, q: Tensor, k: Tensor, v: Tensor, b: number, t: number, heads: number, kvHeads: number, headDim: number): void {
+    // units: (batch row, kv head), each claimed on its own; one scratch region per thread
     const units = b * kvHeads;
-    const parallel = this.pool.size > 1 && units > 1 && b * heads * t * t * headDim >= PARALLEL_MIN_WORK;
-    // the kernel reuses one scratch region for the units of a call: one region per parallel task
-    const tasks = parallel ? Math.min(this.pool.size, units) : 1;
-    const unitsPerTask = Math.ceil(units / tasks);
-    const region = Number(this.k.attentionTaskScratchBytes(t, headDim, heads / kvHeads));
-    const scratch = this.scratchFor("attention scratch", tasks * region);
-    const tensors = [p(dq), p(dk), p(dv), scratch, p(dout), p(out), p(state), p(q), p(k), p(v)];
-    if (parallel) this.pool.parallelFor("attentionBackwardTasks", [...tensors, b, t, heads, kvHeads, headDim, unitsPerTask], tasks, 1);
-    else this.k.attentionBackward(...tensors, b, t, heads, kvHeads, headDim, 0, units);
+    const threads = this.attentionThreads(units, b * heads * t * t * headDim);
+    const scratch = this.scratchFor("attention backward scratch", threads * Number(this.k.attentionBackwardScratchBytes(t, headDim, heads / kvHeads)));
+    const args = [p(dq), p(dk), p(dv), scratch, p(dout), p(out), p(state), p(q), p(k), p(v), b, t, heads, kvHeads, headDim];
+    if (threads > 1) this.pool.parallelFor("attentionBackward", args, units, 1, units);
+    else this.k.attentionBackward(...args, 0, units, 0);
+  }
+
+  /** Threads an attention call runs on: the pool's when there are several units and enough work to pay for the hand-off. */
+  private attentionThreads(units: number, work: number): number {
+    return this.pool.size > 1 && units > 1 && work >= PARALLEL_MIN_WORK ? this.pool.size : 1;
   }
 
   /** A scratch block of at least `bytes`, kept across calls (grown by freeing the smaller one). */
@@ -331,6 +338,11 @@ const PARALLEL_MIN_WORK = 1 << 15;
  * a descheduled thread leaves the rest of its share to the others.
  */
 const CHUNKS_PER_THREAD = 4;
+/**
+ * Chunks per thread for the attention forward: its units (query tiles) differ in
+ * cost, heaviest first, so many small claims let the threads finish together.
+ */
+const ATTENTION_CHUNKS_PER_THREAD = 16;
 /** Elementwise splits fall on multiples of this (whole cache lines of f32x4 groups). */
 const ELEMENT_GRAIN = 1024;
 
