@@ -10,13 +10,16 @@
 // stored depth-major ([panel][p][16], zero-padded past n), so the micro-kernel
 // reads it with four aligned, contiguous v128 loads per depth step whatever B's
 // layout or leading dimension was. Each thread then packs MC×KC blocks of A into
-// row pairs with every value already splatted to four lanes ([pair][p][2][4]).
+// row pairs, the pair's two values side by side per depth ([pair][p][2]).
 // The 2×16 micro-kernel keeps a tile of C in eight v128 accumulators (plus four B
-// vectors and two A vectors: 14 of the 16 xmm registers V8 can use) and does
-// 6 plain loads + 8 mul + 8 add per depth step. Splatting while packing matters:
-// a broadcast load occupies an FP pipe on AMD Zen (llvm-mca, znver3: 22.3 cycles
-// per 4 steps with in-loop broadcasts vs 18.4 with pre-splatted A; the mul/add
-// bound is 16), and packing splats each A value once instead of once per panel.
+// vectors and two A vectors: 15 of the 16 xmm registers, xmm15 is V8's scratch)
+// and does 2 broadcast loads + 4 plain loads + 8 mul + 8 add per depth step.
+// A broadcast load (v128.load32_splat, one vbroadcastss with AVX) costs the same
+// as a plain load here (Zen 2: the same micro-kernel with pre-splatted A ran at
+// the same rate on L1-resident data), and unsplatted A is 4× smaller: a 64×256
+// block is 64 KiB instead of 256, so it and the B panels of a depth block (256
+// KiB at n = 256) share L2 instead of evicting each other — that is what made the
+// k = 2048 weight-gradient shapes ~10 % slower than their k = 256 twins.
 // Depth is blocked by KC so a panel slice (KC×16 floats = 16 KiB) stays in L1
 // while every row pair of the A block (in L2) passes over it.
 //
@@ -39,11 +42,11 @@ import { mulAdd } from "./mul-add";
 const NR: i32 = 16;
 /** Depth block: one KC×NR panel slice (16 KiB) stays in L1. */
 const KC: i32 = 256;
-/** Row block: the packed, splatted MC×KC block of A (256 KiB) stays in L2. */
+/** Row block: the packed MC×KC block of A (64 KiB) stays in L2. */
 const MC: i32 = 64;
 
-/** The packed, splatted MC×KC block of A. */
-const A_BLOCK_BYTES: usize = (<usize>MC) * (<usize>KC) * 16;
+/** The packed MC×KC block of A. */
+const A_BLOCK_BYTES: usize = (<usize>MC) * (<usize>KC) * 4;
 /** micro2's 2×16 result tile (f32). */
 const TILE_BYTES: usize = 2 * 16 * 4;
 
@@ -152,8 +155,8 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
-    // Both A vectors first, then each B vector just before its two uses.
-    const a0 = v128.load(ap), a1 = v128.load(ap, 16);
+    // Both A values (broadcast to four lanes) first, then each B vector just before its two uses.
+    const a0 = v128.load32_splat(ap), a1 = v128.load32_splat(ap, 4);
     let b = v128.load(bp);
     c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
     b = v128.load(bp, 16);
@@ -162,7 +165,7 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
     c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
     b = v128.load(bp, 48);
     c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-    ap += 32;
+    ap += 8;
     bp += 64;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32); v128.store(tile, c03, 48);
@@ -182,77 +185,81 @@ function micro1(c: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): 
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
-    const a0 = v128.load(ap);
+    const a0 = v128.load32_splat(ap);
     c00 = mulAdd(c00, a0, v128.load(bp));
     c01 = mulAdd(c01, a0, v128.load(bp, 16));
     c02 = mulAdd(c02, a0, v128.load(bp, 32));
     c03 = mulAdd(c03, a0, v128.load(bp, 48));
-    ap += 32;
+    ap += 8;
     bp += 64;
   }
   storeRow(c, cols, add, c00, c01, c02, c03);
 }
 
 /**
- * Packs rows [i0, i1) × depths [p0, p0+kc) of A into splatted row pairs: pair q at
- * dst + q*kc*32 holds, per depth step, A(i0+2q, p) in four lanes then
- * A(i0+2q+1, p) in four lanes. A lone last row fills only the first half.
+ * Packs rows [i0, i1) × depths [p0, p0+kc) of A into row pairs: pair q at
+ * dst + q*kc*8 holds, per depth step, A(i0+2q, p) then A(i0+2q+1, p). A lone
+ * last row fills only the first float of each step.
  * A(i,p) is at a + i*aRow + p*aCol bytes, which covers A (NT, NN) and Aᵀ (TN).
  */
 function packA(dst: usize, a: usize, aRow: usize, aCol: usize, i0: i32, i1: i32, p0: i32, kc: i32): void {
-  const pairBytes = (<usize>kc) << 5;
+  const pairBytes = (<usize>kc) << 3;
   const base = a + (<usize>p0) * aCol;
-  let i = i0;
-  let out = dst;
+  const pairs = (i1 - i0) >> 1;
   if (aCol == 4) {
-    // Row-major A: both rows are contiguous in p; read four depths at a time.
-    for (; i + 2 <= i1; i += 2) {
-      const r0 = base + (<usize>i) * aRow;
+    // Row-major A: both rows are contiguous in p; interleave four depths at a time.
+    let out = dst;
+    for (let q = 0; q < pairs; q++) {
+      const r0 = base + (<usize>(i0 + 2 * q)) * aRow;
       const r1 = r0 + aRow;
       let p = 0;
       for (; p + 4 <= kc; p += 4) {
         const v0 = v128.load(r0 + ((<usize>p) << 2));
         const v1 = v128.load(r1 + ((<usize>p) << 2));
-        const o = out + ((<usize>p) << 5);
-        v128.store(o, i32x4.shuffle(v0, v0, 0, 0, 0, 0));
-        v128.store(o, i32x4.shuffle(v1, v1, 0, 0, 0, 0), 16);
-        v128.store(o, i32x4.shuffle(v0, v0, 1, 1, 1, 1), 32);
-        v128.store(o, i32x4.shuffle(v1, v1, 1, 1, 1, 1), 48);
-        v128.store(o, i32x4.shuffle(v0, v0, 2, 2, 2, 2), 64);
-        v128.store(o, i32x4.shuffle(v1, v1, 2, 2, 2, 2), 80);
-        v128.store(o, i32x4.shuffle(v0, v0, 3, 3, 3, 3), 96);
-        v128.store(o, i32x4.shuffle(v1, v1, 3, 3, 3, 3), 112);
+        const o = out + ((<usize>p) << 3);
+        v128.store(o, i32x4.shuffle(v0, v1, 0, 4, 1, 5));
+        v128.store(o, i32x4.shuffle(v0, v1, 2, 6, 3, 7), 16);
       }
       for (; p < kc; p++) {
-        const o = out + ((<usize>p) << 5);
-        v128.store(o, v128.load32_splat(r0 + ((<usize>p) << 2)));
-        v128.store(o, v128.load32_splat(r1 + ((<usize>p) << 2)), 16);
+        const o = out + ((<usize>p) << 3);
+        store<f32>(o, load<f32>(r0 + ((<usize>p) << 2)));
+        store<f32>(o, load<f32>(r1 + ((<usize>p) << 2)), 4);
       }
       out += pairBytes;
     }
   } else {
-    // Aᵀ: row p of A holds the block's values for every i contiguously; read it
-    // once per depth (one page per p, not one per pair and p) and scatter pairs.
-    const pairs = (i1 - i0) >> 1;
+    // Aᵀ: row p of A holds the pairs' values side by side (one f64-sized pair each),
+    // so packing is a transposition of 8-byte elements: two depths × two pairs at a time.
     let src = base + (<usize>i0) * aRow;
-    for (let p = 0; p < kc; p++) {
-      let o = dst + ((<usize>p) << 5);
-      for (let q = 0; q < pairs; q++) {
-        const v = v128.load64_splat(src + ((<usize>q) << 3));
-        v128.store(o, i32x4.shuffle(v, v, 0, 0, 0, 0));
-        v128.store(o, i32x4.shuffle(v, v, 1, 1, 1, 1), 16);
-        o += pairBytes;
+    let p = 0;
+    for (; p + 2 <= kc; p += 2) {
+      let o = dst + ((<usize>p) << 3);
+      let q = 0;
+      for (; q + 2 <= pairs; q += 2) {
+        const r0 = v128.load(src + ((<usize>q) << 3));
+        const r1 = v128.load(src + aCol + ((<usize>q) << 3));
+        v128.store(o, i64x2.shuffle(r0, r1, 0, 2));
+        v128.store(o + pairBytes, i64x2.shuffle(r0, r1, 1, 3));
+        o += pairBytes << 1;
       }
-      src += aCol;
+      if (q < pairs) {
+        store<u64>(o, load<u64>(src + ((<usize>q) << 3)));
+        store<u64>(o, load<u64>(src + aCol + ((<usize>q) << 3)), 8);
+      }
+      src += aCol << 1;
     }
-    i = i0 + (pairs << 1);
-    out = dst + (<usize>pairs) * pairBytes;
+    if (p < kc) {
+      const o = dst + ((<usize>p) << 3);
+      for (let q = 0; q < pairs; q++) store<u64>(o + (<usize>q) * pairBytes, load<u64>(src + ((<usize>q) << 3)));
+    }
   }
+  const i = i0 + (pairs << 1);
   if (i < i1) {
     let src = base + (<usize>i) * aRow;
+    const out = dst + (<usize>pairs) * pairBytes;
     const end = out + pairBytes;
-    for (let o = out; o < end; o += 32) {
-      v128.store(o, v128.load32_splat(src));
+    for (let o = out; o < end; o += 8) {
+      store<f32>(o, load<f32>(src));
       src += aCol;
     }
   }
@@ -283,7 +290,7 @@ function computeRows(
       const kc = min(KC, k - p0);
       const add = accumulate != 0 || p0 > 0;
       const bBlock = packed + ((<usize>p0) << 6);
-      const pairBytes = (<usize>kc) << 5;
+      const pairBytes = (<usize>kc) << 3;
       packA(scratch, a, aRow, aCol, i0, i1, p0, kc);
       for (let jb = 0; jb < panels; jb++) {
         const j0 = jb * NR;
