@@ -42,11 +42,17 @@ import { mulAdd } from "./mul-add";
 const NR: i32 = 16;
 /** Depth block: one KC×NR panel slice (16 KiB) stays in L1. */
 const KC: i32 = 256;
-/** Row block: the packed MC×KC block of A (64 KiB) stays in L2. */
+/** Row block: the packed MC×KC block of A (64 KiB) stays in L2 beside a depth block of B. */
 const MC: i32 = 64;
+/**
+ * Row block when a depth block of B (KC×n floats) is larger than WIDE_B_BYTES and
+ * streams from L3 once per row block anyway: 4× fewer passes over it.
+ */
+const MC_WIDE: i32 = 256;
+const WIDE_B_BYTES: usize = 1 << 20;
 
-/** The packed MC×KC block of A. */
-const A_BLOCK_BYTES: usize = (<usize>MC) * (<usize>KC) * 4;
+/** The packed block of A, at most MC_WIDE×KC. */
+const A_BLOCK_BYTES: usize = (<usize>MC_WIDE) * (<usize>KC) * 4;
 /** micro2's 2×16 result tile (f32). */
 const TILE_BYTES: usize = 2 * 16 * 4;
 
@@ -284,6 +290,7 @@ function computeRows(
   const panelBytes = (<usize>k) * (<usize>NR) * 4;
   // micro2's result tile, after the packed A block in this range's own scratch
   const tile = scratch + A_BLOCK_BYTES;
+  const mc = (<usize>n) * (<usize>KC) * 4 > WIDE_B_BYTES ? MC_WIDE : MC;
   // Depth blocks outside row blocks: the B panels' slices for one depth block
   // (KC×n floats, 256 KiB at n = 256) stay in L2 while every row block of this
   // range passes over them, next to the 64 KiB A block. With rows outside, a
@@ -295,8 +302,8 @@ function computeRows(
     const add = accumulate != 0 || p0 > 0;
     const bBlock = packed + ((<usize>p0) << 6);
     const pairBytes = (<usize>kc) << 3;
-    for (let i0 = rowStart; i0 < rowEnd; i0 += MC) {
-      const i1 = min(i0 + MC, rowEnd);
+    for (let i0 = rowStart; i0 < rowEnd; i0 += mc) {
+      const i1 = min(i0 + mc, rowEnd);
       packA(scratch, a, aRow, aCol, i0, i1, p0, kc);
       for (let jb = 0; jb < panels; jb++) {
         const j0 = jb * NR;
