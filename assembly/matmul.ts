@@ -145,25 +145,39 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
   }
 }
 
-// The micro-kernels below are deliberately plain loops of one depth step each:
-// V8 unrolls them itself and keeps the accumulators and operands in registers.
-// Manually unrolled bodies were slower: TurboFan hoisted all their loads to the
-// top of the body and spilled accumulators to the stack. micro2 leaves its tile
-// in scratch memory (storeTile2 then writes C) instead of storing into C itself:
-// with storeRow's branches and storePartial's call in the same function, V8 did
-// not unroll the depth loop (one stack check and loop test per step, checked with
-// --print-wasm-code); without them it unrolls it 4× (1.03-1.07× at 512³ and on
-// the bench-tiny shapes, interleaved in one run; the same bits).
+// Why micro2 is unrolled by hand, with an exit test after every depth step
+// (measured on Zen 2 with Node 20, --print-wasm-code and timing; no hardware
+// counters in this VM): the loop runs at about 4.65 x86 instructions per cycle,
+// and an extra instruction costs the same whether it is a vector load, a scalar
+// load or an integer add (the SIMD ceiling loop plus 2 to 8 extra instructions of
+// each kind: 1/4.65 cycle each) — so loads do not compete with the FP ops as
+// such; every non-FP instruction in the loop does. V8's own 4× unrolling of a
+// one-step loop kept both pointer increments in every step (26.75 instructions
+// per step: 16 FP, 6 loads, ~4.75 loop control); here B is addressed by constant
+// offsets and bumped once per 4 steps, leaving 16 FP + 6 loads + one A increment
+// and one compare-and-branch (25.25), 1.035-1.05× on the bench shapes. The exit
+// test after each step matters: it ends a basic block in which the step's
+// accumulators are live on the exit path, so TurboFan cannot pull the next step's
+// loads up and mix steps — without it (two steps per trip, no test between) it
+// grouped both steps' work by accumulator, needed more than the 15 xmm registers
+// it allocates and spilled (0.75× on L1-resident operands). A's broadcast loads
+// advance the pointer instead of using offsets: V8 folds an offset into a plain
+// v128.load's address but materializes base + offset with an extra lea for
+// load32_splat. micro2 leaves its tile in scratch memory (storeTile2 then writes
+// C): with storeRow's branches and storePartial's call in the same function V8
+// compiled the loop worse (measured when it was a plain loop).
 
 /** 2×16 micro-kernel: rows (i, i+1) of C from a packed A pair and one KC slice of a B panel. */
+// @ts-ignore: decorator
+@inline
 function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  const end = bp + ((<usize>kc) << 6);
-  while (bp < end) {
-    // Both A values (broadcast to four lanes) first, then each B vector just before its two uses.
-    const a0 = v128.load32_splat(ap), a1 = v128.load32_splat(ap, 4);
-    let b = v128.load(bp);
+  const aEnd = ap + ((<usize>kc) << 3);
+  let a0: v128, a1: v128, b: v128;
+  while (true) {
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 0);
     c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
     b = v128.load(bp, 16);
     c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
@@ -172,7 +186,41 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
     b = v128.load(bp, 48);
     c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
     ap += 8;
-    bp += 64;
+    if (ap >= aEnd) break;
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 64);
+    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
+    b = v128.load(bp, 80);
+    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
+    b = v128.load(bp, 96);
+    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
+    b = v128.load(bp, 112);
+    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
+    ap += 8;
+    if (ap >= aEnd) break;
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 128);
+    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
+    b = v128.load(bp, 144);
+    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
+    b = v128.load(bp, 160);
+    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
+    b = v128.load(bp, 176);
+    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
+    ap += 8;
+    if (ap >= aEnd) break;
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 192);
+    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
+    b = v128.load(bp, 208);
+    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
+    b = v128.load(bp, 224);
+    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
+    b = v128.load(bp, 240);
+    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
+    ap += 8;
+    bp += 256;
+    if (ap >= aEnd) break;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32); v128.store(tile, c03, 48);
   v128.store(tile, c10, 64); v128.store(tile, c11, 80); v128.store(tile, c12, 96); v128.store(tile, c13, 112);
