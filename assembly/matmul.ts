@@ -10,13 +10,16 @@
 // stored depth-major ([panel][p][16], zero-padded past n), so the micro-kernel
 // reads it with four aligned, contiguous v128 loads per depth step whatever B's
 // layout or leading dimension was. Each thread then packs MC×KC blocks of A into
-// row pairs with every value already splatted to four lanes ([pair][p][2][4]).
+// row pairs, the pair's two values side by side per depth ([pair][p][2]).
 // The 2×16 micro-kernel keeps a tile of C in eight v128 accumulators (plus four B
-// vectors and two A vectors: 14 of the 16 xmm registers V8 can use) and does
-// 6 plain loads + 8 mul + 8 add per depth step. Splatting while packing matters:
-// a broadcast load occupies an FP pipe on AMD Zen (llvm-mca, znver3: 22.3 cycles
-// per 4 steps with in-loop broadcasts vs 18.4 with pre-splatted A; the mul/add
-// bound is 16), and packing splats each A value once instead of once per panel.
+// vectors and two A vectors: 15 of the 16 xmm registers, xmm15 is V8's scratch)
+// and does 2 broadcast loads + 4 plain loads + 8 mul + 8 add per depth step.
+// A broadcast load (v128.load32_splat, one vbroadcastss with AVX) costs the same
+// as a plain load here (Zen 2: the same micro-kernel with pre-splatted A ran at
+// the same rate on L1-resident data), and unsplatted A is 4× smaller: a 64×256
+// block is 64 KiB instead of 256, so it and the B panels of a depth block (256
+// KiB at n = 256) share L2 instead of evicting each other — that is what made the
+// k = 2048 weight-gradient shapes ~10 % slower than their k = 256 twins.
 // Depth is blocked by KC so a panel slice (KC×16 floats = 16 KiB) stays in L1
 // while every row pair of the A block (in L2) passes over it.
 //
@@ -39,11 +42,17 @@ import { mulAdd } from "./mul-add";
 const NR: i32 = 16;
 /** Depth block: one KC×NR panel slice (16 KiB) stays in L1. */
 const KC: i32 = 256;
-/** Row block: the packed, splatted MC×KC block of A (256 KiB) stays in L2. */
+/** Row block: the packed MC×KC block of A (64 KiB) stays in L2 beside a depth block of B. */
 const MC: i32 = 64;
+/**
+ * Row block when a depth block of B (KC×n floats) is larger than WIDE_B_BYTES and
+ * streams from L3 once per row block anyway: 4× fewer passes over it.
+ */
+const MC_WIDE: i32 = 256;
+const WIDE_B_BYTES: usize = 1 << 20;
 
-/** The packed, splatted MC×KC block of A. */
-const A_BLOCK_BYTES: usize = (<usize>MC) * (<usize>KC) * 16;
+/** The packed block of A, at most MC_WIDE×KC. */
+const A_BLOCK_BYTES: usize = (<usize>MC_WIDE) * (<usize>KC) * 4;
 /** micro2's 2×16 result tile (f32). */
 const TILE_BYTES: usize = 2 * 16 * 4;
 
@@ -136,25 +145,39 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
   }
 }
 
-// The micro-kernels below are deliberately plain loops of one depth step each:
-// V8 unrolls them itself and keeps the accumulators and operands in registers.
-// Manually unrolled bodies were slower: TurboFan hoisted all their loads to the
-// top of the body and spilled accumulators to the stack. micro2 leaves its tile
-// in scratch memory (storeTile2 then writes C) instead of storing into C itself:
-// with storeRow's branches and storePartial's call in the same function, V8 did
-// not unroll the depth loop (one stack check and loop test per step, checked with
-// --print-wasm-code); without them it unrolls it 4× (1.03-1.07× at 512³ and on
-// the bench-tiny shapes, interleaved in one run; the same bits).
+// Why micro2 is unrolled by hand, with an exit test after every depth step
+// (measured on Zen 2 with Node 20, --print-wasm-code and timing; no hardware
+// counters in this VM): the loop runs at about 4.65 x86 instructions per cycle,
+// and an extra instruction costs the same whether it is a vector load, a scalar
+// load or an integer add (the SIMD ceiling loop plus 2 to 8 extra instructions of
+// each kind: 1/4.65 cycle each) — so loads do not compete with the FP ops as
+// such; every non-FP instruction in the loop does. V8's own 4× unrolling of a
+// one-step loop kept both pointer increments in every step (26.75 instructions
+// per step: 16 FP, 6 loads, ~4.75 loop control); here B is addressed by constant
+// offsets and bumped once per 4 steps, leaving 16 FP + 6 loads + one A increment
+// and one compare-and-branch (25.25), 1.035-1.05× on the bench shapes. The exit
+// test after each step matters: it ends a basic block in which the step's
+// accumulators are live on the exit path, so TurboFan cannot pull the next step's
+// loads up and mix steps — without it (two steps per trip, no test between) it
+// grouped both steps' work by accumulator, needed more than the 15 xmm registers
+// it allocates and spilled (0.75× on L1-resident operands). A's broadcast loads
+// advance the pointer instead of using offsets: V8 folds an offset into a plain
+// v128.load's address but materializes base + offset with an extra lea for
+// load32_splat. micro2 leaves its tile in scratch memory (storeTile2 then writes
+// C): with storeRow's branches and storePartial's call in the same function V8
+// compiled the loop worse (measured when it was a plain loop).
 
 /** 2×16 micro-kernel: rows (i, i+1) of C from a packed A pair and one KC slice of a B panel. */
+// @ts-ignore: decorator
+@inline
 function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  const end = bp + ((<usize>kc) << 6);
-  while (bp < end) {
-    // Both A vectors first, then each B vector just before its two uses.
-    const a0 = v128.load(ap), a1 = v128.load(ap, 16);
-    let b = v128.load(bp);
+  const aEnd = ap + ((<usize>kc) << 3);
+  let a0: v128, a1: v128, b: v128;
+  while (true) {
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 0);
     c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
     b = v128.load(bp, 16);
     c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
@@ -162,8 +185,42 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
     c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
     b = v128.load(bp, 48);
     c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-    ap += 32;
-    bp += 64;
+    ap += 8;
+    if (ap >= aEnd) break;
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 64);
+    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
+    b = v128.load(bp, 80);
+    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
+    b = v128.load(bp, 96);
+    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
+    b = v128.load(bp, 112);
+    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
+    ap += 8;
+    if (ap >= aEnd) break;
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 128);
+    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
+    b = v128.load(bp, 144);
+    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
+    b = v128.load(bp, 160);
+    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
+    b = v128.load(bp, 176);
+    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
+    ap += 8;
+    if (ap >= aEnd) break;
+    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
+    b = v128.load(bp, 192);
+    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
+    b = v128.load(bp, 208);
+    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
+    b = v128.load(bp, 224);
+    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
+    b = v128.load(bp, 240);
+    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
+    ap += 8;
+    bp += 256;
+    if (ap >= aEnd) break;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32); v128.store(tile, c03, 48);
   v128.store(tile, c10, 64); v128.store(tile, c11, 80); v128.store(tile, c12, 96); v128.store(tile, c13, 112);
@@ -182,77 +239,81 @@ function micro1(c: usize, ap: usize, bp: usize, kc: i32, cols: i32, add: bool): 
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   const end = bp + ((<usize>kc) << 6);
   while (bp < end) {
-    const a0 = v128.load(ap);
+    const a0 = v128.load32_splat(ap);
     c00 = mulAdd(c00, a0, v128.load(bp));
     c01 = mulAdd(c01, a0, v128.load(bp, 16));
     c02 = mulAdd(c02, a0, v128.load(bp, 32));
     c03 = mulAdd(c03, a0, v128.load(bp, 48));
-    ap += 32;
+    ap += 8;
     bp += 64;
   }
   storeRow(c, cols, add, c00, c01, c02, c03);
 }
 
 /**
- * Packs rows [i0, i1) × depths [p0, p0+kc) of A into splatted row pairs: pair q at
- * dst + q*kc*32 holds, per depth step, A(i0+2q, p) in four lanes then
- * A(i0+2q+1, p) in four lanes. A lone last row fills only the first half.
+ * Packs rows [i0, i1) × depths [p0, p0+kc) of A into row pairs: pair q at
+ * dst + q*kc*8 holds, per depth step, A(i0+2q, p) then A(i0+2q+1, p). A lone
+ * last row fills only the first float of each step.
  * A(i,p) is at a + i*aRow + p*aCol bytes, which covers A (NT, NN) and Aᵀ (TN).
  */
 function packA(dst: usize, a: usize, aRow: usize, aCol: usize, i0: i32, i1: i32, p0: i32, kc: i32): void {
-  const pairBytes = (<usize>kc) << 5;
+  const pairBytes = (<usize>kc) << 3;
   const base = a + (<usize>p0) * aCol;
-  let i = i0;
-  let out = dst;
+  const pairs = (i1 - i0) >> 1;
   if (aCol == 4) {
-    // Row-major A: both rows are contiguous in p; read four depths at a time.
-    for (; i + 2 <= i1; i += 2) {
-      const r0 = base + (<usize>i) * aRow;
+    // Row-major A: both rows are contiguous in p; interleave four depths at a time.
+    let out = dst;
+    for (let q = 0; q < pairs; q++) {
+      const r0 = base + (<usize>(i0 + 2 * q)) * aRow;
       const r1 = r0 + aRow;
       let p = 0;
       for (; p + 4 <= kc; p += 4) {
         const v0 = v128.load(r0 + ((<usize>p) << 2));
         const v1 = v128.load(r1 + ((<usize>p) << 2));
-        const o = out + ((<usize>p) << 5);
-        v128.store(o, i32x4.shuffle(v0, v0, 0, 0, 0, 0));
-        v128.store(o, i32x4.shuffle(v1, v1, 0, 0, 0, 0), 16);
-        v128.store(o, i32x4.shuffle(v0, v0, 1, 1, 1, 1), 32);
-        v128.store(o, i32x4.shuffle(v1, v1, 1, 1, 1, 1), 48);
-        v128.store(o, i32x4.shuffle(v0, v0, 2, 2, 2, 2), 64);
-        v128.store(o, i32x4.shuffle(v1, v1, 2, 2, 2, 2), 80);
-        v128.store(o, i32x4.shuffle(v0, v0, 3, 3, 3, 3), 96);
-        v128.store(o, i32x4.shuffle(v1, v1, 3, 3, 3, 3), 112);
+        const o = out + ((<usize>p) << 3);
+        v128.store(o, i32x4.shuffle(v0, v1, 0, 4, 1, 5));
+        v128.store(o, i32x4.shuffle(v0, v1, 2, 6, 3, 7), 16);
       }
       for (; p < kc; p++) {
-        const o = out + ((<usize>p) << 5);
-        v128.store(o, v128.load32_splat(r0 + ((<usize>p) << 2)));
-        v128.store(o, v128.load32_splat(r1 + ((<usize>p) << 2)), 16);
+        const o = out + ((<usize>p) << 3);
+        store<f32>(o, load<f32>(r0 + ((<usize>p) << 2)));
+        store<f32>(o, load<f32>(r1 + ((<usize>p) << 2)), 4);
       }
       out += pairBytes;
     }
   } else {
-    // Aᵀ: row p of A holds the block's values for every i contiguously; read it
-    // once per depth (one page per p, not one per pair and p) and scatter pairs.
-    const pairs = (i1 - i0) >> 1;
+    // Aᵀ: row p of A holds the pairs' values side by side (one f64-sized pair each),
+    // so packing is a transposition of 8-byte elements: two depths × two pairs at a time.
     let src = base + (<usize>i0) * aRow;
-    for (let p = 0; p < kc; p++) {
-      let o = dst + ((<usize>p) << 5);
-      for (let q = 0; q < pairs; q++) {
-        const v = v128.load64_splat(src + ((<usize>q) << 3));
-        v128.store(o, i32x4.shuffle(v, v, 0, 0, 0, 0));
-        v128.store(o, i32x4.shuffle(v, v, 1, 1, 1, 1), 16);
-        o += pairBytes;
+    let p = 0;
+    for (; p + 2 <= kc; p += 2) {
+      let o = dst + ((<usize>p) << 3);
+      let q = 0;
+      for (; q + 2 <= pairs; q += 2) {
+        const r0 = v128.load(src + ((<usize>q) << 3));
+        const r1 = v128.load(src + aCol + ((<usize>q) << 3));
+        v128.store(o, i64x2.shuffle(r0, r1, 0, 2));
+        v128.store(o + pairBytes, i64x2.shuffle(r0, r1, 1, 3));
+        o += pairBytes << 1;
       }
-      src += aCol;
+      if (q < pairs) {
+        store<u64>(o, load<u64>(src + ((<usize>q) << 3)));
+        store<u64>(o, load<u64>(src + aCol + ((<usize>q) << 3)), 8);
+      }
+      src += aCol << 1;
     }
-    i = i0 + (pairs << 1);
-    out = dst + (<usize>pairs) * pairBytes;
+    if (p < kc) {
+      const o = dst + ((<usize>p) << 3);
+      for (let q = 0; q < pairs; q++) store<u64>(o + (<usize>q) * pairBytes, load<u64>(src + ((<usize>q) << 3)));
+    }
   }
+  const i = i0 + (pairs << 1);
   if (i < i1) {
     let src = base + (<usize>i) * aRow;
+    const out = dst + (<usize>pairs) * pairBytes;
     const end = out + pairBytes;
-    for (let o = out; o < end; o += 32) {
-      v128.store(o, v128.load32_splat(src));
+    for (let o = out; o < end; o += 8) {
+      store<f32>(o, load<f32>(src));
       src += aCol;
     }
   }
@@ -277,13 +338,20 @@ function computeRows(
   const panelBytes = (<usize>k) * (<usize>NR) * 4;
   // micro2's result tile, after the packed A block in this range's own scratch
   const tile = scratch + A_BLOCK_BYTES;
-  for (let i0 = rowStart; i0 < rowEnd; i0 += MC) {
-    const i1 = min(i0 + MC, rowEnd);
-    for (let p0 = 0; p0 < k; p0 += KC) {
-      const kc = min(KC, k - p0);
-      const add = accumulate != 0 || p0 > 0;
-      const bBlock = packed + ((<usize>p0) << 6);
-      const pairBytes = (<usize>kc) << 5;
+  const mc = (<usize>n) * (<usize>KC) * 4 > WIDE_B_BYTES ? MC_WIDE : MC;
+  // Depth blocks outside row blocks: the B panels' slices for one depth block
+  // (KC×n floats, 256 KiB at n = 256) stay in L2 while every row block of this
+  // range passes over them, next to the 64 KiB A block. With rows outside, a
+  // long depth (k = 2048, the weight gradients) streamed all of packed B from L3
+  // once per row block: 1.04-1.12× on those shapes; the same bits, since C still
+  // receives each element's depth blocks in increasing order.
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    const add = accumulate != 0 || p0 > 0;
+    const bBlock = packed + ((<usize>p0) << 6);
+    const pairBytes = (<usize>kc) << 3;
+    for (let i0 = rowStart; i0 < rowEnd; i0 += mc) {
+      const i1 = min(i0 + mc, rowEnd);
       packA(scratch, a, aRow, aCol, i0, i1, p0, kc);
       for (let jb = 0; jb < panels; jb++) {
         const j0 = jb * NR;

@@ -15,9 +15,16 @@
 // kernels (kernels: "relaxed", fused multiply-adds) on one thread, and the table
 // gains their rate, their share of the same ceiling and relaxed / exact.
 //
-//   node bench/matmul.bench.mjs [--rounds 7] [--quick]
+// With --against OTHER_ROOT (another checkout with a built dist/, e.g. an older
+// commit), each round also times that build's matmul on one thread, on its own
+// engine, between the same two ceiling bursts: the table gains its % of the
+// ceiling and this / other (median of the per-round ratios), a before/after
+// measured in one run.
+//
+//   node bench/matmul.bench.mjs [--rounds 7] [--quick] [--against OTHER_ROOT]
 //   import { run } from "./matmul.bench.mjs"; await run()   (returns the rows too)
 import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
 import { instantiateEngine, Arena, ThreadPool, WasmMatmul } from "../dist/internal.js";
 
@@ -76,7 +83,16 @@ function rate(fn, flop, ms) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = true } = {}) {
+/** A second engine (1 thread) on another checkout's build, for before/after in the same rounds. */
+async function otherBuild(root) {
+  const lib = await import(pathToFileURL(resolve(root, "dist/internal.js")).href);
+  const engine = await lib.instantiateEngine({ shared: true });
+  const arena = new lib.Arena(engine);
+  const pool = await lib.ThreadPool.create(engine, 1);
+  return { root, engine, arena, pool, mm: new lib.WasmMatmul(engine, arena, pool) };
+}
+
+export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = true, against = null } = {}) {
   const engine = await instantiateEngine({ shared: true });
   const arena = new Arena(engine);
   const peakFn = engine.exports.simdMulAddPeak;
@@ -96,6 +112,7 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
   } catch (e) {
     if (print) console.log(`(relaxed kernels not timed: ${e.message})`);
   }
+  const other = against ? await otherBuild(against) : null;
   const ceilings = [];
   for (const { op, m, k, n, what } of shapes) {
     const aLen = m * k, bLen = k * n;
@@ -115,12 +132,29 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
       relaxedCall = () => relaxed.mm[op](rPtrs[2], rPtrs[0], rPtrs[1], m, n, k);
       relaxedCall();
     }
+    let otherCall = null, oPtrs = [];
+    if (other) {
+      const oa = other.arena;
+      oPtrs = [oa.alloc(aLen * 4), oa.alloc(bLen * 4), oa.alloc(m * n * 4)];
+      oa.f32(oPtrs[0], aLen).set(arena.f32(a, aLen));
+      oa.f32(oPtrs[1], bLen).set(arena.f32(b, bLen));
+      otherCall = () => other.mm[op](oPtrs[2], oPtrs[0], oPtrs[1], m, n, k);
+      otherCall();
+    }
     call[1]();
     call[2]();
-    const one = [], two = [], ceil = [], ratios = [], fused = [], fusedRatios = [], fusedOverExact = [];
+    const one = [], two = [], ceil = [], ratios = [], fused = [], fusedRatios = [], fusedOverExact = [], others = [], otherRatios = [], overOther = [];
     for (let r = 0; r < rounds; r++) {
       const before = rate(peak, peakRounds * PEAK_FLOPS_PER_ROUND, burstMs / 2);
-      const g1 = rate(call[1], flop, burstMs);
+      // this build and the other one between the same two ceiling bursts, alternating which goes first
+      let g1, go = 0;
+      if (otherCall && r % 2) {
+        go = rate(otherCall, flop, burstMs);
+        g1 = rate(call[1], flop, burstMs);
+      } else {
+        g1 = rate(call[1], flop, burstMs);
+        if (otherCall) go = rate(otherCall, flop, burstMs);
+      }
       const after = rate(peak, peakRounds * PEAK_FLOPS_PER_ROUND, burstMs / 2);
       const g2 = rate(call[2], flop, burstMs);
       const ce = Math.max(before, after);
@@ -128,6 +162,11 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
       two.push(g2);
       ceil.push(ce);
       ratios.push(g1 / ce);
+      if (otherCall) {
+        others.push(go);
+        otherRatios.push(go / ce);
+        overOther.push(g1 / go);
+      }
       if (relaxedCall) {
         const gf = rate(relaxedCall, flop, burstMs);
         fused.push(gf);
@@ -136,24 +175,28 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
       }
     }
     if (relaxed) for (const ptr of rPtrs) relaxed.arena.free(ptr);
+    if (other) for (const ptr of oPtrs) other.arena.free(ptr);
     ceilings.push(...ceil);
     rows.push({
       op: op.toUpperCase(), shape: `${m}×${k}×${n}`, what,
       gflops1: median(one), best1: Math.max(...one), gflops2: median(two), best2: Math.max(...two),
       ceiling: median(ceil), bestCeiling: Math.max(...ceil), ofCeiling: median(ratios), bestOfBest: Math.max(...one) / Math.max(...ceil),
       scaling: median(two) / median(one),
+      ...(other ? { other1: median(others), otherOfCeiling: median(otherRatios), overOther: median(overOther) } : {}),
       ...(relaxed ? { relaxed1: median(fused), relaxedOfCeiling: median(fusedRatios), relaxedOverExact: median(fusedOverExact) } : {}),
     });
     for (const ptr of [a, b, c]) arena.free(ptr);
   }
   await pools[2].terminate();
   if (relaxed) await relaxed.pool.terminate();
+  if (other) await other.pool.terminate();
   const bestCeiling = Math.max(...ceilings);
   if (print) {
     console.log(`\n### Matmul vs the 128-bit SIMD mul+add ceiling — ${cpuName()}, Node ${process.version}, load average ${loadAverage()}\n`);
     console.log(`Ceiling (simd-peak loop, 1 thread): best ${bestCeiling.toFixed(1)} GFLOP/s, median ${median(ceilings).toFixed(1)}; ` +
       `that is ${(bestCeiling / 16).toFixed(2)} GHz at 4 f32x4 ops per cycle (AMD Zen: 2 FP mul + 2 FP add pipes), ` +
       `or ${(bestCeiling / 8).toFixed(2)} GHz at 2 per cycle (Intel: two FMA pipes that also do mul or add).\n`);
+    if (other) console.log(`Other build (--against): ${other.root}\n`);
     console.log(table(rows));
   }
   return { rows, bestCeiling };
@@ -161,13 +204,16 @@ export async function run({ rounds = 7, burstMs = 25, shapes = SHAPES, print = t
 
 export function table(rows) {
   const fused = rows.length > 0 && rows[0].relaxed1 !== undefined;
+  const vs = rows.length > 0 && rows[0].other1 !== undefined;
   const lines = [
     "| layout | m×k×n | what | 1 thread GFLOP/s (median / best) | ceiling next to it (median) | % of ceiling (median of rounds) | best / best ceiling | 2 threads GFLOP/s (median) | 2 t / 1 t |" +
+      (vs ? " other build 1 thread GFLOP/s | other % of ceiling | this / other |" : "") +
       (fused ? " relaxed (FMA) 1 thread GFLOP/s | relaxed % of ceiling | relaxed / exact |" : ""),
-    "|---|---|---|---:|---:|---:|---:|---:|---:|" + (fused ? "---:|---:|---:|" : ""),
+    "|---|---|---|---:|---:|---:|---:|---:|---:|" + (vs ? "---:|---:|---:|" : "") + (fused ? "---:|---:|---:|" : ""),
   ];
   for (const r of rows) {
     lines.push(`| ${r.op} | ${r.shape} | ${r.what} | ${r.gflops1.toFixed(1)} / ${r.best1.toFixed(1)} | ${r.ceiling.toFixed(1)} | ${(r.ofCeiling * 100).toFixed(0)} % | ${(r.bestOfBest * 100).toFixed(0)} % | ${r.gflops2.toFixed(1)} | ${r.scaling.toFixed(2)}× |` +
+      (vs ? ` ${r.other1.toFixed(1)} | ${(r.otherOfCeiling * 100).toFixed(0)} % | ${r.overOther.toFixed(2)}× |` : "") +
       (fused ? ` ${r.relaxed1.toFixed(1)} | ${(r.relaxedOfCeiling * 100).toFixed(0)} % | ${r.relaxedOverExact.toFixed(2)}× |` : ""));
   }
   return lines.join("\n");
@@ -176,5 +222,7 @@ export function table(rows) {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const i = process.argv.indexOf("--rounds");
   const rounds = i > 0 ? Number(process.argv[i + 1]) : 7;
-  await run({ rounds, shapes: process.argv.includes("--quick") ? SHAPES.slice(0, 3) : SHAPES });
+  const j = process.argv.indexOf("--against");
+  const against = j > 0 ? process.argv[j + 1] : null;
+  await run({ rounds, against, shapes: process.argv.includes("--quick") ? SHAPES.slice(0, 3) : SHAPES });
 }

@@ -87,6 +87,8 @@ function check(P, accumulate, label, rows = [0, P.m]) {
 const SHAPES = [
   [1, 1, 1], [1, 13, 67], [67, 1, 13], [13, 67, 1], [2, 16, 16], [3, 17, 5], [67, 13, 67],
   [16, 32, 256], [5, 33, 257], [9, 40, 513], [130, 20, 30], [257, 18, 3], [64, 64, 64],
+  // n > 1024: B's depth block exceeds 1 MiB and rows go in 256-row blocks
+  [261, 1029, 7], [70, 1030, 300],
 ];
 
 for (const layout of ["nt", "nn", "tn"]) {
@@ -134,7 +136,7 @@ for (const layout of ["nt", "nn", "tn"]) {
   });
 
   test(`${layout}: 2 threads give the same bits as 1 thread`, () => {
-    for (const [m, n, kk, acc] of [[256, 256, 256, false], [67, 130, 301, true], [131, 47, 513, false], [8, 512, 300, true]]) {
+    for (const [m, n, kk, acc] of [[256, 256, 256, false], [67, 130, 301, true], [131, 47, 513, false], [8, 512, 300, true], [300, 1030, 260, true]]) {
       const one = problem(layout, m, n, kk, { padA: 1, padC: 2, seed: m });
       const two = problem(layout, m, n, kk, { padA: 1, padC: 2, seed: m });
       mm1[layout](one.pc, one.pa, one.pb, m, n, kk, { lda: one.lda, ldc: one.ldc, accumulate: acc });
