@@ -151,7 +151,7 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   const end = bp + ((<usize>kc) << 6);
-  while (bp < end) {
+  do {
     // Both A vectors first, then each B vector just before its two uses.
     const a0 = v128.load(ap), a1 = v128.load(ap, 16);
     let b = v128.load(bp);
@@ -164,7 +164,7 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
     c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
     ap += 32;
     bp += 64;
-  }
+  } while (bp < end);
   v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32); v128.store(tile, c03, 48);
   v128.store(tile, c10, 64); v128.store(tile, c11, 80); v128.store(tile, c12, 96); v128.store(tile, c13, 112);
 }
