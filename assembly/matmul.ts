@@ -145,6 +145,18 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
 // not unroll the depth loop (one stack check and loop test per step, checked with
 // --print-wasm-code); without them it unrolls it 4× (1.03-1.07× at 512³ and on
 // the bench-tiny shapes, interleaved in one run; the same bits).
+//
+// The depth loops are do-while loops (kc >= 1 always): where V8 checks bounds in
+// software (Deno: no wasm trap handler), every load adds five operations (index
+// extension, limit, compare, trap) to the loop, and V8's optimizing compiler
+// (Turboshaft) unrolls a loop only if its graph is smaller than 80 (in op-index
+// units: a load with an index counts 2). micro2 as a while loop is 80, so Deno ran
+// it one depth step per trip; as a do-while it is 79 and unrolled 3x (1.12-1.17x on
+// the bench-tiny shapes in Deno; Node unchanged). On a growable shared memory it
+// is 84 (V8 reloads the size at every access), hence the fixed-size memory of the
+// threaded engine in Deno (host/backend/wasm/fixed-memory.ts). Keep this loop
+// small: one more load or local puts it back over the limit (README, "Deno vs
+// Node", says how to count with --trace-turbo-graph).
 
 /** 2×16 micro-kernel: rows (i, i+1) of C from a packed A pair and one KC slice of a B panel. */
 function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {

@@ -47,7 +47,11 @@ function server(script, execArgv = []) {
       if (done) throw new Error(`${script} exited`);
       return JSON.parse(value);
     },
-    close: () => child.stdin.end(),
+    // quit disposes the server's engines: a Deno process stays alive while its kernel workers do
+    async close() {
+      await this.ask({ cmd: "quit" }).catch(() => {});
+      child.stdin.end();
+    },
   };
 }
 
@@ -74,8 +78,7 @@ for (const t of threads) {
   const tps = (ms) => (2048 * 1000) / ms;
   console.log(`| ${t} | ${tps(median(a)).toFixed(0)} | ${tps(median(b)).toFixed(0)} | ${median(a.map((ms, r) => b[r] / ms)).toFixed(2)}× |`);
 }
-here.close();
-there.close();
+await Promise.all([here.close(), there.close()]);
 console.log(`load average after: ${loadavg()}`);
 
 function loadavg() {
