@@ -146,7 +146,7 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
 // --print-wasm-code); without them it unrolls it 4× (1.03-1.07× at 512³ and on
 // the bench-tiny shapes, interleaved in one run; the same bits).
 //
-// The depth loops are do-while loops (kc >= 1 always): where V8 checks bounds in
+// micro2's depth loop is a do-while loop (kc >= 1 always): where V8 checks bounds in
 // software (Deno: no wasm trap handler), every load adds five operations (index
 // extension, limit, compare, trap) to the loop, and V8's optimizing compiler
 // (Turboshaft) unrolls a loop only if its graph is smaller than 80 (in op-index
