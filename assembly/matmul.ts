@@ -166,6 +166,14 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
 // load32_splat. micro2 leaves its tile in scratch memory (storeTile2 then writes
 // C): with storeRow's branches and storePartial's call in the same function V8
 // compiled the loop worse (measured when it was a plain loop).
+//
+// Deno (no wasm trap handler) checks every load's bounds in software: index
+// extension, limit, compare and trap, five operations per load. V8's optimizing
+// compiler unrolls a loop only while its graph stays under 80 (in op-index units),
+// so a one-step loop (80 in Deno as a while loop) ran one depth step per trip
+// there; the hand unrolling above does not depend on that limit. On a growable
+// shared memory V8 also reloads the memory size at every access, hence the fixed-
+// size memory of the threaded engine in Deno (host/backend/wasm/fixed-memory.ts).
 
 /** 2×16 micro-kernel: rows (i, i+1) of C from a packed A pair and one KC slice of a B panel. */
 // @ts-ignore: decorator

@@ -3,6 +3,7 @@
 // can take all it needs from one module instance.
 export * from "./index.ts";
 export { instantiateEngine, Arena, ARENA_ALIGNMENT, sharedMemorySupported } from "./backend/wasm/engine-module.ts";
+export { withFixedMemoryImport, FixedMemoryError, preferFixedSharedMemory } from "./backend/wasm/fixed-memory.ts";
 export { ThreadPool } from "./backend/wasm/thread-pool.ts";
 export { WasmMatmul } from "./backend/wasm/wasm-matmul.ts";
 export { WasmBackend, type WasmBackendOptions } from "./backend/wasm/wasm-backend.ts";

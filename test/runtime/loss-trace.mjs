@@ -34,7 +34,8 @@ export async function lossTrace(threads, steps) {
   const weights = (await model.toCheckpoint()).tensors.get("model.layers.3.mlp.down_proj.weight");
   let h = 0;
   for (const x of new Uint32Array(weights.buffer, weights.byteOffset, weights.length)) h = (Math.imul(h, 31) + x) >>> 0;
-  const result = { threads: engine.backend.threads, trace, weightsHash: h };
+  // fixedMemory: pages of the fixed-size shared memory (0 = growable; see host/backend/wasm/fixed-memory.ts)
+  const result = { threads: engine.backend.threads, fixedMemory: engine.backend.arena.engine.fixedPages, trace, weightsHash: h };
   await engine.dispose();
   return result;
 }

@@ -7,10 +7,13 @@
 // relaxed-SIMD variants of both (KernelVariant) live in engine-relaxed.ts.
 import engineBytes from "../../../build/engine.wasm";
 import engineThreadsBytes from "../../../build/engine-threads.wasm";
+import { preferFixedSharedMemory, withFixedMemoryImport } from "./fixed-memory.ts";
 
 const PAGE = 65536;
 /** wasm32 limit; the threaded build declares this maximum too (asconfig.json). */
 export const MAX_PAGES = 65536;
+/** Pages a growable shared memory starts with. */
+const SHARED_INITIAL_PAGES = 16;
 
 export type EngineExports = Record<string, any> & { heapBase(): number };
 
@@ -22,6 +25,8 @@ export interface EngineModule {
   readonly shared: boolean;
   /** which build of the kernels this is (see KernelVariant) */
   readonly kernels: KernelVariant;
+  /** pages of a memory that cannot grow (fixed-memory.ts), or 0 for a growable one */
+  readonly fixedPages: number;
 }
 
 function abort(msgPtr: number, filePtr: number, line: number, col: number): never {
@@ -74,16 +79,20 @@ async function relaxedModuleBytes(shared: boolean): Promise<Uint8Array> {
   return bytes;
 }
 
-/** Compiles (once) the plain or the threaded build of the given kernel variant. */
-export function compileEngine(shared: boolean, kernels: KernelVariant = "exact"): Promise<WebAssembly.Module> {
+/**
+ * Compiles (once) the plain or the threaded build of the given kernel variant; with
+ * `fixedPages`, the threaded build declares a memory of exactly that many pages.
+ */
+export function compileEngine(shared: boolean, kernels: KernelVariant = "exact", fixedPages = 0): Promise<WebAssembly.Module> {
   if (!KERNEL_VARIANTS.includes(kernels)) {
     return Promise.reject(new KernelVariantError(`kernels must be "exact" or "relaxed", got ${JSON.stringify(kernels)}`));
   }
-  const key = `${kernels}:${shared ? "threads" : "plain"}`;
+  const key = `${kernels}:${shared ? "threads" : "plain"}:${shared ? fixedPages : 0}`;
   let p = compiled.get(key);
   if (!p) {
-    if (kernels === "relaxed") p = relaxedModuleBytes(shared).then((b) => WebAssembly.compile(b as BufferSource));
-    else p = WebAssembly.compile((shared ? engineThreadsBytes : engineBytes) as BufferSource);
+    const fix = (b: Uint8Array) => (shared && fixedPages > 0 ? withFixedMemoryImport(b, fixedPages) : b);
+    if (kernels === "relaxed") p = relaxedModuleBytes(shared).then((b) => WebAssembly.compile(fix(b) as BufferSource));
+    else p = WebAssembly.compile(fix(shared ? engineThreadsBytes : engineBytes) as BufferSource);
     // a failed compile is not cached, so a later call reports the same error again
     p.catch(() => compiled.delete(key));
     compiled.set(key, p);
@@ -92,24 +101,43 @@ export function compileEngine(shared: boolean, kernels: KernelVariant = "exact")
 }
 
 /**
+ * A memory of `pages` pages that cannot grow, or undefined where the runtime refuses
+ * to commit that much at once (then the caller uses a growable one).
+ */
+function fixedSharedMemory(pages: number): WebAssembly.Memory | undefined {
+  try {
+    return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Instantiates the engine. With `shared`, a shared memory is created (or the given
- * one is used, as workers do) and imported; otherwise the module's own memory is used.
+ * one is used, as workers do, with the module compiled for it) and imported;
+ * otherwise the module's own memory is used. A created shared memory is a fixed
+ * 4 GiB one where V8 checks bounds in software (Deno: fixed-memory.ts), else a
+ * growable one; `fixedPages` chooses instead (0 = growable; for tests).
  */
 export async function instantiateEngine(
-  opts: { shared: boolean; kernels?: KernelVariant; module?: WebAssembly.Module; memory?: WebAssembly.Memory } = { shared: false },
+  opts: { shared: boolean; kernels?: KernelVariant; module?: WebAssembly.Module; memory?: WebAssembly.Memory; fixedPages?: number } = { shared: false },
 ): Promise<EngineModule> {
-  const module = opts.module ?? (await compileEngine(opts.shared, opts.kernels));
   const env: Record<string, WebAssembly.ImportValue> = { abort };
   let memory = opts.memory;
-  if (opts.shared) {
-    memory ??= new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    env.memory = memory;
+  let fixedPages = 0;
+  if (opts.shared && !memory) {
+    const pages = opts.fixedPages ?? (preferFixedSharedMemory() ? MAX_PAGES : 0);
+    memory = pages > 0 ? fixedSharedMemory(pages) : undefined;
+    if (memory) fixedPages = pages;
+    else memory = new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
   }
+  const module = opts.module ?? (await compileEngine(opts.shared, opts.kernels, fixedPages));
+  if (opts.shared) env.memory = memory!;
   const instance = await WebAssembly.instantiate(module, { env });
   const exports = instance.exports as unknown as EngineExports;
   if (!opts.shared) memory = exports.memory as unknown as WebAssembly.Memory;
   const kernels: KernelVariant = exports.kernelsRelaxed() ? "relaxed" : "exact";
-  return { module, instance, exports, memory: memory!, shared: opts.shared, kernels };
+  return { module, instance, exports, memory: memory!, shared: opts.shared, kernels, fixedPages };
 }
 
 /**
@@ -126,6 +154,8 @@ export class Arena {
   private readonly holes: { start: number; end: number }[] = [];
   /** size of every live allocation by its start offset */
   private readonly live = new Map<number, number>();
+  /** the highest top so far */
+  private highWater = 0;
 
   constructor(readonly engine: EngineModule) {
     this.top = align(engine.exports.heapBase(), ARENA_ALIGNMENT);
@@ -134,6 +164,16 @@ export class Arena {
   /** Bytes below the top (live allocations plus holes). */
   get bytesUsed(): number {
     return this.top;
+  }
+
+  /**
+   * Bytes of linear memory in use: the memory's size, which grows with the arena
+   * and never shrinks; for a fixed-size memory, what a growable one would have
+   * grown to (its initial pages, or the highest top so far in whole pages).
+   */
+  get memoryBytes(): number {
+    if (this.engine.fixedPages === 0) return this.engine.memory.buffer.byteLength;
+    return Math.max(SHARED_INITIAL_PAGES * PAGE, align(this.highWater, PAGE));
   }
 
   /** Bytes held by live allocations. */
@@ -167,14 +207,17 @@ export class Arena {
     const have = memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
-      if (have / PAGE + pages > MAX_PAGES) {
+      // a fixed-size memory (fixed-memory.ts) cannot grow: its size is the limit
+      const limit = this.engine.fixedPages || MAX_PAGES;
+      if (have / PAGE + pages > limit) {
         throw new RangeError(
-          `arena: out of memory: need ${(end / 2 ** 20).toFixed(1)} MiB, the WASM32 limit is 4096 MiB`,
+          `arena: out of memory: need ${(end / 2 ** 20).toFixed(1)} MiB, the ${limit === MAX_PAGES ? "WASM32 " : "fixed memory's "}limit is ${(limit * PAGE) / 2 ** 20} MiB`,
         );
       }
       memory.grow(pages);
     }
     this.top = end;
+    this.highWater = Math.max(this.highWater, end);
     this.live.set(start, size);
     return start;
   }

@@ -144,7 +144,7 @@ export class WasmBackend implements Backend {
   }
 
   memoryBytes(): number {
-    return this.arena.engine.memory.buffer.byteLength;
+    return this.arena.memoryBytes;
   }
 
   async dispose(): Promise<void> {
