@@ -52,8 +52,9 @@ test("--json equals the host API; the table has a row per layer; --svg writes a 
   assert.is(t.status, 0, t.stderr);
   const lines = t.stdout.trim().split("\n");
   assert.match(lines[0], /\d+ tokens in \d+ windows? of \d+, final state pre-norm, wasm/);
-  assert.match(lines[1], /D_ang .*ang p50 .*D_cos .*early-exit CE/);
-  assert.is(lines.length, 2 + 4 + 1);
+  assert.match(lines[1], /^tokenizer: byte-level BPE; normalizer none; pre-tokenizer .*; post-processor none$/);
+  assert.match(lines[2], /D_ang .*ang p50 .*D_cos .*early-exit CE/);
+  assert.is(lines.length, 3 + 4 + 1);
   assert.match(lines.at(-1), /^J_angular \d/);
 });
 
@@ -73,9 +74,9 @@ test("--no-early-exit: the same profile and CE, early_exit_ce null, no early-exi
   const t = jreg("analyze", ck, "--text", join(tmp, "text.txt"), "--no-early-exit");
   assert.is(t.status, 0, t.stderr);
   const lines = t.stdout.trim().split("\n");
-  assert.match(lines[1], /D_ang .*D_cos /);
-  assert.not.match(lines[1], /early-exit CE/);
-  assert.is(lines.length, 2 + 4 + 1);
+  assert.match(lines[2], /D_ang .*D_cos /);
+  assert.not.match(lines[2], /early-exit CE/);
+  assert.is(lines.length, 3 + 4 + 1);
   assert.match(lines.at(-1), new RegExp(`CE ${api.ce.toFixed(4)}$`));
 });
 

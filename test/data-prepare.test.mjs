@@ -141,7 +141,7 @@ test("the end-of-text token: the first special token; a user tokenizer.json must
   assert.equal(own.train.tokens, withEot.train.tokens);
   const bad = join(dir, "tok.json");
   writeFileSync(bad, withEot.tokenizerJson.replace(/<\|endoftext\|>/g, "<|other|>"));
-  await prepareCorpus({ corpus: corpusDir, tokenizer: { file: bad }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /tok\.json has no special token <\|endoftext\|>/));
+  await prepareCorpus({ corpus: corpusDir, tokenizer: { file: bad }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /tok\.json has none of the special tokens <\|endoftext\|>, <\|end_of_text\|>, <\/s>, <eos> to put between documents/));
   await prepareCorpus({ corpus: corpusDir, tokenizer: { file: join(dir, "absent.json") }, cacheDir }).then(() => assert.unreachable(), (e) => assert.match(e.message, /cannot read .*absent\.json/));
   // An endless tokenizer file (a link to /dev/zero) is refused by its size check, not read until memory runs out.
   symlinkSync("/dev/zero", join(dir, "zero.json"));

@@ -11,6 +11,7 @@ import { LazyCheckpoint } from "../io/lazy-checkpoint.ts";
 import { jumpStrength } from "../model/jreg.ts";
 import { loadTokenizerFile } from "../tokenizer/load-file.ts";
 import type { Tokenizer } from "../tokenizer/tokenizer.ts";
+import { tokenizerSummary, type TokenizerSummary } from "../tokenizer/summary.ts";
 import { tokenStats, type TokenStats } from "./jump-profile.ts";
 import { streamingForward, type FinalState, type LayerwiseOutputs, type TokenWindows } from "./streaming-forward.ts";
 
@@ -22,6 +23,8 @@ export interface AnalyzeOptions {
   /** token ids to analyse instead of a text */
   tokens?: ArrayLike<number>;
   tokenizer?: Tokenizer | string;
+  /** wrap the text in the tokenizer's post-processor special tokens (e.g. BOS), as HF's add_special_tokens (default false) */
+  addSpecialTokens?: boolean;
   /** default "pre-norm": the last transition ends at h_L; "post-norm": at final_norm(h_L), as HF's hidden_states[-1] */
   finalState?: FinalState;
   /** tokens per window (default: min(1024, max_position_embeddings, the text)) */
@@ -70,6 +73,8 @@ export interface CheckpointAnalysis {
   per_token: { angular: TokenStats[]; cosine: TokenStats[] };
   /** device memory the pass held, bytes */
   device_bytes: number;
+  /** what tokenized the text, and whether its post-processor's special tokens were added (null when tokens were given) */
+  tokenizer: (TokenizerSummary & { add_special_tokens: boolean }) | null;
 }
 
 export class AnalyzeError extends Error {
@@ -97,9 +102,10 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-async function tokensOf(ckpt: LazyCheckpoint, o: AnalyzeOptions): Promise<ArrayLike<number>> {
+async function tokensOf(ckpt: LazyCheckpoint, o: AnalyzeOptions): Promise<{ ids: ArrayLike<number>; tokenizer: CheckpointAnalysis["tokenizer"] }> {
   if ((o.text === undefined) === (o.tokens === undefined)) throw new AnalyzeError("analyze: give exactly one of text or tokens");
-  if (o.tokens !== undefined) return o.tokens;
+  if (o.addSpecialTokens !== undefined && typeof o.addSpecialTokens !== "boolean") throw new AnalyzeError(`analyze: addSpecialTokens must be true or false, got ${JSON.stringify(o.addSpecialTokens)}`);
+  if (o.tokens !== undefined) return { ids: o.tokens, tokenizer: null };
   let tok = o.tokenizer;
   if (tok === undefined || typeof tok === "string") {
     const path = tok ?? ckpt.dir;
@@ -109,7 +115,8 @@ async function tokensOf(ckpt: LazyCheckpoint, o: AnalyzeOptions): Promise<ArrayL
       throw new AnalyzeError(`analyze: no tokenizer for ${ckpt.dir} (${(e as Error).message}); pass a tokenizer (CLI: --tokenizer PATH)`);
     }
   }
-  return tok.encode(o.text!);
+  const addSpecialTokens = o.addSpecialTokens ?? false;
+  return { ids: tok.encode(o.text!, { addSpecialTokens }), tokenizer: { ...tokenizerSummary(tok), add_special_tokens: addSpecialTokens } };
 }
 
 /** Cuts ids into windows of `seq` inputs with next-token targets. */
@@ -141,7 +148,8 @@ export async function analyzeCheckpoint(dir: string, o: AnalyzeOptions = {}): Pr
   try {
     const arch = ckpt.architecture;
     const c = arch.config;
-    let ids = await tokensOf(ckpt, o);
+    const tokenized = await tokensOf(ckpt, o);
+    let ids = tokenized.ids;
     if (o.maxTokens !== undefined) ids = Array.prototype.slice.call(ids, 0, o.maxTokens + 1) as number[];
     if (ids.length < 2) throw new AnalyzeError(`analyze: the text has ${ids.length} token${ids.length === 1 ? "" : "s"}; at least 2 are needed (one input and its next token)`);
     const seq = o.seq ?? Math.min(DEFAULT_SEQ, c.maxSeqLen, ids.length - 1);
@@ -194,6 +202,7 @@ export async function analyzeCheckpoint(dir: string, o: AnalyzeOptions = {}): Pr
         ce: r.ce,
         per_token: { angular, cosine },
         device_bytes: r.deviceBytes,
+        tokenizer: tokenized.tokenizer,
       };
     } finally {
       if (typeof o.backend !== "object") await be.dispose();

@@ -14,7 +14,7 @@
 // (Llama with rope scaling, Mistral within its window, Qwen2; F32/F16/BF16,
 // sharded) is probed with about one block's weights on the device; windows run
 // in passes of at most `tokensPerPass` tokens.
-import { END_OF_TEXT } from "../data/tokenizer-cache.ts";
+import { documentSeparator, noSeparatorMessage } from "../data/document-separator.ts";
 import { DEFAULT_VALIDATION_FRACTION } from "../data/split.ts";
 import { createEngine, type BackendName } from "../engine.ts";
 import { loadCpuModule } from "../cpu/cpu-module.ts";
@@ -112,8 +112,8 @@ async function tokenizerFor(checkpoint: string, given: ProbeCheckpointOptions["t
 export async function probeCheckpoint(source: string, o: ProbeCheckpointOptions = {}): Promise<CheckpointProbeResult> {
   const { checkpoint, run } = await locate(source);
   const tokenizer = await tokenizerFor(checkpoint, o.tokenizer);
-  const eot = tokenizer.specialTokens.get(END_OF_TEXT);
-  if (eot === undefined) throw new ProbeError(`probe: the tokenizer has no special token ${END_OF_TEXT} to put between documents`);
+  const eot = documentSeparator(tokenizer)?.id;
+  if (eot === undefined) throw new ProbeError(`probe: ${noSeparatorMessage("the tokenizer")}`);
   const ckpt = await LazyCheckpoint.open(checkpoint);
   try {
     const arch = ckpt.architecture;

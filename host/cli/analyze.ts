@@ -7,6 +7,7 @@ import { profileSvg } from "../analysis/profile-svg.ts";
 import { loadCorpus } from "../data/corpus.ts";
 import { splitDocuments } from "../data/split.ts";
 import { describeOutputError, MAX_TEXT_BYTES, readBoundedFile, writeFileAtomic } from "../io/files.ts";
+import { formatTokenizerSummary } from "../tokenizer/summary.ts";
 import { UsageError } from "./args.ts";
 import { defineCommand } from "./command.ts";
 import { createProgress, type Progress } from "./progress.ts";
@@ -38,6 +39,7 @@ export function formatAnalysis(a: CheckpointAnalysis): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
   return [
     `${a.checkpoint} (${a.model_type}): ${a.tokens} tokens in ${a.windows} window${a.windows === 1 ? "" : "s"} of ${a.seq}, final state ${a.final_state}, ${a.backend}`,
+    ...(a.tokenizer ? [`tokenizer: ${formatTokenizerSummary(a.tokenizer, a.tokenizer.add_special_tokens)}`] : []),
     line(head),
     ...rows.map(line),
     `J_angular ${f4(a.J_angular)}  J_cosine ${f4(a.J_cosine)}  CE ${f4(a.ce)}`,
@@ -60,6 +62,7 @@ export const analyzeCommand = defineCommand(
       text: { type: "string", metavar: "FILE", help: "text file to analyse" },
       data: { type: "string", metavar: "CORPUS", help: 'analyse the validation documents of a corpus ("brown", a .txt file or a directory)' },
       tokenizer: { type: "string", metavar: "PATH", defaultText: "CHECKPOINT_DIR/tokenizer.json", help: "tokenizer.json, a directory, or a .tiktoken file" },
+      "add-special-tokens": { type: "boolean", help: "add the tokenizer's post-processor special tokens (e.g. BOS), as HF's add_special_tokens" },
       "final-state": { type: "choice", choices: ["pre-norm", "post-norm"], default: "pre-norm", help: "the state the last transition ends at" },
       seq: { type: "integer", min: 1, metavar: "T", defaultText: "min(1024, max_position_embeddings, the text)", help: "tokens per window" },
       "max-tokens": { type: "integer", min: 1, metavar: "N", defaultText: "all", help: "analyse at most N tokens" },
@@ -93,6 +96,7 @@ export const analyzeCommand = defineCommand(
         : undefined,
       text,
       tokenizer: v.tokenizer,
+      addSpecialTokens: v["add-special-tokens"] ?? false,
       finalState: v["final-state"],
       earlyExit: v["early-exit"],
       seq: v.seq,

@@ -38,8 +38,9 @@ export const probeCommand = defineCommand(
       "it on words of validation documents. RUN_DIR: its newest checkpoint, its seqLen and (for a Brown run) its\n" +
       "train/validation split; CHECKPOINT_DIR: the default split (or its parent run's). Each word sits at the LAST\n" +
       "token whose bytes overlap it (the causal state has read the whole word); a word whose last token also ends\n" +
-      "another word (e.g. a token `.\"`) is skipped, as are untagged words. Documents are joined by <|endoftext|> and cut\n" +
-      "into windows of --seq tokens as evaluation does; --max-words takes windows evenly spread over each split.\n" +
+      "another word (e.g. a token `.\"`) is skipped, as are untagged words. Documents are joined by the end-of-text\n" +
+      "token (the first of <|endoftext|>, <|end_of_text|>, </s>, <eos> the tokenizer has) and cut into windows of\n" +
+      "--seq tokens as evaluation does; --max-words takes windows evenly spread over each split.\n" +
       "Features are standardized with the training words' mean and std; W and b start at zero; minibatches follow a\n" +
       "seeded shuffle. --tags coarse strips fw-, -tl, -hl, -nc and * and keeps the first part of a compound tag.\n" +
       "The weights stream block by block (as in jreg analyze: Llama, Mistral, Qwen2; F32/F16/BF16, sharded).",

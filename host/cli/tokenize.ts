@@ -6,10 +6,11 @@
 import { UsageError } from "./args.ts";
 import { defineCommand } from "./command.ts";
 import { loadTokenizerFile } from "../tokenizer/load-file.ts";
-import type { Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { StreamOptions, Tokenizer } from "../tokenizer/tokenizer.ts";
+import { formatTokenizerSummary, tokenizerSummary } from "../tokenizer/summary.ts";
 import { writeShard } from "../data/shards.ts";
 import { sha256Hex } from "../data/hash.ts";
-import { END_OF_TEXT } from "../data/tokenizer-cache.ts";
+import { documentSeparator } from "../data/document-separator.ts";
 import { describeFileError, describeOutputError, openAtomicWriter, writeFileAtomic, type AtomicWriter } from "../io/files.ts";
 
 /** SHA-256 of the file(s) the tokenizer was read from: it names the tokenizer in a shard header. */
@@ -46,6 +47,7 @@ export const tokenizeCommand = defineCommand(
       out: { type: "string", metavar: "PATH", defaultText: "stdout", help: "where to write the ids; a name ending in .bin writes a token shard" },
       rows: { type: "integer", min: 1, metavar: "B", help: "with --seq: write B rows of T+1 ids" },
       seq: { type: "integer", min: 1, metavar: "T", help: "sequence length of each row (with --rows)" },
+      "add-special-tokens": { type: "boolean", help: "add the tokenizer's post-processor special tokens (e.g. BOS) around the text, as HF's add_special_tokens" },
       "allow-special": { type: "boolean", help: "recognise the tokenizer's special tokens in the text (off: they are encoded as plain text)" },
       pattern: { type: "choice", choices: ["gpt2", "cl100k"], defaultText: "from the file name", help: "pre-tokenizer for a .tiktoken file" },
     },
@@ -76,10 +78,12 @@ export const tokenizeCommand = defineCommand(
       }
     }
 
-    const allowedSpecial = values["allow-special"] ? ("all" as const) : undefined;
+    const options = { allowedSpecial: values["allow-special"] ? ("all" as const) : undefined, addSpecialTokens: values["add-special-tokens"] ?? false };
+    // Never silently slow: say when a pre-tokenizer regex runs as a JavaScript RegExp.
+    if (tokenizer.regexFallback) console.error(`jreg tokenize: ${formatTokenizerSummary(tokenizerSummary(tokenizer), options.addSpecialTokens)}`);
     try {
       if (binary || rows !== undefined) {
-        const ids = await collectIds(tokenizer, chunks(), allowedSpecial, rows !== undefined ? rows * seq! + 1 : Infinity);
+        const ids = await collectIds(tokenizer, chunks(), options, rows !== undefined ? rows * seq! + 1 : Infinity);
         if (binary) await writeBinary(outPath!, ids, tokenizer, await tokenizerFileSha256(tokenizerPath));
         else await writeRows(outPath, ids, rows!, seq!, file);
         return 0;
@@ -97,7 +101,7 @@ export const tokenizeCommand = defineCommand(
       let count = 0;
       try {
         await write("[");
-        for await (const ids of tokenizer.encodeStream(chunks(), { allowedSpecial })) {
+        for await (const ids of tokenizer.encodeStream(chunks(), options)) {
           if (ids.length === 0) continue;
           await write((count > 0 ? "," : "") + ids.join(","));
           count += ids.length;
@@ -137,12 +141,12 @@ async function writeStdout(s: string): Promise<void> {
 async function collectIds(
   tokenizer: Tokenizer,
   chunks: AsyncIterable<Uint8Array>,
-  allowedSpecial: "all" | undefined,
+  options: StreamOptions,
   limit: number,
 ): Promise<Uint32Array> {
   const parts: Uint32Array[] = [];
   let count = 0;
-  for await (const ids of tokenizer.encodeStream(chunks, { allowedSpecial })) {
+  for await (const ids of tokenizer.encodeStream(chunks, options)) {
     parts.push(ids);
     count += ids.length;
     if (count >= limit) break;
@@ -160,7 +164,7 @@ async function collectIds(
 async function writeBinary(out: string, ids: Uint32Array, tokenizer: Tokenizer, tokenizerSha256: string): Promise<void> {
   const vocab = tokenizer.vocabSize;
   const tokens = vocab <= 65536 ? Uint16Array.from(ids) : ids;
-  const eot = tokenizer.specialTokens.get(END_OF_TEXT) ?? null;
+  const eot = documentSeparator(tokenizer)?.id ?? null;
   await writeShard(out, { documents: 1, eot, vocab_size: vocab, tokenizer_sha256: tokenizerSha256 }, tokens);
   console.error(`wrote ${out}: ${ids.length} tokens (${tokens instanceof Uint16Array ? "uint16" : "uint32"} shard, 1 document)`);
 }

@@ -5,6 +5,7 @@
 // {shard format version, tokenizer.json's SHA-256, the split's documents hash}.
 import { loadCorpus, type CorpusDocument } from "./corpus.ts";
 import { splitDocuments, type SplitOptions } from "./split.ts";
+import { documentSeparator, noSeparatorMessage } from "./document-separator.ts";
 import { END_OF_TEXT, trainOrLoadTokenizer, type TokenizerTrainSettings } from "./tokenizer-cache.ts";
 import { concatDocuments, readShard, SHARD_VERSION, ShardError, writeShard, type TokenShard } from "./shards.ts";
 import { documentsSha256, sha256Hex } from "./hash.ts";
@@ -109,20 +110,20 @@ export async function prepareCorpus(options: PrepareCorpusOptions): Promise<Prep
   let tokenizer: Tokenizer;
   let json: string;
   let source: CorpusStats["tokenizer"];
-  let eotText = END_OF_TEXT;
+  let eot: number | undefined;
   if ("file" in spec) {
     ({ tokenizer, json } = await userTokenizer(spec.file, storage));
     source = "file";
+    eot = documentSeparator(tokenizer)?.id;
+    if (eot === undefined) throw new Error(`tokenizer: ${noSeparatorMessage(spec.file)}`);
   } else {
     const cached = await trainOrLoadTokenizer(split.train, spec, options.cacheDir, storage);
     ({ tokenizer, json } = cached);
     source = cached.cacheHit ? "hit" : "miss";
-    eotText = (spec.specialTokens ?? [END_OF_TEXT])[0] ?? END_OF_TEXT;
-  }
-  const eot = tokenizer.specialTokens.get(eotText);
-  if (eot === undefined) {
-    const where = "file" in spec ? spec.file : "the tokenizer";
-    throw new Error(`tokenizer: ${where} has no special token ${eotText} to put between documents`);
+    // A trained tokenizer's first special token is its end-of-text token (tokenizer-cache.ts).
+    const eotText = (spec.specialTokens ?? [END_OF_TEXT])[0] ?? END_OF_TEXT;
+    eot = tokenizer.specialTokens.get(eotText);
+    if (eot === undefined) throw new Error(`tokenizer: the tokenizer has no special token ${eotText} to put between documents`);
   }
   const sha256 = await sha256Hex(json);
 

@@ -25,3 +25,5 @@ export type { PreTokenizerPlan } from "./hf-pre-tokenizers.ts";
 export { readPostProcessor } from "./post-processors.ts";
 export type { PostProcessorPlan } from "./post-processors.ts";
 export type { PipelineInfo, TextPipeline } from "./definition.ts";
+export { tokenizerSummary, formatTokenizerSummary } from "./summary.ts";
+export type { TokenizerSummary } from "./summary.ts";
