@@ -7,7 +7,7 @@ import { loadTokenizerJson } from "../tokenizer/load-hf.ts";
 import { parseMetrics } from "../run/metrics.ts";
 import { joinPath } from "../run/storage.ts";
 import { latestCheckpoint } from "../run/checkpoint-dir.ts";
-import { runTraining, type TrainingEvent } from "../train/job/run-job.ts";
+import { evaluationFields, runTraining, type TrainingEvent } from "../train/job/run-job.ts";
 import { resolveRunConfig, type RunConfig } from "../train/run-config.ts";
 import type { MetricsRecord } from "../report/run-data.ts";
 import { IndexedDbStorage } from "./idb-storage.ts";
@@ -75,9 +75,7 @@ function onEvent(cfg: RunConfig, e: TrainingEvent): void {
       return;
     }
     case "eval": {
-      const v = e.evaluation;
-      const rec: MetricsRecord = { step: e.step, val_ce: v.ce, D_angular: v.D_angular, D_cosine: v.D_cosine, J_angular: v.J_angular, J_cosine: v.J_cosine, early_exit_ce: v.early_exit_ce };
-      post({ type: "metrics", record: rec });
+      post({ type: "metrics", record: { step: e.step, ...evaluationFields(e.evaluation, e.probe) } as MetricsRecord });
       return;
     }
     case "start":

@@ -92,8 +92,12 @@ export function validationSubset(prepared: PreparedCorpus, cfg: Pick<RunConfig, 
   return validationBatches(prepared.validation.tokens, { seqLen: cfg.seqLen, windows: cfg.data.evalBatches * cfg.batchSize, batchSize: cfg.batchSize });
 }
 
-function evaluationFields(e: SubsetEvaluation): Record<string, unknown> {
-  return { val_ce: e.ce, D_angular: e.D_angular, D_cosine: e.D_cosine, J_angular: e.J_angular, J_cosine: e.J_cosine, early_exit_ce: e.early_exit_ce };
+/** The metrics fields of an evaluation (and its probe, when probed): one definition for metrics.jsonl and the browser page. */
+export function evaluationFields(e: SubsetEvaluation, probe?: ProbeResult): Record<string, unknown> {
+  return {
+    val_ce: e.ce, D_angular: e.D_angular, D_cosine: e.D_cosine, J_angular: e.J_angular, J_cosine: e.J_cosine, early_exit_ce: e.early_exit_ce,
+    ...(probe ? probeFields(probe) : {}),
+  };
 }
 
 interface Start {
@@ -162,7 +166,7 @@ export async function runTraining(cfg: RunConfig, opts: RunTrainingOptions = {})
       evaluation = await evaluateSubset(model, validation, cfg.jreg);
       const probe = probeData && probesAt(cfg, step) ? await runProbe(model, probeData, cfg) : undefined;
       emit({ kind: "eval", step, evaluation, ...(probe ? { probe } : {}) });
-      return { ...evaluationFields(evaluation), ...(probe ? probeFields(probe) : {}) };
+      return evaluationFields(evaluation, probe);
     };
     const save = async (step: number) => {
       await logger!.flush();
