@@ -47,7 +47,7 @@
 // scratch + thread·that, so a pool passes one region per thread. Its contents on
 // entry do not matter. Both sizes depend on hd alone (tiles, never rows of t).
 import { exp4 } from "./simd-exp";
-import { storeRow } from "./store-row";
+import { rowLane, storeRow } from "./store-row";
 import { mulAdd } from "./mul-add";
 
 /** Columns per micro-kernel row: four f32x4 vectors. */
@@ -148,16 +148,8 @@ function storeRowScaled(d: usize, cols: i32, alpha: f32, v0: v128, v1: v128, v2:
     return;
   }
   for (let q = 0; q < cols; q++) {
-    const v = q < 4 ? v0 : q < 8 ? v1 : q < 12 ? v2 : v3;
-    let x: f32;
-    switch (q & 3) {
-      case 0: x = f32x4.extract_lane(v, 0); break;
-      case 1: x = f32x4.extract_lane(v, 1); break;
-      case 2: x = f32x4.extract_lane(v, 2); break;
-      default: x = f32x4.extract_lane(v, 3);
-    }
     const dst = d + ((<usize>q) << 2);
-    store<f32>(dst, load<f32>(dst) * alpha + x);
+    store<f32>(dst, load<f32>(dst) * alpha + rowLane(q, v0, v1, v2, v3));
   }
 }
 
