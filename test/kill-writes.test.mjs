@@ -2,7 +2,8 @@
 // runs and checkpoints (those have their own kill tests: train-signals,
 // run-checkpoint, harden-writes): `jreg tokenizer train --out`, `tokenize --out`,
 // `report --out`, `analyze --svg` and the aggregate files of `sweep --out`
-// (sweep.json, sweep.txt, val-windows.json). The kills come at exact points of
+// (sweep.json, sweep.txt, val-windows.json) and the data cache that `jreg train`
+// prepares (tokenizer.json and token shards). The kills come at exact points of
 // the write — just before each of its file-system calls, and in the middle of
 // the calls that write data — from test/helpers/kill-fault.mjs (a preload, no
 // hook in the engine), on a seeded schedule, plus a few at seeded times of the
@@ -18,6 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadTokenizerFile } from "../dist/tokenizer/index.js";
+import { readShard } from "../dist/data/index.js";
 import { writeSyntheticRuns } from "./helpers/report-runs.mjs";
 import { tinyWorkspace, tinyConfig, writeConfig } from "./helpers/train-fixture.mjs";
 
@@ -145,6 +147,7 @@ test("tokenizer train --out: the previous tokenizer.json or the new one, whole",
     prepare: (dir) => copyFileSync(join(work, "tok.json"), join(dir, "tok.json")),
     args: (dir) => train(dir, 300),
     load: mustLoadTokenizer,
+    timed: 1,
   });
 });
 
@@ -155,6 +158,8 @@ test("tokenize --out: the previous ids file or the new one, whole (a streamed wr
     prepare: (dir) => writeFileSync(join(dir, "ids.json"), "[1,2,3]\n"),
     args: (dir) => ["tokenize", "--tokenizer", join(work, "tok.json"), "--file", join(work, "text.txt"), "--out", join(dir, "ids.json")],
     load: (path) => assert.ok(JSON.parse(readFileSync(path, "utf8")).every(Number.isInteger)),
+    rounds: 6,
+    timed: 1,
   });
 });
 
@@ -218,6 +223,39 @@ test("sweep --out: sweep.json, sweep.txt and val-windows.json are each the previ
     },
     args: (dir) => sweep(dir),
     load: (path, n) => (n.endsWith(".json") ? JSON.parse(readFileSync(path, "utf8")) : assert.ok(readFileSync(path, "utf8").length > 0)),
+    rounds: 8,
+    timed: 1,
+  });
+});
+
+test("the data cache that jreg train prepares (tokenizer, train and validation shards): each file absent or whole", async () => {
+  const ws = await tinyWorkspace("jreg-kill-cache-");
+  const config = (dir) => {
+    const path = join(dir, "run.json");
+    if (!existsSync(path)) writeFileSync(path, JSON.stringify(tinyConfig(ws, { steps: 1, evalEvery: 0, saveEvery: 1, logEvery: 1, out: join(dir, "run"), data: { ...tinyConfig(ws).data, cacheDir: join(dir, ".cache") } })));
+    return path;
+  };
+  const prepare = (dir) => {
+    config(dir);
+    mkdirSync(join(dir, ".cache"));
+  };
+  // The cache's file names (content hashes of the inputs, not of the directory) from a first run.
+  const probe = join(work, "cache-names");
+  mkdirSync(probe);
+  prepare(probe);
+  const first = jreg(["train", "--config", config(probe)]);
+  assert.is(first.status, 0, first.stderr);
+  const names = readdirSync(join(probe, ".cache")).sort();
+  assert.equal(names.map((n) => n.replace(/-[0-9a-f]{32}/, "")), ["tokenizer.json", "train.bin", "validation.bin"]);
+  await killSchedule({
+    label: "data cache",
+    outputs: names.map((n) => `.cache/${n}`),
+    prepare,
+    args: (dir) => ["train", "--config", config(dir)],
+    load: async (path) => {
+      if (path.endsWith(".bin")) assert.ok((await readShard(path)).tokens.length > 0);
+      else await mustLoadTokenizer(path);
+    },
     rounds: 8,
     timed: 1,
   });

@@ -59,6 +59,12 @@ test("Node: a worker that runs out of memory while it holds a chunk (ERR_WORKER_
   assertFailsClearly(scenario("node", "oom:_:40", 2, "train", small), reason);
 });
 
+test("Node: V8 flags on the command line (--max-old-space-size) do not stop the pool from starting (Node refuses them in a worker's execArgv)", () => {
+  const r = spawnSync(process.execPath, ["--max-old-space-size=4096", bin, "demo", "--steps", "1", "--threads", "2"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(r.stderr, /ERR_WORKER_INVALID_EXEC_ARGV/);
+});
+
 test("Node: a worker that dies during a training step fails trainer.step", () => {
   assertFailsClearly(scenario("node", "exit:9:40", 2, "train"), "worker 1 of 1 exited \\(code 9\\)");
 });
