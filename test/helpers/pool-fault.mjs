@@ -23,8 +23,12 @@
 //                     runtime stops it (Node: ERR_WORKER_OUT_OF_MEMORY; run the
 //                     process with a small --max-old-space-size, which every
 //                     isolate of the process takes)
-//   terminate:_:WHEN  (web workers) the supervisor calls terminate() on the worker
-//                     while it holds a chunk (it blocks there until it is gone)
+//   terminate:_:WHEN  (browsers) the supervisor calls terminate() on the worker
+//                     while it holds a chunk (it blocks there until it is gone).
+//                     Not for Deno: Deno 2.9's terminate() takes effect only once
+//                     the worker's current task ends (measured: a worker blocked
+//                     or computing for 3 s releases its Web Lock after 3 s), and
+//                     a kernel worker's task, its job loop, never ends
 //   close:_:WHEN      (web workers) self.close() while the worker holds a chunk; it
 //                     then carries on (a closed worker stops once its task ends)
 const g = globalThis;
