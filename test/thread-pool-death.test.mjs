@@ -1,5 +1,6 @@
 // A thread-pool worker that dies outright (process.exit / Deno.exit while it holds
-// a chunk, or a throw in its job loop outside any kernel) fails the pending
+// a chunk, out of memory while it holds one, or a throw in its job loop outside
+// any kernel) fails the pending
 // operation with a clear Error instead of hanging, later calls fail fast with the
 // same Error, dispose() resolves and the process exits on its own. The faults are
 // injected by test/helpers/pool-fault.mjs (no hook in the engine); each scenario
@@ -11,15 +12,15 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { readdirSync } from "node:fs";
+import { assertFailsClearly } from "./helpers/pool-death.mjs";
 import { tinyWorkspace, tinyConfig, writeConfig, checkpointSteps, finalWeights, bin, root } from "./helpers/train-fixture.mjs";
 
 const deno = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
 const script = "test/runtime/pool-death.mjs";
-/** Generous: the supervisor reports a death within milliseconds; this only bounds a hang. */
-const BOUND_MS = 10_000;
 
-function scenario(runtime, fault, threads, how) {
-  const [cmd, args] = runtime === "deno" ? [deno, ["run", "-A", "--quiet", script]] : [process.execPath, [script]];
+/** `nodeArgs`: options for the child's node (every thread of the process takes V8's). */
+function scenario(runtime, fault, threads, how, nodeArgs = []) {
+  const [cmd, args] = runtime === "deno" ? [deno, ["run", "-A", "--quiet", script]] : [process.execPath, [...nodeArgs, script]];
   const started = Date.now();
   const r = spawnSync(cmd, [...args, String(threads), how], {
     cwd: root,
@@ -27,23 +28,13 @@ function scenario(runtime, fault, threads, how) {
     timeout: 60_000,
     env: { ...process.env, JREG_TEST_POOL_FAULT: fault },
   });
-  const label = `${runtime} ${fault} ${threads} threads ${how}`;
+  const label = `${runtime} ${fault} ${threads} threads ${how} ${nodeArgs.join(" ")}`;
   assert.is(r.error, undefined, `${label}: the process did not end (${r.error?.message})`);
   assert.is(r.status, 0, `${label}: exit ${r.status} ${r.signal ?? ""}\n${r.stderr}`);
   const lines = r.stdout.trim().split("\n");
-  return { ...JSON.parse(lines[lines.length - 1]), wallMs: Date.now() - started, label };
-}
-
-const UNUSABLE = "; the engine is unusable: dispose it and create a new one";
-
-function assertFailsClearly(result, reason) {
-  const { label } = result;
-  assert.ok(result.first !== undefined, `${label}: no call failed`);
-  assert.match(result.first, new RegExp(`^Error: wasm thread pool: ${reason} \\(noticed in \\w+\\)${UNUSABLE.replace(/[.()]/g, "\\$&")}$`), label);
-  assert.ok(result.firstMs < BOUND_MS, `${label}: the error took ${result.firstMs} ms`);
-  assert.is(result.later, result.first, `${label}: a later call fails with the same error`);
-  assert.ok(result.laterMs < 1000, `${label}: a later call took ${result.laterMs} ms`);
-  assert.is(result.disposed, true);
+  const result = { ...JSON.parse(lines[lines.length - 1]), wallMs: Date.now() - started, label };
+  assert.is(result.threads, threads, `${label}: the pool has its workers`);
+  return result;
 }
 
 test("Node: a worker that exits while it holds a chunk fails parallelFor (2 and 3 threads)", () => {
@@ -52,8 +43,26 @@ test("Node: a worker that exits while it holds a chunk fails parallelFor (2 and 
   assertFailsClearly(scenario("node", "exit:3:5", 3, "pool"), "worker [12] of 2 exited \\(code 3\\)");
 });
 
-test("Node: a worker whose job loop throws outside any kernel fails the next call", () => {
+test("Node: a worker whose job loop throws outside any kernel fails the next call, also with a busy supervisor", () => {
   assertFailsClearly(scenario("node", "throw:_:5", 2, "pool"), "worker 1 of 1 failed outside a kernel: injected fault in the job loop");
+  // The flake this once was: the worker's message and Node's error event reached the
+  // supervisor on different channels; a busy supervisor took the error first and
+  // named a plain failure. The worker now writes its reason into the control block itself.
+  for (let i = 0; i < 3; i++) assertFailsClearly(scenario("node", "throw:busy:5", 2, "pool"), "worker 1 of 1 failed outside a kernel: injected fault in the job loop");
+});
+
+test("Node: a worker that runs out of memory while it holds a chunk (ERR_WORKER_OUT_OF_MEMORY) fails the call, in parallelFor and mid training step", () => {
+  // A 64 MB heap for every isolate of the child, so the worker's heap fills in moments.
+  const small = ["--max-old-space-size=64"];
+  const reason = "worker 1 of 1 ran out of memory \\(ERR_WORKER_OUT_OF_MEMORY: Worker terminated due to reaching memory limit: JS heap out of memory\\)";
+  assertFailsClearly(scenario("node", "oom:_:5", 2, "pool", small), reason);
+  assertFailsClearly(scenario("node", "oom:_:40", 2, "train", small), reason);
+});
+
+test("Node: V8 flags on the command line (--max-old-space-size) do not stop the pool from starting (Node refuses them in a worker's execArgv)", () => {
+  const r = spawnSync(process.execPath, ["--max-old-space-size=4096", bin, "demo", "--steps", "1", "--threads", "2"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(r.stderr, /ERR_WORKER_INVALID_EXEC_ARGV/);
 });
 
 test("Node: a worker that dies during a training step fails trainer.step", () => {

@@ -11,7 +11,7 @@
 // for it: the runtime releases a dead worker's locks, so the queued request is
 // granted exactly when the worker is gone, however it stopped.
 import { isNode, spawnWorker, type SpawnedWorker } from "./spawn-worker.ts";
-import { CTRL_GENERATION, CTRL_QUIT, controlViews, recordDeath, type SuperviseInit, type WorkerInit, type WorkerReply } from "./worker-protocol.ts";
+import { CTRL_GENERATION, CTRL_QUIT, controlViews, recordDeath, workerName, type SuperviseInit, type WorkerInit, type WorkerReply } from "./worker-protocol.ts";
 
 type Locks = { request(name: string, callback: () => unknown): Promise<unknown> };
 
@@ -29,7 +29,7 @@ export async function supervise(init: SuperviseInit): Promise<() => Promise<void
   const workers: SpawnedWorker[] = [];
   let quitting = false;
   const died = (index: number, how: string) => {
-    if (!quitting) recordDeath(control, `worker ${index} of ${init.workers} ${how}`);
+    if (!quitting) recordDeath(control, `${workerName(index, init.workers)} ${how}`);
   };
   try {
     await Promise.all(
@@ -48,7 +48,6 @@ export async function supervise(init: SuperviseInit): Promise<() => Promise<void
               if (lifeLock) void locks!.request(lifeLock, () => died(index, "stopped"));
               resolve();
             } else if (r.type === "error") reject(new Error(`thread pool worker ${index}: ${r.message}`));
-            else if (r.type === "fatal") died(index, `failed outside a kernel: ${r.message}`);
           });
           const message: WorkerInit = {
             type: "init",
@@ -56,6 +55,7 @@ export async function supervise(init: SuperviseInit): Promise<() => Promise<void
             memory: init.memory,
             control: init.control,
             index,
+            workers: init.workers,
             kernels: init.kernels,
             lifeLock,
           };

@@ -25,6 +25,14 @@ export function isNode(): boolean {
   return g.Deno === undefined && typeof g.process?.versions?.node === "string";
 }
 
+/** The options a Node ERR_WORKER_INVALID_EXEC_ARGV names ("… invalid execArgv flags: A, B"), else undefined. */
+function invalidExecArgv(e: unknown): Set<string> | undefined {
+  const { code, message } = (e ?? {}) as { code?: string; message?: string };
+  if (code !== "ERR_WORKER_INVALID_EXEC_ARGV" || typeof message !== "string") return undefined;
+  const list = message.slice(message.lastIndexOf(": ") + 2);
+  return new Set(list.split(", ").filter((arg) => arg !== ""));
+}
+
 export async function spawnWorker(url: URL): Promise<SpawnedWorker> {
   let failed: ((reason: string) => void) | undefined;
   let reported = false;
@@ -36,13 +44,25 @@ export async function spawnWorker(url: URL): Promise<SpawnedWorker> {
   if (isNode()) {
     const { Worker } = await import("node:worker_threads");
     // Workers inherit the parent's CLI options; --input-type (from `node -e`) would
-    // make the worker's file entry fail to load, and Node refuses V8 flags such as
-    // --experimental-wasm-relaxed-simd in a worker's execArgv (V8's flags are
-    // process-wide: the worker has them anyway).
-    const execArgv = process.execArgv.filter((arg) => !arg.startsWith("--input-type") && !arg.startsWith("--experimental-wasm-"));
-    const worker = new Worker(url, { execArgv });
+    // make the worker's file entry fail to load.
+    let execArgv = process.execArgv.filter((arg) => !arg.startsWith("--input-type"));
+    let worker: InstanceType<typeof Worker>;
+    try {
+      worker = new Worker(url, { execArgv });
+    } catch (e) {
+      // Node refuses V8's flags in a worker's execArgv (--max-old-space-size,
+      // --experimental-wasm-relaxed-simd, …) and names them; V8's flags are
+      // process-wide, so the worker has them anyway: start it without them.
+      const refused = invalidExecArgv(e);
+      if (refused === undefined) throw e;
+      execArgv = execArgv.filter((arg) => !refused.has(arg));
+      worker = new Worker(url, { execArgv });
+    }
     // An uncaught error comes first with its message, then the exit.
-    worker.on("error", (e: Error) => fail(`failed: ${e.message}`));
+    worker.on("error", (e: Error & { code?: string }) =>
+      // Node stops a worker whose heap is full (its near-heap-limit handler) and says so in the code.
+      fail(e.code === "ERR_WORKER_OUT_OF_MEMORY" ? `ran out of memory (${e.code}: ${e.message})` : `failed: ${e.message}`),
+    );
     worker.on("exit", (code: number) => fail(`exited (code ${code})`));
     worker.on("messageerror", (e: Error) => fail(`sent a message that could not be read: ${e.message}`));
     return {

@@ -155,7 +155,7 @@ export class ThreadPool {
     const reply = await supervisor.nextReply();
     if (reply?.type !== "ready") {
       await supervisor.worker.terminate();
-      const why = reply?.type === "error" || reply?.type === "fatal" ? reply.message : `the worker ${supervisor.died}`;
+      const why = reply?.type === "error" ? reply.message : `the worker ${supervisor.died}`;
       throw new Error(`thread pool failed to start (${url}): ${why}`);
     }
     // A blocked worker must not keep the process alive once the caller is done.

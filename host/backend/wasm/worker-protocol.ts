@@ -64,6 +64,8 @@ export interface WorkerInit {
   control: SharedArrayBuffer;
   /** 1-based; the caller is thread 0. */
   index: number;
+  /** Kernel workers in the pool (for the name a death record gives this one: workerName). */
+  workers: number;
   kernels: string[];
   /**
    * A Web Locks name the worker holds for as long as it lives (where the runtime
@@ -78,11 +80,8 @@ export interface SupervisorQuit {
   type: "quit";
 }
 
-/**
- * Replies: a kernel worker to its supervisor, and the supervisor to the caller.
- * "fatal": the worker's job loop threw outside any kernel (it serves no more jobs).
- */
-export type WorkerReply = { type: "ready" } | { type: "stopped" } | { type: "error"; message: string } | { type: "fatal"; message: string };
+/** Replies: a kernel worker to its supervisor, and the supervisor to the caller. */
+export type WorkerReply = { type: "ready" } | { type: "stopped" } | { type: "error"; message: string };
 
 /** Views of one control block. */
 export interface Control {
@@ -103,11 +102,16 @@ export function controlViews(buffer: SharedArrayBuffer | ArrayBuffer): Control {
   };
 }
 
+/** How a death record names kernel worker `index` (1-based) of a pool with `workers` of them. */
+export function workerName(index: number, workers: number): string {
+  return `worker ${index} of ${workers}`;
+}
+
 /**
  * Records that a thread of the pool died (the first death wins) and wakes the
  * caller, which may be blocked waiting for a chunk the dead thread held. Written
- * by whoever learns of the death first: the supervisor, or the caller itself when
- * the supervisor dies.
+ * by whoever learns of the death first: a kernel worker whose job loop failed
+ * (before it stops), the supervisor, or the caller itself when the supervisor dies.
  */
 export function recordDeath(c: Control, what: string): void {
   const { ctrl } = c;

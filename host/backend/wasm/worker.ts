@@ -17,6 +17,8 @@ import {
   Spinner,
   claimChunks,
   controlViews,
+  recordDeath,
+  workerName,
   type SuperviseInit,
   type SupervisorQuit,
   type WorkerInit,
@@ -88,8 +90,13 @@ async function runKernelWorker(port: Port, init: WorkerInit): Promise<void> {
       serve(init, exports, generation);
     } catch (e) {
       // Outside any kernel (kernel errors are the job's): this worker serves no
-      // more jobs, and a web runtime would report a throw here only to itself.
-      port.post({ type: "fatal", message: messageOf(e) });
+      // more jobs. It records why in the control block itself, before it dies:
+      // a message to the supervisor would race with the runtime's own report of
+      // the death (Node delivers a worker's uncaught error on another channel
+      // than its messages, and under load the error came first about 1 run in 5),
+      // and the shared record also wakes the caller without a round trip. The
+      // supervisor's later report of the same death is then a no-op (first wins).
+      recordDeath(controlViews(init.control), `${workerName(init.index, init.workers)} failed outside a kernel: ${messageOf(e)}`);
       throw e;
     }
   };
