@@ -175,14 +175,32 @@ export function matmulPackNN(packed: usize, b: usize, n: i32, k: i32, ldb: i32, 
 // shared memory V8 also reloads the memory size at every access, hence the fixed-
 // size memory of the threaded engine in Deno (host/backend/wasm/fixed-memory.ts).
 
+/**
+ * The loads of micro2's loop, with its offsets, at `safe` (any address with 256
+ * readable bytes), values unused: for Deno's bounds checks (above). A software
+ * check compares the index with (memory size − offset − access size), a value
+ * that depends on the offset alone; computed here, before the loop, V8 reuses it
+ * in every trip instead of recomputing it per load.
+ */
+// @ts-ignore: decorator
+@inline
+function primeBoundsChecks(safe: usize): void {
+  v128.load32_splat(safe); v128.load32_splat(safe, 4);
+  v128.load(safe); v128.load(safe, 16); v128.load(safe, 32); v128.load(safe, 48);
+  v128.load(safe, 64); v128.load(safe, 80); v128.load(safe, 96); v128.load(safe, 112);
+  v128.load(safe, 128); v128.load(safe, 144); v128.load(safe, 160); v128.load(safe, 176);
+  v128.load(safe, 192); v128.load(safe, 208); v128.load(safe, 224); v128.load(safe, 240);
+}
+
 /** 2×16 micro-kernel: rows (i, i+1) of C from a packed A pair and one KC slice of a B panel. */
 // @ts-ignore: decorator
 @inline
-function micro2(tile: usize, ap: usize, bp: usize, kc: i32): void {
+function micro2(tile: usize, ap: usize, bp: usize, kc: i32, safe: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   const aEnd = ap + ((<usize>kc) << 3);
   let a0: v128, a1: v128, b: v128;
+  primeBoundsChecks(safe);
   while (true) {
     a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
     b = v128.load(bp, 0);
@@ -369,7 +387,7 @@ function computeRows(
         let ap = scratch;
         let i = i0;
         for (; i + 2 <= i1; i += 2) {
-          micro2(tile, ap, bp, kc);
+          micro2(tile, ap, bp, kc, scratch);
           storeTile2(cp, ldcBytes, tile, cols, add);
           ap += pairBytes;
           cp += ldcBytes << 1;
