@@ -201,7 +201,7 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32, safe: usize): void {
   const aEnd = ap + ((<usize>kc) << 3);
   let a0: v128, a1: v128, b: v128;
   primeBoundsChecks(safe);
-  while (true) {
+  while (ap < aEnd) {
     a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
     b = v128.load(bp, 0);
     c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
@@ -246,7 +246,6 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32, safe: usize): void {
     c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
     ap += 8;
     bp += 256;
-    if (ap >= aEnd) break;
   }
   v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32); v128.store(tile, c03, 48);
   v128.store(tile, c10, 64); v128.store(tile, c11, 80); v128.store(tile, c12, 96); v128.store(tile, c13, 112);
