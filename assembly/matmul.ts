@@ -263,135 +263,6 @@ function micro2(tile: usize, ap: usize, bp: usize, kc: i32, safe: usize): void {
   v128.store(tile, c10, 64); v128.store(tile, c11, 80); v128.store(tile, c12, 96); v128.store(tile, c13, 112);
 }
 
-/**
- * micro2 for runtimes that check bounds in software (Deno; selected by
- * matmulUsePeeledKernel): the same operations in the same order, so the same bits;
- * B is bumped every depth step, so the loop has 4 B offsets instead of 16, and the
- * first four steps run before the loop, where they compute its bounds-check limits.
- * In Deno 1.07× micro2 (both with their limits hoisted); in Node 0.95-1.00× of it.
- */
-// @ts-ignore: decorator
-@inline
-function micro2Peeled(tile: usize, ap: usize, bp: usize, kc: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-  const aEnd = ap + ((<usize>kc) << 3);
-  let a0: v128, a1: v128, b: v128;
-  if (kc >= 4) {
-    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-    b = v128.load(bp);
-    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-    b = v128.load(bp, 16);
-    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-    b = v128.load(bp, 32);
-    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-    b = v128.load(bp, 48);
-    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-    ap += 8;
-    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-    b = v128.load(bp, 64);
-    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-    b = v128.load(bp, 80);
-    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-    b = v128.load(bp, 96);
-    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-    b = v128.load(bp, 112);
-    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-    ap += 8;
-    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-    b = v128.load(bp, 128);
-    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-    b = v128.load(bp, 144);
-    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-    b = v128.load(bp, 160);
-    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-    b = v128.load(bp, 176);
-    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-    ap += 8;
-    a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-    b = v128.load(bp, 192);
-    c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-    b = v128.load(bp, 208);
-    c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-    b = v128.load(bp, 224);
-    c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-    b = v128.load(bp, 240);
-    c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-    ap += 8;
-    bp += 256;
-    while (ap < aEnd) {
-      a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-      b = v128.load(bp);
-      c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-      b = v128.load(bp, 16);
-      c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-      b = v128.load(bp, 32);
-      c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-      b = v128.load(bp, 48);
-      c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-      ap += 8;
-      if (ap >= aEnd) break;
-      a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-      b = v128.load(bp, 64);
-      c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-      b = v128.load(bp, 80);
-      c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-      b = v128.load(bp, 96);
-      c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-      b = v128.load(bp, 112);
-      c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-      ap += 8;
-      if (ap >= aEnd) break;
-      a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-      b = v128.load(bp, 128);
-      c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-      b = v128.load(bp, 144);
-      c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-      b = v128.load(bp, 160);
-      c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-      b = v128.load(bp, 176);
-      c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-      ap += 8;
-      if (ap >= aEnd) break;
-      a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-      b = v128.load(bp, 192);
-      c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-      b = v128.load(bp, 208);
-      c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-      b = v128.load(bp, 224);
-      c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-      b = v128.load(bp, 240);
-      c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-      ap += 8;
-      bp += 256;
-    }
-  } else {
-    do {
-      a0 = v128.load32_splat(ap); a1 = v128.load32_splat(ap, 4);
-      b = v128.load(bp);
-      c00 = mulAdd(c00, a0, b); c10 = mulAdd(c10, a1, b);
-      b = v128.load(bp, 16);
-      c01 = mulAdd(c01, a0, b); c11 = mulAdd(c11, a1, b);
-      b = v128.load(bp, 32);
-      c02 = mulAdd(c02, a0, b); c12 = mulAdd(c12, a1, b);
-      b = v128.load(bp, 48);
-      c03 = mulAdd(c03, a0, b); c13 = mulAdd(c13, a1, b);
-      ap += 8;
-      bp += 64;
-    } while (ap < aEnd);
-  }
-  v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32); v128.store(tile, c03, 48);
-  v128.store(tile, c10, 64); v128.store(tile, c11, 80); v128.store(tile, c12, 96); v128.store(tile, c13, 112);
-}
-
-/** Set by the host at instantiation: 1 where wasm loads are bounds-checked in software (Deno). */
-let usePeeledKernel: i32 = 0;
-
-/** Chooses micro2Peeled (1) or micro2 (0) for this instance; results are the same bits either way. */
-export function matmulUsePeeledKernel(on: i32): void {
-  usePeeledKernel = on;
-}
-
 /** Writes (or adds) the two rows of a micro2 tile to C. */
 // @ts-ignore: decorator
 @inline
@@ -527,8 +398,7 @@ function computeRows(
         let ap = scratch;
         let i = i0;
         for (; i + 2 <= i1; i += 2) {
-          if (usePeeledKernel) micro2Peeled(tile, ap, bp, kc);
-          else micro2(tile, ap, bp, kc, scratch);
+          micro2(tile, ap, bp, kc, scratch);
           storeTile2(cp, ldcBytes, tile, cols, add);
           ap += pairBytes;
           cp += ldcBytes << 1;

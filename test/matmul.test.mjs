@@ -147,35 +147,6 @@ for (const layout of ["nt", "nn", "tn"]) {
   });
 }
 
-test("the micro-kernel variant for software bounds checks (Deno's) gives the same bits as the default", () => {
-  // matmulUsePeeledKernel switches this instance (the calling thread's) between micro2 and micro2Peeled;
-  // depths around the 4 peeled steps and KC = 256 blocks, odd and even rows, partial panels.
-  const names = { nt: "matmulNT", nn: "matmulNN", tn: "matmulTN" };
-  let seed = 700;
-  try {
-    for (const layout of ["nt", "nn", "tn"]) {
-      for (const [m, n, kk] of [[2, 16, 1], [3, 5, 2], [4, 17, 3], [5, 33, 4], [6, 16, 5], [7, 20, 7], [9, 31, 256], [8, 16, 257], [11, 40, 259], [10, 3, 260], [13, 47, 515], [64, 64, 64]]) {
-        const acc = seed % 2 === 0;
-        const runs = [0, 1].map((peeled) => {
-          const P = problem(layout, m, n, kk, { padA: 1, padB: 2, padC: 3, seed });
-          if (acc) P.c0 = read(P.pc, P.c0.length);
-          const scratch = arena.alloc(Number(k.matmulPackedBytes(n, kk)) + Number(k.matmulScratchBytes()));
-          k.matmulUsePeeledKernel(peeled);
-          k[names[layout]](P.pc, P.pa, P.pb, m, n, kk, P.lda, P.ldb, P.ldc, acc ? 1 : 0, scratch, 0, m);
-          arena.free(scratch);
-          return P;
-        });
-        seed++;
-        const label = `${layout} ${m}x${n}x${kk} acc=${acc}`;
-        assert.equal(read(runs[1].pc, m * runs[1].ldc), read(runs[0].pc, m * runs[0].ldc), label);
-        check(runs[1], acc, `${label} (peeled kernel)`);
-      }
-    }
-  } finally {
-    k.matmulUsePeeledKernel(0);
-  }
-});
-
 test("matmulPackedTasks: the same bits whichever thread slot runs which task, in any order", () => {
   // What work claiming does: tasks land on any thread (its own A scratch slot)
   // in any order. Compare with one matmulPackedRows call over all rows.

@@ -120,7 +120,7 @@ function fixedSharedMemory(pages: number): WebAssembly.Memory | undefined {
  * growable one; `fixedPages` chooses instead (0 = growable; for tests).
  */
 export async function instantiateEngine(
-  opts: { shared: boolean; kernels?: KernelVariant; module?: WebAssembly.Module; memory?: WebAssembly.Memory; fixedPages?: number; peeledKernel?: boolean } = { shared: false },
+  opts: { shared: boolean; kernels?: KernelVariant; module?: WebAssembly.Module; memory?: WebAssembly.Memory; fixedPages?: number } = { shared: false },
 ): Promise<EngineModule> {
   const env: Record<string, WebAssembly.ImportValue> = { abort };
   let memory = opts.memory;
@@ -136,8 +136,6 @@ export async function instantiateEngine(
   const instance = await WebAssembly.instantiate(module, { env });
   const exports = instance.exports as unknown as EngineExports;
   if (!opts.shared) memory = exports.memory as unknown as WebAssembly.Memory;
-  // Deno checks wasm bounds in software; its matmul micro-kernel variant gives the same bits (matmul.ts)
-  exports.matmulUsePeeledKernel((opts.peeledKernel ?? preferFixedSharedMemory()) ? 1 : 0);
   const kernels: KernelVariant = exports.kernelsRelaxed() ? "relaxed" : "exact";
   return { module, instance, exports, memory: memory!, shared: opts.shared, kernels, fixedPages };
 }
