@@ -93,19 +93,24 @@ function tile2x16(d0: usize, d1: usize, a0: usize, a1: usize, aStep: usize, b: u
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
   const end = a0 + (<usize>depth) * aStep;
-  while (a0 < end) {
-    const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
-    let w = v128.load(b);
-    c00 = mulAdd(c00, x0, w); c10 = mulAdd(c10, x1, w);
-    w = v128.load(b, 16);
-    c01 = mulAdd(c01, x0, w); c11 = mulAdd(c11, x1, w);
-    w = v128.load(b, 32);
-    c02 = mulAdd(c02, x0, w); c12 = mulAdd(c12, x1, w);
-    w = v128.load(b, 48);
-    c03 = mulAdd(c03, x0, w); c13 = mulAdd(c13, x1, w);
-    a0 += aStep;
-    a1 += aStep;
-    b += bStep;
+  if (a0 < end) {
+    // The bounds-check limits of the loop's loads computed once, before it, for
+    // Deno (see primeBoundsChecks in matmul.ts); depth >= 1 here, so b has 64 bytes.
+    v128.load32_splat(b); v128.load(b); v128.load(b, 16); v128.load(b, 32); v128.load(b, 48);
+    do {
+      const x0 = v128.load32_splat(a0), x1 = v128.load32_splat(a1);
+      let w = v128.load(b);
+      c00 = mulAdd(c00, x0, w); c10 = mulAdd(c10, x1, w);
+      w = v128.load(b, 16);
+      c01 = mulAdd(c01, x0, w); c11 = mulAdd(c11, x1, w);
+      w = v128.load(b, 32);
+      c02 = mulAdd(c02, x0, w); c12 = mulAdd(c12, x1, w);
+      w = v128.load(b, 48);
+      c03 = mulAdd(c03, x0, w); c13 = mulAdd(c13, x1, w);
+      a0 += aStep;
+      a1 += aStep;
+      b += bStep;
+    } while (a0 < end);
   }
   if (mode != STORE) {
     let s0 = v128.load(d0), s1 = v128.load(d0, 16), s2 = v128.load(d0, 32), s3 = v128.load(d0, 48);
