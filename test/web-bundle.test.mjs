@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const DIST = join(root, "dist/web");
 
 /** The README's budget (section "In the browser"). */
-const BUDGET = { jsMinified: 224 * 1024, jsGzip: 80 * 1024, assetsGzip: 80 * 1024 };
+const BUDGET = { jsMinified: 240 * 1024, jsGzip: 84 * 1024, assetsGzip: 80 * 1024 };
 
 async function jsFiles(dir) {
   const names = (await readdir(dir)).filter((n) => n.endsWith(".js"));
