@@ -98,6 +98,20 @@ for (const name of Object.keys(FAMILIES)) {
   });
 }
 
+test("jreg tokenize says on stderr when a pre-tokenizer regex runs as a JavaScript RegExp, and the ids stay the reference's", async () => {
+  // A regex the native splitter does not implement (letters split by case class in ASCII only).
+  const edit = (j) => ((j.pre_tokenizer.pretokenizers[0].pattern.Regex = "\\s+|[a-z]+|[^a-z\\s]+"), j);
+  const { ours, ref, json } = await familyPair("qwen3", edit);
+  assert.is(ours.regexFallback, true);
+  const file = join(tmp, "fallback.json");
+  writeFileSync(file, JSON.stringify(json));
+  const r = ok(jreg(["tokenize", "--tokenizer", file, "--file", textFile]), "tokenize with a fallback regex");
+  assert.equal(JSON.parse(r.stdout), ref.encode(TEXT, { add_special_tokens: false }));
+  assert.match(r.stderr, /^jreg tokenize: byte-level BPE; .*pre-tokenizer .*\(exact, slower than the native splitter\)/);
+  const native = ok(jreg(["tokenize", "--tokenizer", fileOf("qwen3"), "--file", textFile]), "tokenize, native regex");
+  assert.is(native.stderr, "", "nothing on stderr when the regex runs natively");
+});
+
 test("a tokenizer.json without any end-of-document token is refused by train, naming the file", async () => {
   const json = JSON.parse(readFileSync(fileOf("llama2"), "utf8"));
   json.added_tokens = json.added_tokens.filter((t) => t.content !== "</s>");

@@ -28,7 +28,7 @@ export function formatTokenizerSummary(s: TokenizerSummary, specialTokensAdded: 
   return [
     s.model,
     `normalizer ${s.normalizer ?? "none"}`,
-    `pre-tokenizer ${s.pre_tokenizer}${s.regex_fallback ? " (JavaScript RegExp: exact, slower)" : ""}`,
+    `pre-tokenizer ${s.pre_tokenizer}${s.regex_fallback ? " (exact, slower than the native splitter)" : ""}`,
     `post-processor ${post}`,
   ].join("; ");
 }
