@@ -58,7 +58,8 @@ export interface TextPipeline {
     safeCut?: {
       char: string;
       blockedAfter: ReadonlySet<number>;
-      merging: ReadonlySet<number>;
+      /** Bit c set (byte c >> 3, bit c & 7; 0x110000 / 8 bytes) for each code point c that some token of two or more characters holds. */
+      merging: Uint8Array;
       /** Bit 128 a + b set when some token holds ASCII character a followed by b (elsewhere a cut is safe). */
       asciiPairs?: Uint8Array;
     };

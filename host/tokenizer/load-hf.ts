@@ -61,12 +61,13 @@ export interface TokenizerJsonOptions {
 
 /** Parses tokenizer.json text (or the parsed object) into a definition. Errors are TokenizerFileErrors naming the file and the field. */
 export function parseTokenizerJson(input: string | Json, options: TokenizerJsonOptions = {}): BpeDefinition {
-  const source = options.source ?? TOKENIZER_JSON;
-  return reportedAs(source, () => parseDefinition(typeof input === "string" ? parseJson(input) : input, false, source));
+  return definitionOf(input, false, options.source ?? TOKENIZER_JSON);
 }
 
-/** A lone surrogate (\ud800 in the JSON): in `u` mode only unpaired surrogates are \p{Cs}. Its UTF-8 would be U+FFFD's. */
-const LONE_SURROGATE = /\p{Cs}/u;
+/** The definition of tokenizer.json text or object; errors are TokenizerFileErrors naming `source`. */
+function definitionOf(input: string | Json, lazyMerges: boolean, source: string): BpeDefinition {
+  return reportedAs(source, () => parseDefinition(typeof input === "string" ? parseJson(input) : input, lazyMerges, source));
+}
 
 interface AddedToken {
   id: number;
@@ -92,7 +93,7 @@ function readAddedTokens(value: unknown, vocabCount: number): AddedToken[] {
       fail(`${where} ${describeValue(entry)} needs a string "content" and a non-negative integer "id"`);
     }
     if (content === "") fail(`${where} (id ${id}) has an empty "content"`);
-    if (LONE_SURROGATE.test(content)) fail(`${where} (id ${id}) "content" is not well-formed Unicode (a lone surrogate, which Hugging Face tokenizers cannot read either)`);
+    if (!isWellFormed(content)) fail(`${where} (id ${id}) "content" is not well-formed Unicode (a lone surrogate, which Hugging Face tokenizers cannot read either)`);
     if ((id as number) > limit) fail(`${where} (${describeValue(content)}) has id ${id}, ${beyondLimit(vocabCount + value.length)}`);
     const lstrip = optionalBoolean(entry, "lstrip", where) === true;
     const rstrip = optionalBoolean(entry, "rstrip", where) === true;
@@ -331,7 +332,7 @@ function parseDefinition(json: unknown, lazyMerges: boolean, source: string): Bp
  * `asciiPairs` holds the pairs of ASCII characters that do (bit 128 a + b),
  * e.g. Gemma's "\n" merges only with "\n", so a line's words need not be one piece.
  */
-function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; merging: Set<number>; asciiPairs: Uint8Array } | undefined {
+function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: string; blockedAfter: Set<number>; merging: Uint8Array; asciiPairs: Uint8Array } | undefined {
   let char: string | undefined;
   for (const c of ["\u2581", " "]) {
     if (tokenStrings.some((t) => t !== undefined && t.startsWith(c))) {
@@ -342,7 +343,7 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
   if (char === undefined) return undefined;
   const cut = char.charCodeAt(0);
   const blockedAfter = new Set<number>();
-  const mergingBits = new Uint8Array(0x110000 / 8);
+  const merging = new Uint8Array(0x110000 / 8);
   const asciiPairs = new Uint8Array((128 * 128) / 8);
   // One pass of charCodeAt over every token (for-of over code points cost ~0.1 s on Gemma's 256k).
   for (const t of tokenStrings) {
@@ -358,18 +359,13 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
           i++;
         }
       }
-      if (several) mergingBits[c >> 3] |= 1 << (c & 7);
+      if (several) merging[c >> 3] |= 1 << (c & 7);
       if (prev >= 0) {
         if (c === cut) blockedAfter.add(prev);
         if (prev < 128 && c < 128) asciiPairs[(prev * 128 + c) >> 3] |= 1 << (c & 7);
       }
       prev = c;
     }
-  }
-  const merging = new Set<number>();
-  for (let b = 0; b < mergingBits.length; b++) {
-    if (mergingBits[b] === 0) continue;
-    for (let k = 0; k < 8; k++) if (mergingBits[b] & (1 << k)) merging.add(8 * b + k);
   }
   return { char, blockedAfter, merging, asciiPairs };
 }
@@ -378,6 +374,5 @@ function safeCutOf(tokenStrings: ReadonlyArray<string | undefined>): { char: str
 export async function loadTokenizerJson(input: string | Json, options: TokenizerJsonOptions = {}): Promise<Tokenizer> {
   const source = options.source ?? TOKENIZER_JSON;
   const field = { tokens: "model.vocab", merges: "model.merges", special: "added_tokens" } as const;
-  const definition = reportedAs(source, () => parseDefinition(typeof input === "string" ? parseJson(input) : input, true, source));
-  return createFromFile(definition, (part, problem) => new TokenizerFileError(source, `${field[part]}: ${problem}`));
+  return createFromFile(definitionOf(input, true, source), (part, problem) => new TokenizerFileError(source, `${field[part]}: ${problem}`));
 }

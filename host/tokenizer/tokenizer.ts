@@ -173,9 +173,8 @@ export class Tokenizer {
       const bitsPtr = m.alloc(0x110000 / 8);
       const bits = m.u8(bitsPtr, 0x110000 / 8);
       for (const cp of cut.blockedAfter) bits[cp >> 3] |= 1 << (cp & 7);
-      const mergingPtr = m.alloc(0x110000 / 8);
-      const merging = m.u8(mergingPtr, 0x110000 / 8);
-      for (const cp of cut.merging) merging[cp >> 3] |= 1 << (cp & 7);
+      const mergingPtr = m.alloc(cut.merging.length);
+      m.u8(mergingPtr, cut.merging.length).set(cut.merging);
       let pairsPtr = 0;
       if (cut.asciiPairs) {
         pairsPtr = m.alloc(cut.asciiPairs.length);
